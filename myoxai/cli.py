@@ -1,0 +1,55 @@
+"""``myoxai`` command line: a thin dispatcher over one module per command in ``myoxai.commands``.
+
+Command modules import their heavy dependencies (torch, Qt) inside ``run`` so ``myoxai --help``
+and light commands start fast. A ``MyoxaiError`` (a mistake the user can fix) prints one line and
+exits with code 2; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from myoxai import __version__
+from myoxai.errors import MyoxaiError
+
+# command name -> module under myoxai.commands (each defines HELP, add_arguments(parser), run(args) -> int)
+COMMANDS = ("info", "convert", "replay", "record", "stream", "train", "eval", "explain", "live", "bench")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="myoxai", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"myoxai {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        try:
+            mod = importlib.import_module(f"myoxai.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"myoxai.commands.{name}":
+                raise
+            continue  # command not built yet
+        p = sub.add_parser(name, help=mod.HELP, description=mod.HELP)
+        mod.add_arguments(p)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args._run(args) or 0)
+    except MyoxaiError as exc:
+        print(f"myoxai {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"myoxai {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,40 @@
+"""``myoxai convert SRC OUT.xdf``: a dataset session/trial folder (or any readable recording) to XDF."""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "convert a dataset session, day folder or file to an XDF recording (EMG + gesture markers)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("src", help="myo-readings session folder or <label>.txt, long-term day folder or trial, "
+                        "or .xdf")
+    parser.add_argument("out", help="output .xdf path (never overwritten)")
+    parser.add_argument("--seconds-per-file", type=float, default=None,
+                        help="myo-readings sessions: keep only the first N seconds of each gesture file")
+    parser.add_argument("--skip-bad-lines", action="store_true",
+                        help="drop corrupt lines in dataset text files (counted and logged) instead of failing")
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from myoxai.errors import MyoxaiError
+    from myoxai.io import myo_readings
+    from myoxai.io.open import open_recording
+    from myoxai.io.xdf import write_recording
+
+    out = Path(args.out)
+    if out.suffix.lower() != ".xdf":
+        raise MyoxaiError(f"{out}: the output must end in .xdf")
+    src = Path(args.src)
+    if args.seconds_per_file is not None:
+        if not (src.is_dir() and list(src.glob("[0-9].txt"))):
+            raise MyoxaiError("--seconds-per-file applies to a myo-readings session folder only")
+        rec = myo_readings.load_session(src, seconds_per_file=args.seconds_per_file, strict=not args.skip_bad_lines)
+    else:
+        rec = open_recording(src, strict=not args.skip_bad_lines)
+    write_recording(out, rec)
+    print(f"wrote {out}: {len(rec)} samples, {rec.duration:.1f} s, {len(rec.segments())} labeled segments")
+    return 0

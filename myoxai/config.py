@@ -1,0 +1,79 @@
+"""The numbers that define the signal, in one frozen object.
+
+Every model file stores this config and its fingerprint; loading a model whose
+preprocessing differs from the engine's is refused instead of silently mismatched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from myoxai.errors import MyoxaiError
+
+
+@dataclass(frozen=True)
+class SignalConfig:
+    """Sampling, filtering, windowing and spectrogram parameters (Myo defaults)."""
+
+    fs: float = 200.0
+    n_channels: int = 8
+    highpass_hz: float = 15.0
+    highpass_order: int = 5
+    window: int = 50
+    step: int = 10
+    nperseg: int = 20
+    noverlap: int = 10
+    spec_window: str = "hann"
+    drop_dc: bool = True
+
+    def __post_init__(self) -> None:
+        for f in fields(self):  # 200 and 200.0 must describe (and fingerprint) the same pipeline
+            if f.type == "float":
+                object.__setattr__(self, f.name, float(getattr(self, f.name)))
+            elif f.type == "int":
+                object.__setattr__(self, f.name, int(getattr(self, f.name)))
+        if self.window < self.nperseg or self.noverlap >= self.nperseg:
+            raise MyoxaiError(
+                f"invalid signal config: window={self.window}, nperseg={self.nperseg}, "
+                f"noverlap={self.noverlap}; need window >= nperseg > noverlap"
+            )
+        if not 0 < self.highpass_hz < self.fs / 2:
+            raise MyoxaiError(f"high-pass {self.highpass_hz} Hz must lie between 0 and fs/2")
+
+    @property
+    def n_frames(self) -> int:
+        """Spectrogram time frames per window."""
+        hop = self.nperseg - self.noverlap
+        return (self.window - self.nperseg) // hop + 1
+
+    @property
+    def n_freqs(self) -> int:
+        """Spectrogram frequency bins per frame (one-sided, DC dropped if configured)."""
+        return self.nperseg // 2 + 1 - (1 if self.drop_dc else 0)
+
+    @property
+    def spec_shape(self) -> tuple[int, int, int]:
+        """Shape of one window's spectrogram: (frames, channels, frequencies)."""
+        return (self.n_frames, self.n_channels, self.n_freqs)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SignalConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise MyoxaiError(f"unknown signal-config keys {sorted(unknown)}; was this file written by a newer myoxai?")
+        return cls(**data)
+
+    def fingerprint(self) -> str:
+        """Stable short hash of the parameters (key order and float repr independent)."""
+        canon = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canon.encode()).hexdigest()[:16]
+
+
+DEFAULT_CONFIG = SignalConfig()

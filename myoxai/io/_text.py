@@ -1,0 +1,69 @@
+"""Strict reading of the datasets' comma-separated text files, with errors that name file and line."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from myoxai.errors import MyoxaiError
+
+log = logging.getLogger(__name__)
+
+
+def _bad_line_reason(line: str, n_cols: int) -> str | None:
+    parts = line.split(",")
+    if len(parts) != n_cols:
+        return f"expected {n_cols} comma-separated values, found {len(parts)}"
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        return f"non-numeric value in {line[:60]!r}"
+    if not all(np.isfinite(values)):
+        return "NaN or infinite value"
+    return None
+
+
+def read_numeric_rows(path: Path, n_cols: int, *, expected_rows: int | None = None,
+                      strict: bool = True) -> tuple[np.ndarray, list[int]]:
+    """Read a headerless CSV of ``n_cols`` numbers per line into float64, validating every line.
+
+    Returns the data and the 1-based numbers of lines that were dropped. With ``strict`` (the
+    default) the first bad line raises ``MyoxaiError`` naming file and line; with ``strict=False``
+    bad lines are dropped, counted and logged, so one corrupt line does not cost a whole session.
+    """
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise MyoxaiError(f"cannot read {path}: {exc.strerror}; check the path and permissions") from None
+    lines = text.splitlines()
+    while lines and not lines[-1].strip():
+        lines.pop()
+    if not lines:
+        raise MyoxaiError(f"{path} is empty; re-download or remove it")
+    try:
+        data = np.loadtxt(lines, delimiter=",", dtype=np.float64, ndmin=2)
+        fast_ok = data.shape[1] == n_cols and np.isfinite(data).all()
+    except ValueError:
+        fast_ok = False
+    dropped: list[int] = []
+    if not fast_ok:
+        keep = []
+        for i, line in enumerate(lines, start=1):
+            reason = _bad_line_reason(line, n_cols)
+            if reason is None:
+                keep.append(line)
+            elif strict:
+                raise MyoxaiError(f"{path}, line {i}: {reason}; the file is corrupt — fix or remove that line, "
+                                  "or load with strict=False (--skip-bad-lines) to drop such lines")
+            else:
+                dropped.append(i)
+        if dropped:
+            log.warning("%s: dropped %d corrupt line(s): %s", path, len(dropped), dropped[:10])
+        if not keep:
+            raise MyoxaiError(f"{path}: no valid lines")
+        data = np.loadtxt(keep, delimiter=",", dtype=np.float64, ndmin=2)
+    if expected_rows is not None and data.shape[0] != expected_rows:
+        raise MyoxaiError(f"{path}: {data.shape[0]} valid rows, expected {expected_rows}; the trial is truncated")
+    return data, dropped

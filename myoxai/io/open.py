@@ -1,0 +1,44 @@
+"""Open whatever a user points at — an XDF file, a myo-readings session or file, a long-term trial — as Recordings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from myoxai.errors import MyoxaiError
+from myoxai.io import kanoga, myo_readings
+from myoxai.io.recording import Recording, concatenate
+from myoxai.io.xdf import read_recording
+
+# The real excerpt shipped in the repository (recordings/README.md); the default for demos and benchmarks.
+BUNDLED_RECORDING = Path(__file__).resolve().parents[2] / "recordings" / "myo_readings_12548-1.xdf"
+
+
+def open_recording(path: str | Path, strict: bool = True) -> Recording:
+    """One continuous Recording from a file or folder.
+
+    - ``*.xdf``: the EMG stream and its markers;
+    - a myo-readings session folder (``<id>-<session>/``) or one ``<label>.txt`` file;
+    - a long-term dataset day folder (``dayD/``: its trials joined in motion/trial order) or one ``DdMmTt.csv``.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise MyoxaiError(f"{p} does not exist")
+    if p.is_file():
+        if p.suffix.lower() in (".xdf", ".xdfz"):
+            return read_recording(p)
+        if p.suffix == ".txt":
+            return myo_readings.load_file(p, strict=strict)
+        if p.suffix == ".csv":
+            return kanoga.load_trial(p)
+        raise MyoxaiError(f"{p}: unknown file type; expected .xdf, a myo-readings <label>.txt or a DdMmTt.csv trial")
+    if list(p.glob("[0-9].txt")):
+        return myo_readings.load_session(p, strict=strict)
+    trials = sorted(p.glob("D*M*T*.csv"), key=_trial_order)
+    if trials:
+        return concatenate([kanoga.load_trial(t) for t in trials])
+    raise MyoxaiError(f"{p}: folder holds neither a myo-readings session (0.txt …) nor long-term trials (DdMmTt.csv)")
+
+
+def _trial_order(path: Path) -> tuple[int, ...]:
+    m = kanoga._NAME.match(path.name)
+    return tuple(int(g) for g in m.groups()) if m else (10**6,)

@@ -1,0 +1,335 @@
+"""XDF recordings: a crash-safe chunk writer with LabRecorder's chunk structure, and a reader via pyxdf.
+
+Why our own writer: LabRecorder (and its PyPI bindings) record *LSL streams*; myoxai also writes
+recordings that never pass through LSL (dataset conversion, the calibration wizard, a Myo read
+directly). The writer emits the same chunk sequence LabRecorder does — FileHeader, StreamHeader,
+Samples, ClockOffset, Boundary (every 10 s), StreamFooter — and every chunk goes to the OS as soon
+as it is written, with an fsync at least once per second, so a crash loses at most the last second.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import struct
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+
+from myoxai.errors import MyoxaiError
+from myoxai.io.recording import UNLABELED, Recording
+
+log = logging.getLogger(__name__)
+
+_BOUNDARY = bytes([0x43, 0xA5, 0x46, 0xDC, 0xCB, 0xF5, 0x41, 0x0F,
+                   0xB3, 0x0E, 0xD5, 0x46, 0x73, 0x83, 0xCB, 0xE4])
+_TAG_FILE_HEADER, _TAG_STREAM_HEADER, _TAG_SAMPLES, _TAG_CLOCK, _TAG_BOUNDARY, _TAG_FOOTER = 1, 2, 3, 4, 5, 6
+_FORMATS = {"float32": "<f4", "double64": "<f8", "int8": "<i1", "int16": "<i2", "int32": "<i4", "int64": "<i8"}
+EMG_TYPE = "EMG"
+MARKER_TYPE = "Markers"
+EMG_CHANNEL_LABELS = tuple(f"emg{i}" for i in range(1, 9))
+
+
+def _varlen(n: int) -> bytes:
+    if n < 256:
+        return b"\x01" + struct.pack("<B", n)
+    if n < 2**32:
+        return b"\x04" + struct.pack("<I", n)
+    return b"\x08" + struct.pack("<Q", n)
+
+
+class XdfWriter:
+    """Append-only XDF file writer; use as a context manager so footers are written on close."""
+
+    BOUNDARY_EVERY_S = 10.0
+    FSYNC_EVERY_S = 1.0
+
+    def __init__(self, path: str | Path, overwrite: bool = False) -> None:
+        self.path = Path(path)
+        if self.path.exists() and not overwrite:
+            raise MyoxaiError(f"{self.path} exists; choose another name or remove it first (nothing was overwritten)")
+        try:
+            self._f: BinaryIO = open(self.path, "wb")  # noqa: SIM115 - closed in close()
+        except OSError as exc:
+            raise MyoxaiError(f"cannot write {self.path}: {exc.strerror}") from None
+        self._streams: dict[int, dict[str, Any]] = {}
+        self._last_boundary = self._last_sync = time.monotonic()
+        self._f.write(b"XDF:")
+        self._chunk(_TAG_FILE_HEADER, b'<?xml version="1.0"?><info><version>1.0</version></info>')
+
+    # -- low level -------------------------------------------------------------------------
+    def _chunk(self, tag: int, content: bytes) -> None:
+        body = struct.pack("<H", tag) + content
+        self._f.write(_varlen(len(body)) + body)
+        self._f.flush()  # whole chunk to the OS: a killed process leaves only complete chunks
+        now = time.monotonic()
+        if now - self._last_sync >= self.FSYNC_EVERY_S:
+            os.fsync(self._f.fileno())
+            self._last_sync = now
+        if now - self._last_boundary >= self.BOUNDARY_EVERY_S and tag != _TAG_BOUNDARY:
+            self._last_boundary = now
+            self._chunk(_TAG_BOUNDARY, _BOUNDARY)
+
+    # -- streams ---------------------------------------------------------------------------
+    def add_stream(self, name: str, type: str, channel_count: int, nominal_srate: float,
+                   channel_format: str = "float32", source_id: str = "", desc: ET.Element | None = None) -> int:
+        """Declare a stream; returns its id for ``write_samples``."""
+        if channel_format != "string" and channel_format not in _FORMATS:
+            raise ValueError(f"unsupported channel format {channel_format}")
+        sid = len(self._streams) + 1
+        info = ET.Element("info")
+        for tag, text in (("name", name), ("type", type), ("channel_count", str(channel_count)),
+                          ("nominal_srate", repr(float(nominal_srate))), ("channel_format", channel_format),
+                          ("source_id", source_id), ("version", "1.1"), ("created_at", repr(time.time())),
+                          ("uid", f"myoxai-{os.getpid()}-{sid}"), ("session_id", "default"),
+                          ("hostname", os.uname().nodename)):
+            ET.SubElement(info, tag).text = text
+        info.append(desc if desc is not None else ET.Element("desc"))
+        xml = b'<?xml version="1.0"?>' + ET.tostring(info, encoding="utf-8")
+        self._chunk(_TAG_STREAM_HEADER, struct.pack("<I", sid) + xml)
+        self._streams[sid] = {"format": channel_format, "channels": channel_count, "count": 0,
+                              "first": None, "last": None, "offsets": []}
+        return sid
+
+    def write_samples(self, stream_id: int, timestamps: np.ndarray, values: Any) -> None:
+        """Append samples (n × channels numbers, or n lists of strings) with their timestamps."""
+        st = self._streams[stream_id]
+        ts = np.asarray(timestamps, dtype=np.float64).reshape(-1)
+        n = ts.shape[0]
+        if n == 0:
+            return
+        head = struct.pack("<I", stream_id) + _varlen(n)
+        if st["format"] == "string":
+            parts = []
+            for t, row in zip(ts, values, strict=True):
+                parts.append(b"\x08" + struct.pack("<d", t))
+                for s in ([row] if isinstance(row, str) else row):
+                    raw = s.encode("utf-8")
+                    parts.append(_varlen(len(raw)) + raw)
+            body = b"".join(parts)
+        else:
+            vals = np.asarray(values, dtype=_FORMATS[st["format"]]).reshape(n, st["channels"])
+            rec = np.empty(n, dtype=[("flag", "u1"), ("t", "<f8"), ("v", vals.dtype, (st["channels"],))])
+            rec["flag"], rec["t"], rec["v"] = 8, ts, vals
+            body = rec.tobytes()
+        self._chunk(_TAG_SAMPLES, head + body)
+        st["count"] += n
+        st["first"] = ts[0] if st["first"] is None else st["first"]
+        st["last"] = ts[-1]
+
+    def write_clock_offset(self, stream_id: int, collection_time: float, offset: float) -> None:
+        """Record an LSL clock offset measurement (as LabRecorder does every few seconds)."""
+        self._chunk(_TAG_CLOCK, struct.pack("<Idd", stream_id, collection_time, offset))
+        self._streams[stream_id]["offsets"].append((collection_time, offset))
+
+    def close(self) -> None:
+        """Write a boundary and every stream's footer, then close the file."""
+        if self._f.closed:
+            return
+        self._chunk(_TAG_BOUNDARY, _BOUNDARY)
+        for sid, st in self._streams.items():
+            info = ET.Element("info")
+            ET.SubElement(info, "first_timestamp").text = repr(float(st["first"] or 0.0))
+            ET.SubElement(info, "last_timestamp").text = repr(float(st["last"] or 0.0))
+            ET.SubElement(info, "sample_count").text = str(st["count"])
+            offs = ET.SubElement(info, "clock_offsets")
+            for t, v in st["offsets"]:
+                o = ET.SubElement(offs, "offset")
+                ET.SubElement(o, "time").text, ET.SubElement(o, "value").text = repr(t), repr(v)
+            self._chunk(_TAG_FOOTER, struct.pack("<I", sid) + b'<?xml version="1.0"?>'
+                        + ET.tostring(info, encoding="utf-8"))
+        os.fsync(self._f.fileno())
+        self._f.close()
+
+    def __enter__(self) -> XdfWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def emg_stream_desc(n_channels: int = 8, units: str = "a.u.", meta: dict[str, Any] | None = None) -> ET.Element:
+    """The ``<desc>`` of a Myo EMG stream, shared by the XDF writer and the LSL outlet."""
+    desc = ET.Element("desc")
+    chans = ET.SubElement(desc, "channels")
+    for i in range(n_channels):
+        ch = ET.SubElement(chans, "channel")
+        ET.SubElement(ch, "label").text = f"emg{i + 1}"
+        ET.SubElement(ch, "type").text = EMG_TYPE
+        ET.SubElement(ch, "unit").text = units
+    acq = ET.SubElement(desc, "acquisition")
+    ET.SubElement(acq, "manufacturer").text = "Thalmic Labs"
+    ET.SubElement(acq, "model").text = "Myo"
+    if meta:
+        ET.SubElement(ET.SubElement(desc, "myoxai"), "meta").text = json.dumps(meta, default=str)
+    return desc
+
+
+def marker_stream_desc(class_names: tuple[str, ...]) -> ET.Element:
+    """``<desc>`` of the gesture marker stream: the class list, so label indices survive a round trip."""
+    desc = ET.Element("desc")
+    classes = ET.SubElement(desc, "classes")
+    for name in class_names:
+        ET.SubElement(classes, "class").text = name
+    return desc
+
+
+class EmgXdfRecorder:
+    """An EMG stream plus a gesture-marker stream in one crash-safe XDF file."""
+
+    def __init__(self, path: str | Path, fs: float, class_names: tuple[str, ...] = (), n_channels: int = 8,
+                 units: str = "a.u.", meta: dict[str, Any] | None = None, source_id: str = "myoxai",
+                 overwrite: bool = False) -> None:
+        self.writer = XdfWriter(path, overwrite=overwrite)
+        self.class_names = tuple(class_names)
+        self.emg = self.writer.add_stream("myoxai-emg", EMG_TYPE, n_channels, fs, "float32", source_id,
+                                          emg_stream_desc(n_channels, units, meta))
+        self.markers = self.writer.add_stream("myoxai-markers", MARKER_TYPE, 1, 0.0, "string",
+                                              source_id + "-markers", marker_stream_desc(self.class_names))
+        self._next_clock: float | None = None
+
+    CLOCK_EVERY_S = 5.0
+
+    @property
+    def path(self) -> Path:
+        return self.writer.path
+
+    def append(self, samples: np.ndarray, timestamps: np.ndarray, clock_offset: float = 0.0) -> None:
+        """Append EMG samples; every 5 s of data also logs a clock offset per stream, as LabRecorder does.
+
+        ``clock_offset`` is the LSL time correction of the source (0 for sources stamped locally).
+        """
+        ts = np.asarray(timestamps, dtype=np.float64)
+        if ts.size == 0:
+            return
+        if self._next_clock is None or ts[-1] >= self._next_clock:
+            for sid in (self.emg, self.markers):
+                self.writer.write_clock_offset(sid, float(ts[-1]), clock_offset)
+            self._next_clock = float(ts[-1]) + self.CLOCK_EVERY_S
+        self.writer.write_samples(self.emg, ts, samples)
+
+    def marker(self, timestamp: float, text: str) -> None:
+        self.writer.write_samples(self.markers, [timestamp], [text])
+
+    def close(self) -> None:
+        self.writer.close()
+
+    def __enter__(self) -> EmgXdfRecorder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def write_recording(path: str | Path, rec: Recording, overwrite: bool = False, chunk_s: float = 1.0) -> None:
+    """Write a Recording as EMG + marker streams (markers at every label change)."""
+    meta = {k: v for k, v in rec.meta.items() if k != "parts"}
+    with EmgXdfRecorder(path, rec.fs, rec.class_names, rec.n_channels, str(rec.meta.get("units", "a.u.")),
+                        meta, overwrite=overwrite) as out:
+        for start, _stop, label in rec.segments():
+            name = rec.class_names[label] if 0 <= label < len(rec.class_names) else "unlabeled"
+            out.marker(float(rec.timestamps[start]), name)
+        step = max(1, int(chunk_s * rec.fs))
+        for i in range(0, len(rec), step):
+            out.append(rec.samples[i:i + step], rec.timestamps[i:i + step])
+
+
+def _complete_prefix(path: Path) -> int:
+    """Byte length of the file's longest prefix made of whole chunks (for files cut by a crash)."""
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        pos = 4
+        f.seek(pos)
+        while True:
+            nb = f.read(1)
+            if not nb or nb[0] not in (1, 4, 8):
+                return pos
+            raw = f.read(nb[0])
+            if len(raw) < nb[0]:
+                return pos
+            length = int.from_bytes(raw, "little")
+            end = pos + 1 + nb[0] + length
+            if end > size:
+                return pos
+            pos = end
+            f.seek(pos)
+
+
+def _load_streams(path: Path) -> list[dict[str, Any]]:
+    import pyxdf
+
+    if not path.is_file():
+        raise MyoxaiError(f"{path} does not exist")
+    with open(path, "rb") as f:
+        if f.read(4) != b"XDF:":
+            raise MyoxaiError(f"{path} is not an XDF file (no XDF: magic); record or convert it with myoxai")
+    good = _complete_prefix(path)
+    src = path
+    if good < path.stat().st_size:
+        log.warning("%s ends in a partial chunk (crash while writing?); reading its %d complete bytes", path, good)
+        tmp = tempfile.NamedTemporaryFile(suffix=".xdf", delete=False)
+        with open(path, "rb") as f, tmp:
+            tmp.write(f.read(good))
+        src = Path(tmp.name)
+    try:
+        streams, _ = pyxdf.load_xdf(str(src), synchronize_clocks=True, dejitter_timestamps=False)
+    except Exception as exc:  # pyxdf raises assorted types on malformed files
+        raise MyoxaiError(f"{path} could not be parsed as XDF ({exc}); the file is damaged") from None
+    finally:
+        if src != path:
+            os.unlink(src)
+    return streams
+
+
+def _text(info: dict[str, Any], key: str, default: str = "") -> str:
+    v = info.get(key, [default])
+    return v[0] if v and isinstance(v[0], str) else default
+
+
+def read_recording(path: str | Path, stream: str | None = None) -> Recording:
+    """Read the EMG stream (by name, else the first of type EMG) and its markers into a Recording."""
+    path = Path(path)
+    streams = _load_streams(path)
+    emg = [s for s in streams if (stream is None and _text(s["info"], "type") == EMG_TYPE)
+           or (stream is not None and _text(s["info"], "name") == stream)]
+    if not emg:
+        names = [f"{_text(s['info'], 'name')} ({_text(s['info'], 'type')})" for s in streams]
+        raise MyoxaiError(f"{path} has no EMG stream{f' named {stream}' if stream else ''}; streams: {names}")
+    s = emg[0]
+    info = s["info"]
+    values = np.asarray(s["time_series"], dtype=np.float32)
+    ts = np.asarray(s["time_stamps"], dtype=np.float64)
+    if values.ndim != 2 or values.shape[0] == 0:
+        raise MyoxaiError(f"{path}: EMG stream '{_text(info, 'name')}' holds no samples")
+    fs = float(_text(info, "nominal_srate", "0") or 0) or float(info.get("effective_srate") or 0)
+    desc = (info.get("desc") or [None])[0] or {}
+    meta: dict[str, Any] = {}
+    if isinstance(desc, dict) and desc.get("myoxai"):
+        try:
+            meta = json.loads(desc["myoxai"][0]["meta"][0])
+        except (KeyError, IndexError, TypeError, json.JSONDecodeError):
+            meta = {}
+    meta.update({"source": str(path), "stream": _text(info, "name")})
+    class_names: tuple[str, ...] = ()
+    labels = None
+    markers = [m for m in streams if _text(m["info"], "type") == MARKER_TYPE and len(m["time_stamps"])]
+    if markers:
+        m = markers[0]
+        mdesc = (m["info"].get("desc") or [None])[0]
+        if isinstance(mdesc, dict) and mdesc.get("classes"):
+            class_names = tuple(mdesc["classes"][0].get("class", []))
+        texts = [row[0] for row in m["time_series"]]
+        extra = [t for t in dict.fromkeys(texts) if t not in class_names and t != "unlabeled"]
+        class_names = class_names + tuple(extra)
+        codes = np.array([class_names.index(t) if t in class_names else UNLABELED for t in texts])
+        mts = np.asarray(m["time_stamps"], dtype=np.float64)
+        order = np.argsort(mts, kind="stable")
+        idx = np.searchsorted(mts[order], ts, side="right") - 1
+        labels = np.where(idx >= 0, codes[order][np.maximum(idx, 0)], UNLABELED)
+    return Recording(values, ts, fs, labels, class_names, meta)
+

@@ -1,0 +1,75 @@
+"""Test set-up shared by every test module.
+
+- LSL runs loopback-only: ``LSLAPICFG`` points at ``lsl_loopback.cfg`` before anything can load
+  liblsl, so no test ever multicasts on the machine's network interface.
+- Qt runs offscreen.
+- Real data: the bundled excerpt in ``recordings/`` is always there; the full datasets come from
+  ``../shared/data`` (or ``MYOXAI_DATA``), unpacked once per machine into a cache folder, and
+  tests that need them skip with a clear reason when they are absent.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+os.environ["LSLAPICFG"] = str(Path(__file__).with_name("lsl_loopback.cfg"))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+BUNDLED = REPO / "recordings" / "myo_readings_12548-1.xdf"
+SHARED_DATA = Path(os.environ.get("MYOXAI_DATA", REPO.parent / "shared" / "data"))
+CACHE = Path(os.environ.get("MYOXAI_CACHE", Path.home() / ".cache" / "myoxai"))
+
+
+def _unpack(archive: Path, dest: Path) -> Path:
+    """Unpack ``archive`` into ``dest`` once (a marker file records completion)."""
+    done = dest / f".{archive.name}.done"
+    if not done.exists():
+        dest.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["tar", "-xJf", str(archive), "-C", str(dest)], check=True)
+        done.touch()
+    return dest
+
+
+@pytest.fixture(scope="session")
+def bundled_path() -> Path:
+    return BUNDLED
+
+
+@pytest.fixture(scope="session")
+def bundled(bundled_path):
+    from myoxai.io import read_recording
+
+    return read_recording(bundled_path)
+
+
+@pytest.fixture(scope="session")
+def kanoga_root() -> Path:
+    """Unpacked long-term dataset (subject 1 always; others unpacked on demand by kanoga_subjects)."""
+    archive = SHARED_DATA / "kanoga_longterm" / "kanoga_sub1.tar.xz"
+    if not archive.exists():
+        pytest.skip(f"long-term dataset not found at {archive.parent} (needs ../shared/data or MYOXAI_DATA)")
+    return _unpack(archive, CACHE / "kanoga")
+
+
+def kanoga_with_subjects(subjects: list[int]) -> Path:
+    """Unpack the given subjects of the long-term dataset (skips when absent)."""
+    dest = CACHE / "kanoga"
+    for s in subjects:
+        archive = SHARED_DATA / "kanoga_longterm" / f"kanoga_sub{s}.tar.xz"
+        if not archive.exists():
+            pytest.skip(f"long-term dataset subject {s} not found at {archive}")
+        _unpack(archive, dest)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def myo_readings_root() -> Path:
+    archive = SHARED_DATA / "myo_readings" / "myo_readings_10p.tar.xz"
+    if not archive.exists():
+        pytest.skip(f"myo-readings dataset not found at {archive.parent} (needs ../shared/data or MYOXAI_DATA)")
+    return _unpack(archive, CACHE / "myo_readings")
