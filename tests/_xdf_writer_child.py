@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -14,6 +15,7 @@ with EmgXdfRecorder(out, rec.fs, rec.class_names) as w:
     w.marker(float(rec.timestamps[0]), rec.class_names[int(rec.labels[0])])
     for i in range(0, len(rec), 10):  # 50 ms chunks, 100x faster than real time
         w.append(rec.samples[i:i + 10], rec.timestamps[i:i + 10])
-        with open(progress, "w") as p:
+        with open(progress + ".tmp", "w") as p:  # atomic publish: the parent never sees a half-written number
             p.write(str(i + 10))
+        os.replace(progress + ".tmp", progress)
         time.sleep(0.0005)

@@ -83,7 +83,7 @@ def test_sigkill_loses_at_most_the_last_second(bundled_path, tmp_path):
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            if progress.exists() and progress.read_text() and int(progress.read_text()) >= 3000:
+            if progress.exists() and int(progress.read_text()) >= 3000:
                 break
             time.sleep(0.05)
         else:
