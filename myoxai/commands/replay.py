@@ -25,6 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--speed", type=speed, default=1.0, help="1 = real time, N = N× faster, max = unpaced")
     parser.add_argument("--chunk", type=int, default=10, help="samples per chunk (default 10 = 50 ms)")
     parser.add_argument("--seconds", type=float, default=None, help="stop after this much recording time")
+    parser.add_argument("--loop", action="store_true", help="start again at the end (until Ctrl-C)")
     parser.add_argument("--every", type=float, default=1.0, help="seconds between status lines")
 
 
@@ -35,40 +36,41 @@ def run(args: argparse.Namespace) -> int:
     from myoxai.dsp import WindowStream
     from myoxai.errors import MyoxaiError
     from myoxai.io.open import open_recording
+    from myoxai.sources.replay import ReplaySource
 
     rec = open_recording(args.path)
     if rec.n_channels != DEFAULT_CONFIG.n_channels:
         raise MyoxaiError(f"{args.path} has {rec.n_channels} channels; myoxai expects {DEFAULT_CONFIG.n_channels}")
-    if args.chunk < 1:
-        raise MyoxaiError("--chunk must be at least 1 sample")
-    n = len(rec) if args.seconds is None else min(len(rec), int(args.seconds * rec.fs))
+    src = ReplaySource(rec, speed=args.speed, chunk=args.chunk, loop=args.loop, seconds=args.seconds)
+    n = src.n
     stream = WindowStream(DEFAULT_CONFIG, highpass=rec.meta.get("highpass_hz") != DEFAULT_CONFIG.highpass_hz)
     print(f"replaying {args.path}: {n} samples ({n / rec.fs:.1f} s) at "
-          f"{'max speed' if args.speed == 0 else f'{args.speed:g}x'}, chunks of {args.chunk}")
+          f"{'max speed' if args.speed == 0 else f'{args.speed:g}x'}, chunks of {args.chunk}"
+          + (", looping" if args.loop else ""))
     t0 = last = time.perf_counter()
     done = windows = shown_samples = shown_windows = 0
     label = ""
-    while done < n:
-        stop = min(n, done + args.chunk)
-        if args.speed:  # pace on recording time: sleep until this chunk's last sample is due
-            due = t0 + (stop - 1) / rec.fs / args.speed
-            delay = due - time.perf_counter()
-            if delay > 0:
-                time.sleep(delay)
-        batch = stream.push(rec.samples[done:stop])
-        windows += len(batch)
-        if len(batch) and rec.labels is not None:
-            lab = int(rec.labels[batch.end[-1] - 1])
-            label = rec.class_names[lab] if 0 <= lab < len(rec.class_names) else "unlabeled"
-        done = stop
-        now = time.perf_counter()
-        if now - last >= args.every or done == n:
-            span = now - last
-            print(f"t={done / rec.fs:7.2f} s  {(done - shown_samples) / span:9.1f} samples/s  "
-                  f"{(windows - shown_windows) / span:8.1f} windows/s  windows={windows}"
-                  + (f"  label={label}" if label else ""), flush=True)
-            last, shown_samples, shown_windows = now, done, windows
+    src.start()
+    try:
+        for chunk in src.chunks(timeout=0.5):
+            batch = stream.push(chunk.samples)
+            windows += len(batch)
+            if len(batch) and chunk.labels is not None:
+                lab = int(chunk.labels[-1])
+                label = rec.class_names[lab] if 0 <= lab < len(rec.class_names) else "unlabeled"
+            done += len(chunk)
+            now = time.perf_counter()
+            if now - last >= args.every or (done == n and not args.loop):
+                span = max(now - last, 1e-9)
+                print(f"t={done / rec.fs:7.2f} s  {(done - shown_samples) / span:9.1f} samples/s  "
+                      f"{(windows - shown_windows) / span:8.1f} windows/s  windows={windows}"
+                      + (f"  label={label}" if label else ""), flush=True)
+                last, shown_samples, shown_windows = now, done, windows
+    finally:
+        src.stop()
     elapsed = time.perf_counter() - t0
+    st = src.status()
+    dropped = f", {st.samples_dropped} dropped (consumer too slow)" if st.samples_dropped else ""
     print(f"done: {done} samples, {windows} windows in {elapsed:.2f} s "
-          f"({done / rec.fs / max(elapsed, 1e-9):.1f}x real time)")
+          f"({done / rec.fs / max(elapsed, 1e-9):.1f}x real time){dropped}")
     return 0
