@@ -48,17 +48,49 @@ def wl(w: np.ndarray) -> np.ndarray:
     return np.sum(np.abs(np.diff(w, axis=1)), axis=1)[..., None]
 
 
+def _held_sign_changes(v: np.ndarray, deadzone: float) -> np.ndarray:
+    """Sign changes of ``v`` (n, samples, ch) across the dead-zone, holding the last sign inside it.
+
+    This is the definition of A. Chan's EMG feature toolbox (getzcfeat/getsscfeat), which the
+    long-term dataset's authors used: values are quantised to +1/0/-1 with the dead-zone, each 0
+    takes the sign of the most recent ±1 (an exp(-k) weighted look-back over half the window,
+    whose geometric weights make the most recent non-zero value decide), and a change counts
+    when the held sign flips from +1 to -1 or back. Unlike the sample-pair rule, a crossing that
+    lingers inside the dead-zone for a few samples still counts.
+    """
+    from scipy.signal import lfilter
+
+    q = (v > deadzone).astype(np.float64) - (v < -deadzone)
+    b = np.exp(-np.arange(1, v.shape[1] // 2 + 1))
+    z = np.sign(lfilter(b, [1.0], q, axis=1))
+    return np.sum(np.abs(np.diff(z, axis=1)) == 2, axis=1, dtype=np.float64)[..., None]
+
+
 @_feature("zc")
-def zc(w: np.ndarray, deadzone: float = 0.0) -> np.ndarray:
-    """Zero crossings whose step exceeds the dead-zone (ignores noise around zero)."""
+def zc(w: np.ndarray, deadzone: float = 0.0, hold: bool = False) -> np.ndarray:
+    """Zero crossings beyond the dead-zone.
+
+    ``hold=False``: a sample pair of opposite sign whose step is at least the dead-zone (Hudgins).
+    ``hold=True``: the toolbox rule of ``_held_sign_changes`` (used by the long-term dataset's authors).
+    """
+    if hold:
+        return _held_sign_changes(w, deadzone)
     a, b = w[:, :-1], w[:, 1:]
     hit = (a * b < 0) & (np.abs(a - b) >= deadzone)
     return np.sum(hit, axis=1, dtype=np.float64)[..., None]
 
 
 @_feature("ssc")
-def ssc(w: np.ndarray, deadzone: float = 0.0) -> np.ndarray:
-    """Slope sign changes where at least one of the two slopes exceeds the dead-zone."""
+def ssc(w: np.ndarray, deadzone: float = 0.0, hold: bool = False) -> np.ndarray:
+    """Slope sign changes beyond the dead-zone.
+
+    ``hold=False``: at least one of the two slopes around a sample exceeds the dead-zone.
+    ``hold=True``: zero crossings (toolbox rule, ``_held_sign_changes``) of the first difference,
+    with a leading 0 as in the toolbox (the window is treated as the whole signal).
+    """
+    if hold:
+        d = np.concatenate([np.zeros_like(w[:, :1]), np.diff(w, axis=1)], axis=1)
+        return _held_sign_changes(d, deadzone)
     left = w[:, 1:-1] - w[:, :-2]
     right = w[:, 1:-1] - w[:, 2:]
     hit = (left * right > 0) & ((np.abs(left) >= deadzone) | (np.abs(right) >= deadzone))
@@ -139,8 +171,10 @@ class FeatureSet:
 
 
 # The dataset authors' TD+AR set (MAV, RMS, WL, ZC, SSC with a 0.01 dead-zone, AR(6)): 11 per channel.
+# ZC/SSC follow A. Chan's toolbox (their extract_feature.m calls getzcfeat/getsscfeat): hold=True.
 KANOGA_TD_AR = FeatureSet(("mav", "rms", "wl", "zc", "ssc", "ar"),
-                          {"zc": {"deadzone": 0.01}, "ssc": {"deadzone": 0.01}, "ar": {"order": 6}})
+                          {"zc": {"deadzone": 0.01, "hold": True}, "ssc": {"deadzone": 0.01, "hold": True},
+                           "ar": {"order": 6}})
 # The full classic set named in the design (AR(4)).
 CLASSIC = FeatureSet(("mav", "rms", "var", "wl", "zc", "ssc", "ssi", "log_detector", "ar", "hist_entropy"),
                      {"ar": {"order": 4}})

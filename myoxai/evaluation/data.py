@@ -1,0 +1,146 @@
+"""Labeled windows of a dataset selection, computed once and then sliced by protocols.
+
+A ``WindowSet`` holds, for every window, the raw spectrogram, the filtered window, the label
+and per-window metadata (subject, day/session, trial, position, time) as arrays, so a protocol
+selects its train and test windows with boolean masks instead of recomputing anything.
+Time-domain features for the LDA are computed lazily once per set and sliced along.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from myoxai.config import SignalConfig
+from myoxai.dsp import process_signal, td_features
+from myoxai.dsp.features import FeatureSet
+from myoxai.errors import MyoxaiError
+from myoxai.io.recording import Recording
+
+
+@dataclass
+class WindowSet:
+    """Windows with labels and per-window metadata (all arrays share the first axis)."""
+
+    spec: np.ndarray  # (n, frames, ch, freqs) float32 raw spectrogram
+    win: np.ndarray  # (n, samples, ch) float32 high-passed window
+    y: np.ndarray  # (n,) int64 label, -1 when hidden from an adapter
+    meta: dict[str, np.ndarray]
+    class_names: tuple[str, ...]
+    _features: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+
+    def __len__(self) -> int:
+        return int(self.y.shape[0])
+
+    def inputs(self, kind: str) -> np.ndarray:
+        """The array a model of ``input_kind`` consumes."""
+        return self.spec if kind == "spectrogram" else self.win
+
+    def features(self, feature_set: FeatureSet) -> np.ndarray:
+        """``td_features`` of all windows, computed once per feature set."""
+        key = json.dumps(feature_set.to_dict(), sort_keys=True)
+        if key not in self._features:
+            self._features[key] = td_features(self.win, feature_set)
+        return self._features[key]
+
+    def subset(self, mask: np.ndarray) -> WindowSet:
+        idx = np.flatnonzero(mask) if mask.dtype == bool else mask
+        return WindowSet(self.spec[idx], self.win[idx], self.y[idx], {k: v[idx] for k, v in self.meta.items()},
+                         self.class_names, {k: v[idx] for k, v in self._features.items()})
+
+    def unlabeled(self) -> WindowSet:
+        """The same windows with labels hidden (-1): what an adaptation method may see of a test day."""
+        out = self.subset(np.arange(len(self)))
+        out.y = np.full_like(self.y, -1)
+        return out
+
+
+def concat(sets: list[WindowSet]) -> WindowSet:
+    keys = set.intersection(*(set(s._features) for s in sets)) if sets else set()
+    return WindowSet(np.concatenate([s.spec for s in sets]), np.concatenate([s.win for s in sets]),
+                     np.concatenate([s.y for s in sets]),
+                     {k: np.concatenate([s.meta[k] for s in sets]) for k in sets[0].meta},
+                     sets[0].class_names, {k: np.concatenate([s._features[k] for s in sets]) for k in keys})
+
+
+def windows_of_recording(rec: Recording, config: SignalConfig, exclude_transitions: bool = True) -> tuple[
+        np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(spec, win, label, start) of one continuous labeled recording.
+
+    The label of a window is the label of its last sample (what a live decision at that moment
+    should say). High-pass is skipped when the recording says it is already filtered with the
+    config's filter. ``exclude_transitions`` drops windows whose samples carry more than one
+    label (they straddle a rest↔gesture change) and windows with unlabeled samples.
+    """
+    if rec.labels is None:
+        raise MyoxaiError(f"{rec.meta.get('source', 'recording')} has no labels; training and evaluation need "
+                          "labeled data (per-sample labels or markers)")
+    prefiltered = (rec.meta.get("highpass_hz") == config.highpass_hz
+                   and rec.meta.get("highpass_order") == config.highpass_order)
+    batch = process_signal(rec.samples, config, highpass=not prefiltered)
+    last = batch.end - 1
+    y = rec.labels[last]
+    keep = y >= 0
+    if exclude_transitions and len(batch):
+        lab = rec.labels
+        change = np.concatenate([[0], np.cumsum(np.diff(lab) != 0)])  # segment id per sample
+        keep &= change[batch.start] == change[last]
+    return (batch.spectrograms[keep].astype(np.float32), batch.windows[keep].astype(np.float32), y[keep],
+            batch.start[keep])
+
+
+def recording_windows(rec: Recording, config: SignalConfig) -> WindowSet:
+    """All clean labeled windows of one recording (e.g. an XDF calibration file)."""
+    spec, win, y, start = windows_of_recording(rec, config)
+    if len(y) == 0:
+        raise MyoxaiError(f"{rec.meta.get('source', 'recording')}: no labeled windows "
+                          f"(need labeled stretches of at least {config.window} samples)")
+    return WindowSet(spec, win, y, {"start": start}, rec.class_names)
+
+
+def kanoga_windows(root: str | Path, subjects: list[int], days: list[int], config: SignalConfig) -> WindowSet:
+    """Every window of the selected long-term-dataset trials (26 per trial with the default config)."""
+    from myoxai.io.kanoga import load_kanoga
+
+    parts = []
+    for s in subjects:
+        recs = load_kanoga(root, [s], days)
+        batches = [process_signal(r.samples, config, highpass=False) for r in recs]
+        n = np.array([len(b) for b in batches])
+        spec = np.concatenate([b.spectrograms for b in batches]).astype(np.float32)
+        win = np.concatenate([b.windows for b in batches]).astype(np.float32)
+        meta = {key: np.repeat([r.meta[key] for r in recs], n) for key in ("subject", "day", "motion", "trial")}
+        meta["position"] = np.repeat([r.meta["position"] for r in recs], n)
+        parts.append(WindowSet(spec, win, meta["motion"].astype(np.int64) - 1, meta, recs[0].class_names))
+    return concat(parts)
+
+
+def myo_readings_windows(root: str | Path, subjects: list[str] | None, sessions: list[int] | None,
+                         config: SignalConfig) -> WindowSet:
+    """Clean windows of myo-readings sessions, each gesture file processed on its own.
+
+    Files are filtered and windowed separately (no window spans two files); windows that straddle
+    a rest↔gesture label change are excluded. Metadata ``t`` is the window start in seconds within
+    its file, ``file`` the gesture file, ``session`` and ``subject`` (the participant id).
+    """
+    from myoxai.io.myo_readings import load_file, session_dirs
+
+    parts = []
+    for folder in session_dirs(root):
+        subj, _, sess = folder.name.partition("-")
+        if (subjects and subj not in subjects) or (sessions and int(sess) not in sessions):
+            continue
+        for path in sorted(folder.glob("[0-9].txt")):
+            rec = load_file(path, strict=False)
+            spec, win, y, start = windows_of_recording(rec, config)
+            n = len(y)
+            meta = {"subject": np.full(n, int(subj)), "session": np.full(n, int(sess)),
+                    "file": np.full(n, int(path.stem)), "t": start / config.fs,
+                    "frac": start / max(len(rec) - config.window, 1)}
+            parts.append(WindowSet(spec, win, y, meta, rec.class_names))
+    if not parts:
+        raise MyoxaiError(f"no myo-readings sessions match subjects {subjects} and sessions {sessions} under {root}")
+    return concat(parts)

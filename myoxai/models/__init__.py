@@ -1,0 +1,67 @@
+"""Gesture classifiers for the Myo armband, their trainer and their model files.
+
+Public API
+----------
+- ``build_model(name, n_classes, seed=None, **kwargs)`` — a fresh model by name, one of ``MODEL_NAMES``:
+  ``"spectrogram-convnet"`` (``SpectrogramConvNet``), ``"allconvnet"`` (``AllConvNet``, the light
+  default live model, with ``freeze_early_layers()`` for transfer learning), ``"lstm-fin"``
+  (``LstmFin``) and ``"lda"`` (``LdaBaseline``, time-domain features).
+- Every model has ``input_kind``: ``"spectrogram"`` → float32 (batch, 4, 8, 10) raw spectrogram
+  (``WindowBatch.spectrograms``); ``"window"`` → (batch, 50, 8) high-pass-filtered window
+  (``WindowBatch.windows``). ``model_input(model, window_batch)`` picks the right array.
+- Torch models (``MyoModel``) return logits and contain their own per-electrode standardisation
+  (``.standardize``, statistics from training data), so a zeroed raw electrode is a silent one;
+  they expose ``.features(x) -> (batch, d)``, ``.head(z) -> logits`` and ``.first_conv`` (the first
+  ``nn.Conv2d`` after standardisation; ``None`` for LSTM-FIN and LDA, which are not spectrogram models).
+- ``predict_logits``, ``predict_proba``, ``predict`` — the one way to get outputs from any model
+  (numpy in, numpy out, eval mode, no grad).
+- ``train_model(model, x, y, TrainSettings(...))`` — Adam, stratified validation split, early
+  stopping, ReduceLROnPlateau, fixed seed, bounded threads; returns a report dict.
+- ``save_model(model, path, class_names, config, training, metrics)`` /
+  ``load_model(path, expect_config=DEFAULT_CONFIG)`` — safetensors + JSON, never pickle; loading
+  refuses a signal-config mismatch with ``MyoxaiError``.
+"""
+
+from __future__ import annotations
+
+from myoxai.models.base import SPECTROGRAM, WINDOW, ElectrodeStandardizer, MyoModel
+from myoxai.models.convnets import AllConvNet, SpectrogramConvNet
+from myoxai.models.lda import LdaBaseline
+from myoxai.models.lstm_fin import FIN_TARGETS, LstmFin
+from myoxai.models.persist import load_model, save_model
+from myoxai.models.registry import (
+    MODEL_NAMES,
+    MODELS,
+    Model,
+    build_model,
+    model_input,
+    predict,
+    predict_logits,
+    predict_proba,
+)
+from myoxai.models.training import TrainSettings, torch_threads, train_model
+
+__all__ = [
+    "FIN_TARGETS",
+    "MODELS",
+    "MODEL_NAMES",
+    "SPECTROGRAM",
+    "WINDOW",
+    "AllConvNet",
+    "ElectrodeStandardizer",
+    "LdaBaseline",
+    "LstmFin",
+    "Model",
+    "MyoModel",
+    "SpectrogramConvNet",
+    "TrainSettings",
+    "build_model",
+    "load_model",
+    "model_input",
+    "predict",
+    "predict_logits",
+    "predict_proba",
+    "save_model",
+    "torch_threads",
+    "train_model",
+]

@@ -1,0 +1,86 @@
+"""LDA baseline on classic time-domain features (the dataset authors' TD+AR protocol by default).
+
+scikit-learn fits it; afterwards the model is nothing but arrays (coefficients, intercept,
+class means, priors), so it is stored in safetensors like the networks and predicts with one
+matrix product. For a multi-class LDA this is exactly scikit-learn's ``decision_function`` and
+its ``predict_proba`` is the softmax of it, so nothing is lost by not keeping the sklearn object.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from myoxai.dsp.features import KANOGA_TD_AR, FeatureSet, td_features
+from myoxai.models.base import WINDOW
+
+
+class LdaBaseline:
+    """Linear discriminant analysis on ``td_features(windows, feature_set)``.
+
+    Parameters
+    ----------
+    n_classes:
+        Number of gestures (classes absent from training data get a score of -inf).
+    feature_set:
+        Which time-domain features (a ``FeatureSet`` or its dict form).
+    """
+
+    name = "lda"
+    input_kind = WINDOW
+    first_conv = None
+
+    def __init__(self, n_classes: int, feature_set: FeatureSet | dict[str, Any] = KANOGA_TD_AR) -> None:
+        self.n_classes = int(n_classes)
+        self.feature_set = feature_set if isinstance(feature_set, FeatureSet) else FeatureSet.from_dict(feature_set)
+        self.init_args = {"feature_set": self.feature_set.to_dict()}
+        self.coef: np.ndarray | None = None  # (n_classes, n_features)
+        self.intercept: np.ndarray | None = None  # (n_classes,)
+        self.means: np.ndarray | None = None
+        self.priors: np.ndarray | None = None
+
+    def featurize(self, windows: np.ndarray) -> np.ndarray:
+        return td_features(windows, self.feature_set)
+
+    def fit(self, windows: np.ndarray, y: np.ndarray, features: np.ndarray | None = None) -> LdaBaseline:
+        """Fit on windows (or precomputed ``features`` of them) and labels."""
+        from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+
+        x = self.featurize(windows) if features is None else features
+        lda = LinearDiscriminantAnalysis(solver="svd").fit(x, y)
+        classes = lda.classes_.astype(int)
+        coef = lda.coef_ if len(classes) > 2 else np.vstack([-lda.coef_, lda.coef_]) / 2
+        intercept = lda.intercept_ if len(classes) > 2 else np.array([-lda.intercept_[0], lda.intercept_[0]]) / 2
+        self.coef = np.zeros((self.n_classes, x.shape[1]))
+        self.intercept = np.full(self.n_classes, -np.inf)
+        self.means = np.zeros((self.n_classes, x.shape[1]))
+        self.priors = np.zeros(self.n_classes)
+        self.coef[classes], self.intercept[classes] = coef, intercept
+        self.means[classes], self.priors[classes] = lda.means_, lda.priors_
+        return self
+
+    def decision(self, features: np.ndarray) -> np.ndarray:
+        """Class scores (n, n_classes) of feature rows; softmax of these are the probabilities."""
+        if self.coef is None:
+            raise RuntimeError("LDA is not fitted")
+        return features @ self.coef.T + self.intercept
+
+    def logits(self, windows: np.ndarray) -> np.ndarray:
+        return self.decision(self.featurize(windows))
+
+    def n_parameters(self) -> int:
+        return 0 if self.coef is None else int(self.coef.size + self.intercept.size)
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        """Everything needed to predict, as plain arrays (for safetensors)."""
+        return {"coef": self.coef, "intercept": self.intercept, "means": self.means, "priors": self.priors}
+
+    def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        missing = {"coef", "intercept", "means", "priors"} - set(arrays)
+        if missing:
+            raise KeyError(f"LDA arrays missing {sorted(missing)}")
+        self.coef = np.asarray(arrays["coef"], dtype=np.float64)
+        self.intercept = np.asarray(arrays["intercept"], dtype=np.float64)
+        self.means = np.asarray(arrays["means"], dtype=np.float64)
+        self.priors = np.asarray(arrays["priors"], dtype=np.float64)

@@ -1,0 +1,74 @@
+"""Save and load models through ``myoxai.io.model_files`` (safetensors + JSON, never pickle)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from myoxai.config import DEFAULT_CONFIG, SignalConfig
+from myoxai.errors import MyoxaiError
+from myoxai.io.model_files import read_model_file, write_model_file
+from myoxai.models.lda import LdaBaseline
+from myoxai.models.registry import MODELS, Model, build_model
+
+
+def save_model(model: Model, path: str | Path, class_names: Sequence[str], config: SignalConfig = DEFAULT_CONFIG,
+               training: dict[str, Any] | None = None, metrics: dict[str, Any] | None = None) -> Path:
+    """Write ``model`` with its architecture, class names, signal config, training description and metrics.
+
+    Parameters
+    ----------
+    model:
+        A trained model from ``build_model``.
+    path:
+        Output file (conventionally ``*.safetensors``).
+    class_names:
+        Name of each output class, in logit order.
+    config:
+        The signal config the training windows were computed with.
+    training:
+        What the model was trained on (data source, subjects, days, settings).
+    metrics:
+        Validation/training metrics worth keeping with the model.
+    """
+    if len(class_names) != model.n_classes:
+        raise ValueError(f"{len(class_names)} class names for a {model.n_classes}-class model")
+    if isinstance(model, LdaBaseline):
+        if model.coef is None:
+            raise ValueError("cannot save an unfitted LDA")
+        arrays = model.state_arrays()
+    else:
+        arrays = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
+    desc = {"architecture": model.name, "arguments": model.init_args, "n_classes": model.n_classes,
+            "input_kind": model.input_kind, "class_names": list(class_names),
+            "training": training or {}, "metrics": metrics or {}}
+    return write_model_file(path, arrays, desc, config)
+
+
+def load_model(path: str | Path, expect_config: SignalConfig | None = DEFAULT_CONFIG) -> Model:
+    """Rebuild a saved model; refuses non-myoxai files, pickles and signal-config mismatches.
+
+    The returned model is in eval mode and carries ``class_names`` and ``description`` (the
+    file's JSON) as attributes.
+    """
+    arrays, desc = read_model_file(path, expect_config)
+    name = desc.get("architecture")
+    if name not in MODELS:
+        raise MyoxaiError(f"{path}: unknown architecture {name!r}; was it written by a newer myoxai?")
+    try:
+        model = build_model(name, int(desc["n_classes"]), **desc.get("arguments", {}))
+        if isinstance(model, LdaBaseline):
+            model.load_arrays(arrays)
+        else:
+            state = {k: torch.from_numpy(np.array(v)) for k, v in arrays.items()}
+            model.load_state_dict(state, strict=True)
+            model.eval()
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise MyoxaiError(f"{path}: weights do not fit the {name} architecture ({exc})") from exc
+    model.class_names = tuple(desc["class_names"])
+    model.description = desc
+    return model

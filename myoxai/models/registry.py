@@ -1,0 +1,65 @@
+"""Model names → classes, and the one way callers get predictions out of any model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from myoxai.dsp.processor import WindowBatch
+from myoxai.models.base import SPECTROGRAM, MyoModel
+from myoxai.models.convnets import AllConvNet, SpectrogramConvNet
+from myoxai.models.lda import LdaBaseline
+from myoxai.models.lstm_fin import LstmFin
+
+MODELS: dict[str, type] = {cls.name: cls for cls in (SpectrogramConvNet, AllConvNet, LstmFin, LdaBaseline)}
+MODEL_NAMES = tuple(MODELS)
+
+Model = MyoModel | LdaBaseline
+
+
+def build_model(name: str, n_classes: int, seed: int | None = None, **kwargs: Any) -> Model:
+    """A fresh, untrained model by registry name; ``seed`` makes its initial weights reproducible."""
+    if name not in MODELS:
+        from myoxai.errors import MyoxaiError
+
+        raise MyoxaiError(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}")
+    if seed is None:
+        return MODELS[name](n_classes, **kwargs)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return MODELS[name](n_classes, **kwargs)
+
+
+def model_input(model: Model, batch: WindowBatch) -> np.ndarray:
+    """The array of a ``WindowBatch`` this model consumes (``model.input_kind``)."""
+    return batch.spectrograms if model.input_kind == SPECTROGRAM else batch.windows
+
+
+@torch.no_grad()
+def predict_logits(model: Model, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+    """Logits (n, n_classes) float64 for inputs of the model's ``input_kind`` (eval mode)."""
+    if isinstance(model, LdaBaseline):
+        return model.logits(x)
+    was_training = model.training
+    model.eval()
+    try:
+        out = [model(torch.as_tensor(np.asarray(x[i:i + batch_size]), dtype=torch.float32)).double().numpy()
+               for i in range(0, len(x), batch_size)]
+    finally:
+        model.train(was_training)
+    return np.concatenate(out) if out else np.empty((0, model.n_classes))
+
+
+def predict_proba(model: Model, x: np.ndarray) -> np.ndarray:
+    """Class probabilities (n, n_classes): softmax of ``predict_logits``."""
+    z = predict_logits(model, x)
+    z = z - z.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    return p / p.sum(axis=1, keepdims=True)
+
+
+def predict(model: Model, x: np.ndarray) -> np.ndarray:
+    """Most probable class index per input."""
+    return np.argmax(predict_logits(model, x), axis=1)

@@ -1,0 +1,193 @@
+"""One trainer for every model: Adam, validation split, early stopping, ReduceLROnPlateau, fixed seeds.
+
+Reproducibility: the seed fixes the validation split, the shuffling order and dropout, and torch
+runs with a bounded thread count, so the same seed on the same data gives identical weights.
+The validation split is a random, class-stratified share of the training windows: it only tells
+the loop when to stop (windows of one trial are correlated, so it is optimistic) and is never
+reported as an accuracy. Standardisation statistics come from all training windows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from myoxai.models.base import MyoModel
+from myoxai.models.lda import LdaBaseline
+from myoxai.models.lstm_fin import LstmFin, r2_per_target
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainSettings:
+    """Optimisation settings (defaults sized for 2 shared CPU cores)."""
+
+    epochs: int = 30
+    batch_size: int = 256
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    patience: int = 6  # epochs without validation improvement before stopping
+    lr_patience: int = 2  # ReduceLROnPlateau patience (halves the rate)
+    val_fraction: float = 0.15
+    seed: int = 0
+    threads: int = 1
+    class_balanced: bool = True
+    progress: bool = False
+    fin_epochs: int = 10  # LSTM-FIN stage-1 (feature imitation) epochs
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@contextlib.contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """Bound torch's intra-op threads for the block, then restore."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(max(1, int(n)))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def stratified_split(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (train, val): ``fraction`` of each class's items to validation (at least one when possible)."""
+    rng = np.random.default_rng(seed)
+    val = []
+    for c in np.unique(y):
+        idx = np.flatnonzero(y == c)
+        k = int(round(fraction * len(idx)))
+        if fraction > 0 and len(idx) >= 2:
+            k = max(k, 1)
+        val.append(rng.permutation(idx)[:k])
+    val_idx = np.sort(np.concatenate(val)) if val else np.array([], dtype=int)
+    train_idx = np.setdiff1d(np.arange(len(y)), val_idx)
+    return train_idx, val_idx
+
+
+def class_weights(y: np.ndarray, n_classes: int) -> torch.Tensor:
+    """Inverse-frequency weights (all ones when balanced); absent classes get weight 0."""
+    counts = np.bincount(y, minlength=n_classes).astype(np.float64)
+    present = counts > 0
+    w = np.zeros(n_classes)
+    w[present] = counts[present].sum() / (present.sum() * counts[present])
+    return torch.as_tensor(w, dtype=torch.float32)
+
+
+def fit_loop(model: nn.Module, forward: Callable[[torch.Tensor], torch.Tensor], x: np.ndarray, t: np.ndarray,
+             loss_fn: nn.Module, settings: TrainSettings, val_idx: np.ndarray, train_idx: np.ndarray,
+             desc: str = "train") -> dict[str, Any]:
+    """Minimise ``loss_fn(forward(x), t)`` with Adam; stop early on validation loss; keep the best weights."""
+    from tqdm.auto import tqdm
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.Adam(params, lr=settings.lr, weight_decay=settings.weight_decay)
+    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=settings.lr_patience)
+    gen = torch.Generator().manual_seed(settings.seed)
+    xt = torch.as_tensor(x, dtype=torch.float32)
+    tt = torch.as_tensor(t)
+    tr = torch.as_tensor(train_idx)
+    have_val = len(val_idx) > 0
+    best, best_state, best_epoch, bad, history = np.inf, None, 0, 0, []
+    bar = tqdm(range(settings.epochs), desc=desc, disable=not settings.progress, leave=False)
+    for epoch in bar:
+        model.train()
+        order = tr[torch.randperm(len(tr), generator=gen)]
+        total = 0.0
+        for i in range(0, len(order), settings.batch_size):
+            b = order[i:i + settings.batch_size]
+            if len(b) < 2 and i > 0:
+                continue  # a 1-sample tail batch breaks BatchNorm and adds nothing
+            loss = loss_fn(forward(xt[b]), tt[b])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(b)
+        train_loss = total / max(len(order), 1)
+        val_loss = _eval_loss(model, forward, xt, tt, loss_fn, val_idx) if have_val else train_loss
+        sched.step(val_loss)
+        history.append({"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val_loss,
+                        "lr": opt.param_groups[0]["lr"]})
+        bar.set_postfix(loss=f"{train_loss:.3f}", val=f"{val_loss:.3f}")
+        if val_loss < best - 1e-4:
+            best, best_epoch, bad = val_loss, epoch + 1, 0
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            bad += 1
+            if bad >= settings.patience:
+                break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    return {"epochs_run": len(history), "best_epoch": best_epoch, "best_val_loss": float(best), "history": history}
+
+
+@torch.no_grad()
+def _eval_loss(model: nn.Module, forward: Callable, xt: torch.Tensor, tt: torch.Tensor, loss_fn: nn.Module,
+               idx: np.ndarray, batch: int = 4096) -> float:
+    model.eval()
+    total = 0.0
+    for i in range(0, len(idx), batch):
+        b = torch.as_tensor(idx[i:i + batch])
+        total += float(loss_fn(forward(xt[b]), tt[b])) * len(b)
+    return total / len(idx)
+
+
+def train_model(model: MyoModel | LdaBaseline, x: np.ndarray, y: np.ndarray,
+                settings: TrainSettings | None = None, fit_standardizer: bool = True) -> dict[str, Any]:
+    """Train ``model`` on inputs ``x`` (of its ``input_kind``) and labels ``y``; return a training report.
+
+    ``fit_standardizer=False`` keeps existing statistics (fine-tuning a pre-trained model).
+    """
+    settings = settings or TrainSettings()
+    y = np.asarray(y, dtype=np.int64)
+    t0 = time.perf_counter()
+    if isinstance(model, LdaBaseline):
+        model.fit(x, y)
+        return {"model": model.name, "n_train": int(len(y)), "seconds": time.perf_counter() - t0}
+    report: dict[str, Any] = {"model": model.name, "n_train": int(len(y)), "settings": settings.to_dict()}
+    with torch_threads(settings.threads), torch.random.fork_rng(devices=[]):
+        torch.manual_seed(settings.seed)
+        if fit_standardizer:
+            model.fit_standardizer(x)
+        train_idx, val_idx = stratified_split(y, settings.val_fraction, settings.seed)
+        if isinstance(model, LstmFin):
+            report["fin"] = _fit_imitation(model, x, settings, train_idx, val_idx, fit_standardizer)
+        weights = class_weights(y[train_idx], model.n_classes) if settings.class_balanced else None
+        loss = nn.CrossEntropyLoss(weight=weights)
+        report.update(fit_loop(model, model, x, y, loss, settings, val_idx, train_idx, desc=model.name))
+        if len(val_idx):
+            from myoxai.models.registry import predict
+
+            report["val_accuracy"] = float(np.mean(predict(model, x[val_idx]) == y[val_idx]))
+    report["seconds"] = time.perf_counter() - t0
+    log.info("trained %s on %d windows in %.1f s", model.name, len(y), report["seconds"])
+    return report
+
+
+def _fit_imitation(model: LstmFin, x: np.ndarray, settings: TrainSettings, train_idx: np.ndarray,
+                   val_idx: np.ndarray, fit_scaler: bool) -> dict[str, Any]:
+    """Stage 1 of LSTM-FIN: train LSTM + imitation layer to reproduce the closed-form features."""
+    if fit_scaler:
+        model.fit_target_scaler(x[train_idx])
+    targets = model.imitation_data(x)
+    stage = TrainSettings(**{**settings.to_dict(), "epochs": settings.fin_epochs,
+                            "batch_size": max(32, settings.batch_size // 4)})  # more steps: targets are easy
+    out = fit_loop(model, lambda xb: model.encode(xb)[1], x, targets, nn.MSELoss(), stage, val_idx, train_idx,
+                   desc="lstm-fin imitation")
+    idx = val_idx if len(val_idx) else train_idx
+    with torch.no_grad():
+        model.eval()
+        pred = model.encode(torch.as_tensor(x[idx], dtype=torch.float32))[1].numpy()
+    out["r2"] = r2_per_target(pred, targets[idx])
+    out.pop("history")
+    return out
