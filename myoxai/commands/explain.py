@@ -1,0 +1,192 @@
+"""``myoxai explain``: explain a trained model's decisions on labelled data and compare explanation methods.
+
+Outputs: exact per-electrode Shapley values (Shapley matrix gestures × electrodes, contribution
+ratios), the per-electrode attributions of the other methods, and their agreement table.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "explain a model on labelled data: exact channel Shapley, IG, GradientSHAP, LIME, Grad-CAM and their agreement"
+
+
+def _ints(text: str) -> list[int]:
+    """``1,2,5-7`` → [1, 2, 5, 6, 7]."""
+    out: list[int] = []
+    try:
+        for part in text.split(","):
+            a, _, b = part.partition("-")
+            out += list(range(int(a), int(b or a) + 1))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers like 1,2,5-7, not {text!r}") from None
+    return out
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, help="model file (.safetensors) written by myoxai train")
+    src = parser.add_mutually_exclusive_group(required=True)
+    src.add_argument("--data", help="labelled recording: .xdf, myo-readings session folder, "
+                                    "long-term day folder or trial")
+    src.add_argument("--kanoga", metavar="ROOT", help="long-term dataset folder (with --subject/--days/--trials)")
+    parser.add_argument("--subject", type=int, default=1, help="long-term subject (default 1)")
+    parser.add_argument("--days", type=_ints, default=[1], help="long-term days, e.g. 4-6 (default 1)")
+    parser.add_argument("--trials", type=_ints, default=[1, 2, 3, 4], help="long-term trials (default 1-4)")
+    parser.add_argument("--methods", default="shapley,ig,gradshap,lime,gradcam",
+                        help="comma-separated subset of shapley,ig,gradshap,lime,gradcam")
+    parser.add_argument("--max-windows", type=int, default=512,
+                        help="explain at most this many windows, drawn evenly per gesture with --seed (default 512)")
+    parser.add_argument("--target", choices=("true", "predicted"), default="true",
+                        help="class whose attributions are compared (default: the true gesture)")
+    parser.add_argument("--topk", type=int, default=3, help="k of the top-k electrode overlap (default 3)")
+    parser.add_argument("--ig-steps", type=int, default=50, help="Integrated Gradients steps (default 50)")
+    parser.add_argument("--lime-samples", type=int, default=200, help="LIME samples per window (default 200)")
+    parser.add_argument("--tv-weight", type=float, default=0.0, help="Grad-CAM total-variation denoising weight")
+    parser.add_argument("--seed", type=int, default=0, help="seed for window selection and sampling methods")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    parser.add_argument("--json", metavar="OUT", help="write the full result as JSON")
+    parser.add_argument("--csv", metavar="OUT", help="write the agreement table as CSV (default: next to --json)")
+    parser.add_argument("--figures", metavar="DIR", help="write PNG figures into DIR")
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+    import time
+    from pathlib import Path
+
+    import numpy as np
+    import torch
+
+    from myoxai.errors import MyoxaiError
+    from myoxai.explain.agreement import agreement_table, write_table
+    from myoxai.explain.attribution import Attribution
+    from myoxai.explain.data import labelled_windows
+    from myoxai.explain.matrix import contribution_ratios, normalise_rows, shapley_matrix
+    from myoxai.explain.methods import METHOD_NAMES, attribute_all
+    from myoxai.explain.shapley import ChannelShapley, input_shape_of
+    from myoxai.models import MyoModel, load_model, predict
+
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    bad = [m for m in methods if m not in METHOD_NAMES]
+    if bad or not methods:
+        raise MyoxaiError(f"unknown method(s) {bad}; choose from {', '.join(METHOD_NAMES)}")
+    torch.set_num_threads(max(1, args.threads))
+    model = load_model(args.model)
+    if not isinstance(model, MyoModel):
+        raise MyoxaiError(f"{args.model} is an {type(model).__name__}; explanations need a torch model "
+                          "(spectrogram-convnet, allconvnet or lstm-fin)")
+    if args.kanoga:
+        from myoxai.io.kanoga import load_kanoga
+
+        recs = load_kanoga(args.kanoga, [args.subject], args.days, trials=args.trials)
+        source = {"kanoga": str(args.kanoga), "subject": args.subject, "days": args.days, "trials": args.trials}
+    else:
+        from myoxai.io.open import open_recording
+
+        recs = [open_recording(args.data)]
+        source = {"data": str(args.data)}
+    x, y = labelled_windows(recs, model.input_kind)
+    if y.max() >= model.n_classes:
+        raise MyoxaiError(f"data has label {int(y.max())} but the model knows {model.n_classes} classes")
+    x, y = _select(x, y, args.max_windows, args.seed)
+    pred = predict(model, x)
+    target = y if args.target == "true" else pred
+    shape = input_shape_of(model)
+    if "gradcam" in methods and len(shape) != 3:
+        print(f"skipping gradcam: {model.name} has no convolution over the spectrogram")
+        methods.remove("gradcam")
+    options = {"ig": {"steps": args.ig_steps}, "lime": {"n_samples": args.lime_samples, "seed": args.seed},
+               "gradshap": {"seed": args.seed}, "gradcam": {"tv_weight": args.tv_weight}}
+    timings, results = {}, {}
+    res = None
+    for m in methods:
+        t0 = time.perf_counter()
+        if m == "shapley":  # one exact computation serves the comparison and the Shapley matrix
+            res = ChannelShapley(model, spec_shape=shape).explain(x)
+            results[m] = Attribution("shapley", res.for_class(target))
+        else:
+            results.update(attribute_all(model, x, target, [m], shape, options))
+        timings[m] = (time.perf_counter() - t0) / len(x) * 1e3
+        print(f"{m:9s} {timings[m]:8.2f} ms/window")
+    channels = {m: a.channels for m, a in results.items()}
+    rows = agreement_table(channels, k=args.topk)
+    names = list(getattr(model, "class_names", [str(i) for i in range(model.n_classes)]))
+    report = {"model": str(args.model), "architecture": model.name, "source": source, "windows": int(len(x)),
+              "accuracy_on_windows": float(np.mean(pred == y)), "target": args.target, "seed": args.seed,
+              "ms_per_window": timings, "agreement": rows,
+              "mean_channel_attribution": {m: c.mean(axis=0).tolist() for m, c in channels.items()}}
+    matrix = None
+    if res is not None:
+        matrix, counts = shapley_matrix(res.for_class(y), y, model.n_classes)
+        report["shapley"] = {"matrix_true_class": _nan_list(matrix), "normalised": _nan_list(normalise_rows(matrix)),
+                             "windows_per_gesture": counts.tolist(), "class_names": names,
+                             "contribution_ratios": _nan_list(contribution_ratios(np.nan_to_num(matrix))),
+                             "efficiency_max_error": float(np.abs(res.phi_prob.sum(-1) - res.total).max())}
+    _print_table(rows)
+    if args.figures:
+        _figures(Path(args.figures), model, x, results, rows, list(channels), matrix, names)
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2))
+    csv_path = args.csv or (str(Path(args.json).with_suffix(".csv")) if args.json else None)
+    write_table(rows, None, csv_path)
+    return 0
+
+
+def _select(x, y, max_windows: int, seed: int):
+    """At most ``max_windows`` windows, the same share of every gesture, reproducibly."""
+    import numpy as np
+
+    if max_windows <= 0 or len(y) <= max_windows:
+        return x, y
+    rng = np.random.default_rng(seed)
+    classes = np.unique(y)
+    per = max(1, max_windows // len(classes))
+    idx = np.sort(np.concatenate([rng.permutation(np.flatnonzero(y == c))[:per] for c in classes]))
+    return x[idx], y[idx]
+
+
+def _nan_list(a):
+    import numpy as np
+
+    return [[None if not np.isfinite(v) else float(v) for v in row] for row in np.asarray(a)]
+
+
+def _print_table(rows) -> None:
+    print(f"{'pair':22s} {'pearson':>8s} {'spearman':>8s} {'top-k':>6s} {'d_bary':>7s} {'d_spread':>8s}")
+    for r in rows:
+        print(f"{r['method_a'] + '/' + r['method_b']:22s} {r['pearson_mean']:8.3f} {r['spearman_mean']:8.3f} "
+              f"{r['topk_overlap_mean']:6.3f} {r['barycentre_distance_mean']:7.3f} {r['spread_distance_mean']:8.3f}")
+
+
+def _figures(folder, model, x, results, rows, methods, matrix, names) -> None:
+    import numpy as np
+
+    from myoxai.explain.agreement import correlation_matrix
+    from myoxai.explain.figures import gesture_bars, heatmap
+
+    folder.mkdir(parents=True, exist_ok=True)
+    electrodes = [f"E{i + 1}" for i in range(x.shape[2])]
+    if len(methods) > 1:
+        heatmap(correlation_matrix(rows, methods), methods, methods, "mean Pearson r of per-electrode attributions",
+                folder / "agreement_pearson.png")
+    if matrix is not None:
+        present = ~np.isnan(matrix).all(axis=1)
+        rows_names = [n for n, p in zip(names, present, strict=True) if p]
+        heatmap(matrix[present], rows_names, electrodes, "Shapley φ (true-class probability)",
+                folder / "shapley_matrix.png")
+        from myoxai.explain.matrix import normalise_rows
+
+        heatmap(normalise_rows(matrix[present]), rows_names, electrodes, "Shapley φ / Σ|φ| per gesture",
+                folder / "shapley_matrix_normalised.png")
+        gesture_bars(matrix[present], rows_names, folder / "shapley_bars.png", "mean φ of the true class per electrode")
+    if "gradcam" in results:
+        heatmap(results["gradcam"].elements.mean(axis=0), electrodes, [f"f{i + 1}" for i in range(x.shape[3])],
+                "mean Grad-CAM (electrodes × frequency bins)", folder / "gradcam_mean.png", diverging=False)
+    if len(x.shape) == 4:
+        from myoxai.explain.activations import ConvActivations
+
+        for name, act in ConvActivations(model).attribute(x[:256]).items():
+            img = act.mean(axis=(0, 1))
+            heatmap(img, [str(i) for i in range(img.shape[0])], [str(j) for j in range(img.shape[1])],
+                    f"mean activation of {name}", folder / f"activation_{name.replace('.', '_')}.png",
+                    diverging=False)
