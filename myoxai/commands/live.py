@@ -1,0 +1,169 @@
+"""``myoxai live``: the live app (Qt window), or a compact line per decision with ``--headless``.
+
+With no ``--source`` it replays, in a loop at real time, the part of the bundled real recording
+that the shipped demo model never saw (``myoxai.engine.bundled``), so the first command in the
+README shows the whole app on real data.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+HELP = "run the live app: gestures, EMG, per-channel Shapley, recalibration (--headless: one line per decision)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--source", default=None, metavar="SPEC",
+                        help="replay:FILE | myo[:PORT] (BLED112) | myo-ble[:ADDRESS] | lsl:NAME "
+                             "(default: the held-out part of the bundled recording, looped)")
+    parser.add_argument("--model", default=None, help="model file (default: the bundled demo model)")
+    parser.add_argument("--headless", action="store_true", help="no window: print one line per decision")
+    parser.add_argument("--speed", default="1", help="replay speed: 1 = real time, N = N× faster, max = unpaced")
+    parser.add_argument("--seconds", type=float, default=None, help="stop after this many seconds of signal")
+    parser.add_argument("--no-shapley", action="store_true", help="skip the exact Shapley values (faster)")
+    parser.add_argument("--vote", type=int, default=5, help="majority vote over the last K decisions (default 5)")
+    parser.add_argument("--threshold", type=float, default=0.0, help="reject decisions below this confidence")
+    parser.add_argument("--lsl", action="store_true", help="publish decisions as the LSL stream myoxai-decisions")
+    parser.add_argument("--log", metavar="FILE", default=None, help="append every decision to FILE (JSON lines)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads for the engine (default 1)")
+    parser.add_argument("--quit-after", type=float, default=None, metavar="S",
+                        help="close the window after S seconds (demos, screenshots)")
+    parser.add_argument("--screenshot", metavar="PNG", default=None, help="with --quit-after: save the window first")
+    parser.add_argument("--recalibrate-at", type=float, default=None, help=argparse.SUPPRESS)  # bench live
+    parser.add_argument("--bench-json", default=None, help=argparse.SUPPRESS)  # bench live: fps/CPU samples
+    parser.add_argument("--train-bundled", action="store_true",
+                        help="(re)train the bundled demo model from the bundled recording (seed 0) and exit")
+
+
+def replay_speed(text: str) -> float:
+    """``1``, ``10`` or ``max`` (0 = unpaced)."""
+    from myoxai.errors import MyoxaiError
+
+    if text == "max":
+        return 0.0
+    try:
+        value = float(text)
+    except ValueError:
+        raise MyoxaiError(f"--speed must be a number or 'max', not {text!r}") from None
+    if value <= 0:
+        raise MyoxaiError("--speed must be positive (or 'max')")
+    return value
+
+
+def headless_line(d: Any, names: tuple[str, ...], t0: float = 0.0, top: int = 3) -> str:
+    """``t  gesture  conf  [truth]  top channels by φ  C  latency`` for one decision (t relative to ``t0``)."""
+    label = names[d.label] if d.label >= 0 else "(rejected)"
+    parts = [f"t={d.timestamp - t0:8.2f}", f"{label:18s}", f"{d.confidence:5.2f}"]
+    if d.true_label is not None and 0 <= d.true_label < len(names):
+        parts.append(f"true={names[d.true_label]:18s}")
+    if d.phi is not None:
+        phi = d.phi_label
+        order = sorted(range(len(phi)), key=lambda i: -abs(phi[i]))[:top]
+        parts.append("phi " + " ".join(f"ch{i + 1}{phi[i]:+.2f}" for i in order))
+        parts.append(f"C={float(d.total[d.raw_label]):+.2f}")
+    parts.append(f"{d.latency_s * 1e3:5.1f} ms")
+    if d.after_gap:
+        parts.append("[after gap: dsp reset]")
+    return "  ".join(parts)
+
+
+def run(args: argparse.Namespace) -> int:
+    import logging
+
+    from myoxai.errors import MyoxaiError
+
+    if args.train_bundled:
+        from myoxai.engine.bundled import BUNDLED_MODEL, train_bundled_model
+
+        metrics = train_bundled_model(BUNDLED_MODEL)
+        print(f"saved {BUNDLED_MODEL}: held-out accuracy {metrics['held_out_accuracy']:.3f} "
+              f"on {metrics['n_held_out_windows']} windows")
+        return 0
+    if args.vote < 1:
+        raise MyoxaiError("--vote must be at least 1")
+    speed = replay_speed(args.speed)
+    if args.headless:
+        return _run_headless(args, speed)
+    _require_display()
+    from myoxai.gui.app import run_app
+
+    logging.getLogger(__name__).debug("starting the GUI")
+    return run_app(args, speed)
+
+
+def _require_display() -> None:
+    """Qt aborts the process (no exception) when it finds no screen; say what to do instead."""
+    import os
+
+    from myoxai.errors import MyoxaiError
+
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")):
+        raise MyoxaiError("no display found (DISPLAY is not set): run `myoxai live --headless` for a line per "
+                          "decision in this terminal, or start it under a display (e.g. xvfb-run myoxai live)")
+
+
+def build_engine(args: argparse.Namespace, speed: float, loop: bool = True,
+                 with_source_data: bool = True) -> tuple[Any, Any, str]:
+    """(engine, source_data or None, source description) from the command-line options."""
+    from myoxai.engine import DecisionLog, Engine, LslDecisionOutlet
+    from myoxai.engine.setup import load_live_model, open_source
+
+    model = load_live_model(args.model)
+    source, highpass, desc = open_source(args.source, speed, loop=loop)
+    engine = Engine(source, model, explain=not args.no_shapley, vote=args.vote, threshold=args.threshold,
+                    torch_threads=args.threads, highpass=highpass)
+    if args.lsl:
+        engine.add_sink(LslDecisionOutlet(engine.class_names))
+    if args.log:
+        engine.add_sink(DecisionLog(args.log, engine.class_names))
+    source_data = None
+    if args.model is None and with_source_data:
+        from myoxai.engine.bundled import bundled_source_data
+
+        source_data = bundled_source_data()
+    return engine, source_data, desc
+
+
+def _run_headless(args: argparse.Namespace, speed: float) -> int:
+    import time
+
+    from myoxai.errors import MyoxaiError
+
+    engine, _, desc = build_engine(args, speed, loop=args.seconds is not None or args.source is None,
+                                   with_source_data=False)
+    names = engine.class_names
+    print(f"myoxai live: {desc}; model v{engine.active.version} ({', '.join(names)}); "
+          f"Shapley {'off' if args.no_shapley else 'exact, every decision'}", flush=True)
+    sub = engine.subscribe(maxlen=100_000)
+    engine.start()
+    n = correct = labelled = 0
+    t0: float | None = None
+    try:
+        while True:
+            for d in sub.drain():
+                t0 = d.timestamp if t0 is None else t0
+                print(headless_line(d, names, t0), flush=True)
+                n += 1
+                if d.true_label is not None and d.true_label >= 0 and d.label >= 0:
+                    labelled += 1
+                    correct += d.label == d.true_label
+                if args.seconds is not None and n >= args.seconds * engine.config.fs / engine.config.step:
+                    raise StopIteration
+            if not engine.running:
+                for d in sub.drain():
+                    print(headless_line(d, names, t0 or d.timestamp), flush=True)
+                    n += 1
+                break
+            time.sleep(0.02)
+    except StopIteration:
+        pass
+    finally:
+        engine.stop()
+    st = engine.status()
+    acc = f"; accuracy vs the recording's labels {correct / labelled:.3f} ({labelled} decisions)" if labelled else ""
+    print(f"done: {n} decisions, latency p50 {st.latency_p50_ms:.1f} ms p99 {st.latency_p99_ms:.1f} ms, "
+          f"gaps {st.gaps}, lost {st.samples_lost}, dropped {st.samples_dropped}{acc}", flush=True)
+    if st.error:
+        raise MyoxaiError(f"the stream ended with an error: {st.error}")
+    return 0

@@ -1,0 +1,391 @@
+"""The online pipeline: source chunks → streaming dsp → model → exact channel Shapley → decisions.
+
+One engine thread does everything per chunk batch: it drains the source (the source's own queue
+is bounded and counts what it drops), pushes the samples through one ``WindowStream``, runs the
+model and the explainer on all completed windows at once, post-processes, and hands each
+``Decision`` to non-blocking sinks and bounded ``Subscription`` mailboxes. Nothing waits on a
+reader, so a stalled GUI can never stall acquisition.
+
+The active model and its explainer are one immutable tuple, read once per batch and replaced by
+a single assignment, which makes a swap atomic between two decisions. A gap reported by the
+source (``Chunk.gap``) resets the dsp stream and the vote: windows are never bridged across it.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from myoxai.config import DEFAULT_CONFIG, SignalConfig
+from myoxai.dsp import WindowStream
+from myoxai.engine.buffer import WindowRing
+from myoxai.engine.decision import Decision, Subscription, percentile_ms
+from myoxai.engine.postprocess import PostProcessor
+from myoxai.engine.runs import continuous_runs
+from myoxai.engine.status import EngineStatus
+from myoxai.errors import MyoxaiError
+
+log = logging.getLogger(__name__)
+
+DecisionSink = Callable[[list[Decision]], None]
+
+# Building a ChannelShapley may trace the model with torch.fx, which patches nn.Module.__call__
+# process-wide for the duration; a forward pass in another thread at that moment fails. Explainer
+# construction and explanation therefore never overlap (construction takes milliseconds).
+_EXPLAINER_LOCK = threading.Lock()
+ChunkListener = Callable[[Any], None]
+__all__ = ["ActiveModel", "Engine", "EngineStatus", "model_class_names"]
+
+
+@dataclass(frozen=True)
+class ActiveModel:
+    """A model with its explainer and version: swapped as one reference."""
+
+    model: Any
+    explainer: Any | None
+    version: int
+    class_names: tuple[str, ...]
+    origin: str = ""
+
+
+def model_class_names(model: Any, n_classes: int) -> tuple[str, ...]:
+    names = tuple(getattr(model, "class_names", ()) or ())
+    return names if len(names) == n_classes else tuple(f"class {i}" for i in range(n_classes))
+
+
+class Engine:
+    """Pull chunks from a source, classify and explain every window, publish decisions.
+
+    Parameters
+    ----------
+    source:
+        Anything with the ``myoxai.sources`` Source interface (``start``, ``stop``, ``read``, ``peek``,
+        ``status``, ``running``).
+    model:
+        A ``myoxai.models`` model (its ``input_kind`` selects spectrograms or windows).
+    config:
+        Signal config; must match the model's (checked by ``load_model``).
+    explain:
+        Compute exact channel Shapley values for every decision.
+    vote, threshold:
+        Post-processing (majority vote length, rejection threshold); changeable live via ``post``.
+    buffer_minutes:
+        Length of the unlabeled-window ring kept for recalibration.
+    torch_threads:
+        Intra-op threads torch may use in the engine (bounded so the GUI thread keeps a core).
+    highpass:
+        Apply the causal high-pass (False for data already filtered with the same filter).
+    behind_s:
+        A drain holding more than this much signal marks the engine as behind.
+    """
+
+    def __init__(self, source: Any, model: Any, config: SignalConfig = DEFAULT_CONFIG, explain: bool = True,
+                 vote: int = 5, threshold: float = 0.0, buffer_minutes: float = 5.0, torch_threads: int = 1,
+                 highpass: bool = True, behind_s: float = 0.5) -> None:
+        self.source = source
+        self.config = config
+        self.explain = explain
+        self.post = PostProcessor(vote, threshold)
+        self.torch_threads = torch_threads
+        self.behind_s = behind_s
+        self.stream = WindowStream(config, highpass=highpass)
+        self._version = 0
+        self._active = self._make_active(model, "initial")
+        self._previous: ActiveModel | None = None
+        self._subs: list[Subscription] = []
+        self._sinks: list[DecisionSink] = []
+        self._chunk_listeners: list[ChunkListener] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._latencies: collections.deque[float] = collections.deque(maxlen=2000)
+        self._load_marks: collections.deque[tuple[float, float]] = collections.deque(maxlen=200)
+        self._status = EngineStatus()
+        self._segment = 0
+        self._pending_gap = False
+        self._started_samples = False
+        shape = config.spec_shape if self.input_kind == "spectrogram" else (config.window, config.n_channels)
+        self.buffer = WindowRing(int(buffer_minutes * 60 * config.fs / config.step), shape)
+
+    # -- model management ------------------------------------------------------------------------
+    def _make_active(self, model: Any, origin: str) -> ActiveModel:
+        explainer = None
+        if self.explain and hasattr(model, "parameters"):
+            from myoxai.explain import ChannelShapley
+            from myoxai.explain.shapley import input_shape_of
+
+            with _EXPLAINER_LOCK:
+                explainer = ChannelShapley(model, spec_shape=input_shape_of(model, self.config), chunk=8)
+        self._version += 1
+        return ActiveModel(model, explainer, self._version, model_class_names(model, model.n_classes), origin)
+
+    @property
+    def active(self) -> ActiveModel:
+        return self._active
+
+    @property
+    def input_kind(self) -> str:
+        return getattr(self._active.model, "input_kind", "spectrogram")
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return self._active.class_names
+
+    def swap_model(self, model: Any, origin: str = "swapped", new_classes: bool = False) -> ActiveModel:
+        """Make ``model`` active from the next decision on; the current one is kept for ``revert``.
+
+        ``new_classes=True`` allows a model with other gestures (e.g. from the calibration wizard);
+        there is then nothing meaningful to revert to, so the previous model is dropped.
+        """
+        if getattr(model, "input_kind", "spectrogram") != self.input_kind:
+            raise MyoxaiError("the new model reads a different input kind; restart the engine with it instead")
+        same = model_class_names(model, model.n_classes) == self._active.class_names
+        if not same and not new_classes:
+            raise MyoxaiError(f"the new model's gestures {model_class_names(model, model.n_classes)} differ from "
+                              f"the running model's {self._active.class_names}; load it as a new model instead")
+        new = self._make_active(model, origin)  # explainer built off the hot path
+        with self._lock:
+            self._previous, self._active = (self._active if same else None), new
+        self.post.reset()
+        log.info("engine: model v%d (%s) active", new.version, origin)
+        return new
+
+    def revert(self) -> ActiveModel:
+        """Swap the previous model back in (the reverted one becomes the new 'previous')."""
+        with self._lock:
+            if self._previous is None:
+                raise MyoxaiError("no previous model to revert to")
+            self._previous, self._active = self._active, self._previous
+        self.post.reset()
+        return self._active
+
+    def commit(self) -> None:
+        """Forget the previous model (the user accepted the active one)."""
+        with self._lock:
+            self._previous = None
+
+    # -- subscribers -----------------------------------------------------------------------------
+    def subscribe(self, maxlen: int = 1000) -> Subscription:
+        """A bounded mailbox that receives every decision from now on."""
+        sub = Subscription(maxlen=maxlen)
+        with self._lock:
+            self._subs.append(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        with self._lock:
+            if sub in self._subs:
+                self._subs.remove(sub)
+
+    def add_sink(self, sink: DecisionSink) -> None:
+        """Call ``sink(decisions)`` in the engine thread after each batch; it must not block."""
+        with self._lock:
+            self._sinks.append(sink)
+
+    def remove_sink(self, sink: DecisionSink) -> None:
+        with self._lock:
+            if sink in self._sinks:
+                self._sinks.remove(sink)
+
+    def add_chunk_listener(self, listener: ChunkListener) -> None:
+        """Call ``listener(chunk)`` with every raw chunk (e.g. a recorder); it must not block."""
+        with self._lock:
+            self._chunk_listeners.append(listener)
+
+    def remove_chunk_listener(self, listener: ChunkListener) -> None:
+        with self._lock:
+            if listener in self._chunk_listeners:
+                self._chunk_listeners.remove(listener)
+
+    # -- running ---------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the source and the engine thread."""
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self.source.start()
+        self._status.state = "running"
+        self._thread = threading.Thread(target=self._run, name="myoxai-engine", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the engine thread and the source."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.error("engine thread did not stop within %.1f s", timeout)
+            self._thread = None
+        self.source.stop()
+        if self._status.state == "running":
+            self._status.state = "stopped"
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the engine thread to end (source exhausted); True if it ended."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+            return not self._thread.is_alive()
+        return True
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _run(self) -> None:
+        from myoxai.models import torch_threads
+
+        try:
+            with torch_threads(self.torch_threads):
+                while not self._stop.is_set():
+                    if not self.step(timeout=0.1) and not self.source.running:
+                        self._status.state = "finished"
+                        break
+        except Exception as exc:  # surfaced through status(); the GUI shows it
+            log.exception("engine failed")
+            self._status.state = "error"
+            self._status.error = str(exc)
+
+    MAX_CHUNKS_PER_BATCH = 100  # a backlog is worked off in slices so decisions and stop() stay responsive
+
+    def step(self, timeout: float = 0.1) -> list[Decision]:
+        """Drain the source once and process what arrived (the thread's loop body; callable directly)."""
+        chunks = self.source.read(timeout)
+        if not chunks:
+            return []
+        t_in = time.perf_counter()
+        self._status.behind = sum(len(c) for c in chunks) / self.config.fs > self.behind_s
+        out: list[Decision] = []
+        for i in range(0, len(chunks), self.MAX_CHUNKS_PER_BATCH):
+            if i and self._stop.is_set():
+                break  # stopping: the rest of the backlog is not needed
+            out += self.process(chunks[i:i + self.MAX_CHUNKS_PER_BATCH], t_in)
+        return out
+
+    def process(self, chunks: Sequence[Any], t_in: float) -> list[Decision]:
+        """Classify every window the chunks complete; publish and return the decisions.
+
+        ``t_in`` is when the chunks were drained from the source (the start of each decision's latency).
+        """
+        t_start = time.perf_counter()
+        with self._lock:
+            listeners = list(self._chunk_listeners)
+        for listener in listeners:
+            self._call(listener, chunks)
+        n_signal = sum(len(c) for c in chunks)
+        parts = []  # (WindowBatch, run, samples seen before it)
+        flagged: set[int] = set()  # indices of the first window after a gap
+        n_windows = 0
+        segments: list[np.ndarray] = []
+        for c in continuous_runs(chunks):
+            if c.gap > 0 and self._started_samples:
+                self.stream.reset()
+                self.post.reset()
+                self._segment += 1
+                self._status.gaps += 1
+                self._pending_gap = True
+                log.info("gap of %d samples in the stream: dsp state reset", c.gap)
+            before = self.stream.samples_seen
+            batch = self.stream.push(c.samples)
+            self._started_samples = True
+            if len(batch):
+                parts.append((batch, c, before))
+                segments.append(np.full(len(batch), self._segment))
+                if self._pending_gap:
+                    flagged.add(n_windows)
+                    self._pending_gap = False
+                n_windows += len(batch)
+        if not parts:
+            self._note_load(t_start, n_signal)
+            return []
+        active = self._active  # one read: the whole batch uses one model
+        kind = getattr(active.model, "input_kind", "spectrogram")
+        x = np.concatenate([b.spectrograms if kind == "spectrogram" else b.windows for b, _, _ in parts])
+        x = x.astype(np.float32)
+        specs = np.concatenate([b.spectrograms for b, _, _ in parts]).astype(np.float32)
+        idx = np.concatenate([b.end - 1 - before for b, _, before in parts])
+        ts = np.concatenate([c.timestamps[b.end - 1 - before] for b, c, before in parts])
+        truth = [c.labels[b.end - 1 - before] if c.labels is not None else None for b, c, before in parts]
+        ends = np.concatenate([b.end for b, _, _ in parts])
+        if active.explainer is not None:
+            with _EXPLAINER_LOCK:
+                res = active.explainer.explain(x)
+            proba, phi, total = res.f_all, res.phi_prob, res.total
+        else:
+            from myoxai.models import predict_proba
+
+            with _EXPLAINER_LOCK:
+                proba, phi, total = predict_proba(active.model, x), None, None
+        self.buffer.extend(x, ts, np.concatenate(segments))
+        out: list[Decision] = []
+        labels_true = np.concatenate([t if t is not None else np.full(len(b), -10**9) for t, (b, _, _)
+                                      in zip(truth, parts, strict=True)])
+        posted = [self.post(p) for p in proba]
+        now = time.perf_counter()  # latency: chunk drained -> decision handed to subscribers
+        for i in range(len(idx)):
+            label, conf = posted[i]
+            t_true = int(labels_true[i])
+            out.append(Decision(timestamp=float(ts[i]), sample=int(ends[i]), probabilities=proba[i],
+                                raw_label=int(np.argmax(proba[i])), label=label, confidence=conf,
+                                phi=None if phi is None else phi[i], total=None if total is None else total[i],
+                                latency_s=now - t_in, model_version=active.version,
+                                true_label=None if t_true == -10**9 else t_true,
+                                after_gap=i in flagged, spectrogram=specs[i], class_names=active.class_names))
+        self._publish(out)
+        self._note_load(t_start, n_signal)
+        return out
+
+    def _publish(self, decisions: list[Decision]) -> None:
+        with self._lock:
+            subs, sinks = list(self._subs), list(self._sinks)
+        for sub in subs:
+            for d in decisions:
+                sub.put(d)
+        for sink in sinks:
+            self._call(sink, decisions)
+        self._latencies.extend(d.latency_s for d in decisions)
+        self._status.decisions += len(decisions)
+
+    def _call(self, fn: Callable, arg: Any) -> None:
+        try:
+            fn(arg)
+        except Exception:  # a broken sink must not stop classification; it is logged and counted
+            log.exception("decision sink %r failed", fn)
+            self._status.sink_errors += 1
+
+    def _note_load(self, t_in: float, n_signal: int) -> None:
+        self._load_marks.append((time.perf_counter() - t_in, n_signal / self.config.fs))
+
+    # -- status ----------------------------------------------------------------------------------
+    def status(self) -> EngineStatus:
+        """A snapshot of the pipeline's health, with the source's."""
+        st = dataclasses.replace(self._status)
+        lat = list(self._latencies)
+        st.latency_p50_ms, st.latency_p99_ms = percentile_ms(lat, 50), percentile_ms(lat, 99)
+        marks = list(self._load_marks)
+        sig = sum(m[1] for m in marks)
+        st.load = sum(m[0] for m in marks) / sig if sig else 0.0
+        try:
+            src = self.source.status()
+            st.samples_lost, st.samples_dropped = src.samples_lost, src.samples_dropped
+            st.source_rate_hz, st.source_state = src.rate_hz, src.state
+            if src.error and not st.error:
+                st.error = src.error
+        except AttributeError:
+            pass
+        st.buffered_windows = len(self.buffer)
+        st.buffered_seconds = self.buffer.seconds(self.config.step / self.config.fs)
+        st.model_version, st.model_origin = self._active.version, self._active.origin
+        st.can_revert = self._previous is not None
+        return st
+
+    def peek_emg(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """The latest ``n`` raw samples from the source's display ring (nothing is consumed)."""
+        return self.source.peek(n)

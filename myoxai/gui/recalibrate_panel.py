@@ -1,0 +1,133 @@
+"""Recalibrate button: buffered data, SCADANN progress with cancel, before/after, Accept / Revert.
+
+The work happens in ``myoxai.engine.Recalibration`` (a worker thread); this panel only starts it,
+polls its state from the window's timer and forwards the user's choice. The stream and the plots
+keep running throughout.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PyQt6 import QtWidgets
+
+from myoxai.engine.recalibration import Recalibration
+from myoxai.errors import MyoxaiError
+
+
+def _fmt(v: Any) -> str:
+    return "n/a" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
+
+
+class RecalibratePanel(QtWidgets.QGroupBox):
+    """Controls and results of one recalibration at a time."""
+
+    def __init__(self) -> None:
+        super().__init__("Recalibration (SCADANN, unlabeled)")
+        self.engine: Any = None
+        self.source_data: Any = None
+        self.settings: Any = None  # myoxai.adapt.RecalibrationSettings (defaults when None)
+        self.niceness = 10  # the worker thread's lowered priority (see Recalibration)
+        self.job: Recalibration | None = None
+        layout = QtWidgets.QVBoxLayout(self)
+        self.buffered = QtWidgets.QLabel("buffered: 0 s")
+        self.buffered.setWordWrap(True)
+        self.start_button = QtWidgets.QPushButton("Recalibrate")
+        self.cancel_button = QtWidgets.QPushButton("Cancel")
+        self.progress = QtWidgets.QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.message = QtWidgets.QLabel("")
+        self.message.setWordWrap(True)
+        self.result = QtWidgets.QLabel("")
+        self.result.setWordWrap(True)
+        row = QtWidgets.QHBoxLayout()
+        self.accept_button = QtWidgets.QPushButton("Accept")
+        self.revert_button = QtWidgets.QPushButton("Revert")
+        row.addWidget(self.accept_button)
+        row.addWidget(self.revert_button)
+        top = QtWidgets.QHBoxLayout()
+        top.addWidget(self.start_button)
+        top.addWidget(self.cancel_button)
+        for w in (self.buffered,):
+            layout.addWidget(w)
+        layout.addLayout(top)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.message)
+        layout.addWidget(self.result)
+        layout.addLayout(row)
+        self.start_button.clicked.connect(self.start)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.accept_button.clicked.connect(self.accept)
+        self.revert_button.clicked.connect(self.revert)
+        self.refresh()
+
+    def attach(self, engine: Any, source_data: Any) -> None:
+        """Use this engine and the active model's training data (None = recalibration unavailable)."""
+        if self.job is not None and self.job.running:
+            self.job.cancel()
+        self.engine, self.source_data, self.job = engine, source_data, None
+        self.result.setText("")
+        self.message.setText("" if source_data is not None else
+                             "needs the model's training data: use the bundled model or the calibration wizard")
+        self.refresh()
+
+    def start(self) -> None:
+        if self.engine is None:
+            return
+        self.job = Recalibration(self.engine, self.source_data, settings=self.settings, niceness=self.niceness)
+        try:
+            self.job.start()
+        except MyoxaiError as exc:
+            self.message.setText(str(exc))
+            self.job = None
+        self.result.setText("")
+        self.refresh()
+
+    def cancel(self) -> None:
+        if self.job is not None:
+            self.job.cancel()
+
+    def accept(self) -> None:
+        if self.job is not None:
+            try:
+                self.job.accept()
+            except MyoxaiError as exc:
+                self.message.setText(str(exc))
+        self.refresh()
+
+    def revert(self) -> None:
+        if self.job is not None:
+            self.job.revert()
+        elif self.engine is not None and self.engine.status().can_revert:
+            self.engine.revert()
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Poll the engine and the job (called by the window's timer)."""
+        st = self.engine.status() if self.engine is not None else None
+        if st is not None:
+            self.buffered.setText(f"buffered: {st.buffered_seconds:.0f} s of unlabeled windows "
+                                  f"({st.buffered_windows}); model v{st.model_version} ({st.model_origin})")
+        job = self.job.state() if self.job is not None else None
+        running = job is not None and job.state == "running"
+        self.start_button.setEnabled(self.engine is not None and not running and self.source_data is not None)
+        self.cancel_button.setEnabled(running)
+        if job is None:
+            self.progress.setValue(0)
+            self.accept_button.setEnabled(False)
+            self.revert_button.setEnabled(bool(st and st.can_revert))
+            return
+        self.progress.setValue(int(job.progress * 1000))
+        self.message.setText(job.message)
+        if job.state == "done":
+            r = job.report
+            self.result.setText(
+                f"{r.get('method', '')}: {job.verdict}"
+                + (f" — {r['reason']}" if r.get("reason") else "")
+                + f"\nsource-validation accuracy {_fmt(r.get('source_val_accuracy_before'))} → "
+                f"{_fmt(r.get('source_val_accuracy_after'))}"
+                f"\npseudo-label coverage {_fmt(r.get('coverage'))}, agreement {_fmt(r.get('agreement'))}, "
+                f"{r.get('n_target', 0)} target windows, {_fmt(r.get('seconds'))} s")
+        can_choose = job.state == "done" and job.verdict == "accepted"
+        self.accept_button.setEnabled(can_choose and not job.committed)
+        self.revert_button.setEnabled(bool(st and st.can_revert) or (can_choose and job.swapped))

@@ -1,0 +1,110 @@
+"""The armband ring: one sector per electrode, as the pods sit around the forearm, coloured by φ.
+
+Drawn with QPainter (pyqtgraph has no annulus item). Electrode 1 is at the top and the numbering
+runs clockwise, the Myo's pod order seen from the hand looking towards the elbow; each sector's
+colour is the exact Shapley value of the predicted class's probability for that electrode on the
+diverging map (red pushes towards the gesture, blue away), scaled symmetrically. Hovering a
+sector shows its number.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from PyQt6 import QtCore, QtGui, QtWidgets
+
+from myoxai.engine.decision import Decision
+from myoxai.gui.colors import signed_colors, symmetric_limit
+
+
+class ArmbandRing(QtWidgets.QWidget):
+    """Eight annulus sectors coloured by the current φ of the predicted class."""
+
+    def __init__(self, n_channels: int = 8) -> None:
+        super().__init__()
+        self.n = n_channels
+        self.phi = np.zeros(n_channels)
+        self.total = 0.0
+        self.limit = 0.05
+        self.gesture = ""
+        self.class_names: tuple[str, ...] = ()
+        self.setMouseTracking(True)
+        self.setMinimumSize(220, 220)
+        self.setToolTip("exact Shapley value per electrode (hover a sector)")
+
+    def set_classes(self, class_names: Sequence[str]) -> None:
+        self.class_names = tuple(class_names)
+
+    def show_decisions(self, decisions: Sequence[Decision]) -> None:
+        d = decisions[-1]
+        if d.phi is None:
+            return
+        self.phi = np.asarray(d.phi_label, dtype=np.float64)
+        self.total = float(d.total[d.raw_label])
+        self.limit = symmetric_limit(self.phi)
+        self.gesture = self.class_names[d.raw_label] if d.raw_label < len(self.class_names) else str(d.raw_label)
+        self.update()
+
+    # geometry ---------------------------------------------------------------------------------
+    def _geometry(self) -> tuple[QtCore.QPointF, float, float]:
+        side = min(self.width(), self.height()) - 20
+        center = QtCore.QPointF(self.width() / 2, self.height() / 2)
+        return center, side / 2, side / 2 * 0.55
+
+    def sector_angles(self, i: int) -> tuple[float, float]:
+        """(start, span) in Qt degrees (0 = 3 o'clock, counter-clockwise) of electrode ``i`` (0-based)."""
+        span = 360.0 / self.n
+        centre = 90.0 - i * span  # electrode 1 at 12 o'clock, then clockwise
+        return centre - span / 2, span
+
+    def sector_at(self, pos: QtCore.QPointF) -> int | None:
+        """0-based electrode under ``pos``, or None off the ring."""
+        center, r_out, r_in = self._geometry()
+        dx, dy = pos.x() - center.x(), center.y() - pos.y()
+        r = math.hypot(dx, dy)
+        if not r_in <= r <= r_out:
+            return None
+        angle = math.degrees(math.atan2(dy, dx))  # counter-clockwise from 3 o'clock
+        span = 360.0 / self.n
+        return int(round((90.0 - angle) / span)) % self.n
+
+    # painting -------------------------------------------------------------------------------
+    def paintEvent(self, event: QtGui.QPaintEvent) -> None:  # noqa: N802 - Qt override
+        p = QtGui.QPainter(self)
+        p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
+        center, r_out, r_in = self._geometry()
+        outer = QtCore.QRectF(center.x() - r_out, center.y() - r_out, 2 * r_out, 2 * r_out)
+        inner = QtCore.QRectF(center.x() - r_in, center.y() - r_in, 2 * r_in, 2 * r_in)
+        colors = signed_colors(self.phi, self.limit)
+        p.setPen(QtGui.QPen(QtGui.QColor(90, 90, 90), 1.5))
+        for i in range(self.n):
+            start, span = self.sector_angles(i)
+            path = QtGui.QPainterPath()
+            path.arcMoveTo(outer, start)
+            path.arcTo(outer, start, span)
+            path.arcTo(inner, start + span, -span)
+            path.closeSubpath()
+            p.setBrush(QtGui.QBrush(colors[i]))
+            p.setPen(QtGui.QPen(QtGui.QColor(90, 90, 90), 1.5))
+            p.drawPath(path)
+            strong = abs(self.phi[i]) > 0.6 * self.limit  # dark fill: write in white
+            p.setPen(QtGui.QColor(255, 255, 255) if strong else QtGui.QColor(20, 20, 20))
+            mid = math.radians(start + span / 2)
+            r_mid = (r_out + r_in) / 2
+            pt = QtCore.QPointF(center.x() + r_mid * math.cos(mid), center.y() - r_mid * math.sin(mid))
+            p.drawText(QtCore.QRectF(pt.x() - 30, pt.y() - 16, 60, 32), QtCore.Qt.AlignmentFlag.AlignCenter,
+                       f"ch{i + 1}\n{self.phi[i]:+.2f}")
+        p.setPen(QtGui.QColor(20, 20, 20))
+        p.drawText(inner, QtCore.Qt.AlignmentFlag.AlignCenter,
+                   f"φ of\n{self.gesture or '…'}\nC = {self.total:+.2f}\nscale ±{self.limit:.2f}")
+        p.end()
+
+    def mouseMoveEvent(self, event: QtGui.QMouseEvent) -> None:  # noqa: N802 - Qt override
+        i = self.sector_at(event.position())
+        if i is None:
+            QtWidgets.QToolTip.hideText()
+            return
+        text = f"electrode {i + 1}: φ = {self.phi[i]:+.4f} (of p({self.gesture or '?'}))\nΣφ = C = {self.total:+.4f}"
+        QtWidgets.QToolTip.showText(event.globalPosition().toPoint(), text, self)

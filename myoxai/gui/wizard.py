@@ -1,0 +1,189 @@
+"""Calibration wizard: pick gestures, repetitions, hold and rest times; follow the prompts; train; load.
+
+The view over ``myoxai.engine.calibration``: the session (schedule on the source clock, EMG +
+markers to XDF) and the training job run outside the GUI thread; this dialog polls them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from PyQt6 import QtCore, QtGui, QtWidgets
+
+from myoxai.engine.calibration import REST, CalibrationSession, TrainingJob
+from myoxai.errors import MyoxaiError
+
+DEFAULT_GESTURES = ("flexion", "extension", "radial deviation", "ulnar deviation", "pronation", "supination", "fist")
+
+
+class CalibrationWizard(QtWidgets.QDialog):
+    """Settings → prompts with countdown (recording) → training → the model is handed to ``on_model``.
+
+    Parameters
+    ----------
+    engine:
+        The running engine (its chunks are recorded).
+    on_model:
+        Called in the GUI thread with ``(model, source_data, path)`` when training finished.
+    gestures:
+        Gestures offered (rest is always recorded between holds).
+    epochs:
+        Training epochs cap.
+    """
+
+    def __init__(self, engine: Any, on_model: Callable[[Any, Any, Path], None],
+                 gestures: Sequence[str] = DEFAULT_GESTURES, epochs: int = 30,
+                 parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Calibration session")
+        self.engine, self.on_model, self.epochs = engine, on_model, epochs
+        self.session: CalibrationSession | None = None
+        self.training: TrainingJob | None = None
+        self.stack = QtWidgets.QStackedWidget()
+        QtWidgets.QVBoxLayout(self).addWidget(self.stack)
+        self.stack.addWidget(self._settings_page(gestures))
+        self.stack.addWidget(self._session_page())
+        self.stack.addWidget(self._training_page())
+        self.timer = QtCore.QTimer(self)
+        self.timer.setInterval(100)
+        self.timer.timeout.connect(self._tick)
+
+    # pages ------------------------------------------------------------------------------------
+    def _settings_page(self, gestures: Sequence[str]) -> QtWidgets.QWidget:
+        page = QtWidgets.QWidget()
+        form = QtWidgets.QFormLayout(page)
+        self.gesture_list = QtWidgets.QListWidget()
+        for g in gestures:
+            item = QtWidgets.QListWidgetItem(g)
+            item.setFlags(item.flags() | QtCore.Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(QtCore.Qt.CheckState.Checked)
+            self.gesture_list.addItem(item)
+        self.repetitions = QtWidgets.QSpinBox()
+        self.repetitions.setRange(1, 20)
+        self.repetitions.setValue(3)
+        self.hold = QtWidgets.QDoubleSpinBox()
+        self.hold.setRange(0.1, 30.0)
+        self.hold.setValue(5.0)
+        self.hold.setSuffix(" s")
+        self.rest = QtWidgets.QDoubleSpinBox()
+        self.rest.setRange(0.1, 30.0)
+        self.rest.setValue(3.0)
+        self.rest.setSuffix(" s")
+        self.lead_in = QtWidgets.QDoubleSpinBox()
+        self.lead_in.setRange(0.1, 30.0)
+        self.lead_in.setValue(2.0)
+        self.lead_in.setSuffix(" s")
+        self.path_edit = QtWidgets.QLineEdit(str(Path.cwd() / time.strftime("myoxai-calibration-%Y%m%d-%H%M%S.xdf")))
+        self.start_button = QtWidgets.QPushButton("Start recording")
+        self.start_button.clicked.connect(self.start_session)
+        self.settings_error = QtWidgets.QLabel("")
+        form.addRow("gestures (rest is recorded between holds)", self.gesture_list)
+        form.addRow("repetitions", self.repetitions)
+        form.addRow("hold", self.hold)
+        form.addRow("rest", self.rest)
+        form.addRow("rest before the first prompt", self.lead_in)
+        form.addRow("save to", self.path_edit)
+        form.addRow(self.start_button)
+        form.addRow(self.settings_error)
+        return page
+
+    def _session_page(self) -> QtWidgets.QWidget:
+        page = QtWidgets.QWidget()
+        layout = QtWidgets.QVBoxLayout(page)
+        self.prompt = QtWidgets.QLabel("")
+        font = QtGui.QFont()
+        font.setPointSize(36)
+        font.setBold(True)
+        self.prompt.setFont(font)
+        self.prompt.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.countdown = QtWidgets.QLabel("")
+        self.countdown.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.next_label = QtWidgets.QLabel("")
+        self.next_label.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.session_progress = QtWidgets.QProgressBar()
+        self.session_progress.setRange(0, 1000)
+        self.cancel_button = QtWidgets.QPushButton("Stop (keep what was recorded)")
+        self.cancel_button.clicked.connect(self.cancel_session)
+        for w in (self.prompt, self.countdown, self.next_label, self.session_progress, self.cancel_button):
+            layout.addWidget(w)
+        return page
+
+    def _training_page(self) -> QtWidgets.QWidget:
+        page = QtWidgets.QWidget()
+        layout = QtWidgets.QVBoxLayout(page)
+        self.train_message = QtWidgets.QLabel("")
+        self.train_message.setWordWrap(True)
+        self.train_progress = QtWidgets.QProgressBar()
+        self.close_button = QtWidgets.QPushButton("Close")
+        self.close_button.clicked.connect(self.accept)
+        self.close_button.setEnabled(False)
+        for w in (self.train_message, self.train_progress, self.close_button):
+            layout.addWidget(w)
+        return page
+
+    # flow -------------------------------------------------------------------------------------
+    def chosen_gestures(self) -> list[str]:
+        return [self.gesture_list.item(i).text() for i in range(self.gesture_list.count())
+                if self.gesture_list.item(i).checkState() == QtCore.Qt.CheckState.Checked
+                and self.gesture_list.item(i).text() != REST]
+
+    def start_session(self) -> None:
+        try:
+            self.session = CalibrationSession(self.engine, self.path_edit.text(), self.chosen_gestures(),
+                                              self.repetitions.value(), self.hold.value(), self.rest.value(),
+                                              self.lead_in.value())
+        except (MyoxaiError, OSError) as exc:
+            self.settings_error.setText(str(exc))
+            return
+        self.session.start()
+        self.stack.setCurrentIndex(1)
+        self.timer.start()
+
+    def cancel_session(self) -> None:
+        if self.session is not None:
+            self.session.cancel()
+
+    def _tick(self) -> None:
+        if self.training is not None:
+            st = self.training.state()
+            self.train_message.setText(st.message)
+            if st.state == "running":  # the trainer reports stages, not epochs: show a busy bar while fitting
+                self.train_progress.setRange(0, 0 if st.progress > 0.05 else 1000)
+            else:
+                self.train_progress.setRange(0, 1000)
+                self.train_progress.setValue(int(st.progress * 1000))
+                self.timer.stop()
+                self.close_button.setEnabled(True)
+                if st.state == "done" and self.training.result is not None:
+                    model, source_data, _ = self.training.result
+                    self.on_model(model, source_data, self.training.path)
+            return
+        if self.session is None:
+            return
+        view = self.session.current()
+        if view.prompt is not None:
+            self.prompt.setText("REST" if view.prompt.label == REST else view.prompt.label.upper())
+            self.countdown.setText(f"{view.remaining_s:4.1f} s")
+        self.next_label.setText(f"next: {view.next_prompt.label}" if view.next_prompt else "last one")
+        self.session_progress.setValue(int(1000 * view.elapsed_s / max(view.total_s, 1e-9)))
+        if view.done:
+            self.stack.setCurrentIndex(2)
+            self.train_message.setText(f"recorded {self.session.samples} samples to {self.session.path}; training…")
+            self.training = TrainingJob(self.session.path, epochs=self.epochs)
+            self.training.start()
+
+    def done(self, result: int) -> None:  # noqa: D102 - Qt override: never leave a recording open
+        if self.session is not None and not self.session.done.is_set():
+            self.session.cancel()
+        if self.training is not None and not self.training.wait(0):
+            self.train_message.setText("finishing the training before closing…")
+            self.training.wait(120.0)  # the trainer has no cancel; torch must not be torn down mid-step
+        self.timer.stop()
+        super().done(result)
+
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt override
+        self.done(0)
+        super().closeEvent(event)

@@ -1,0 +1,258 @@
+"""The online engine on the real bundled recording: decisions equal the offline pipeline, gaps reset
+the dsp, models swap atomically, slow readers never block, and SCADANN runs on the buffer."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from myoxai.config import DEFAULT_CONFIG
+from myoxai.dsp import process_signal
+from myoxai.engine import REJECTED, Engine, PostProcessor, Recalibration, WindowRing
+from myoxai.engine.bundled import BUNDLED_MODEL, held_out_recording
+from myoxai.models import load_model, predict_proba
+from myoxai.sources.base import ThreadedSource
+from myoxai.sources.replay import ReplaySource
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_model(BUNDLED_MODEL)
+
+
+@pytest.fixture(scope="module")
+def held_out():
+    return held_out_recording()
+
+
+def run_to_end(engine: Engine, timeout: float = 60.0):
+    sub = engine.subscribe(maxlen=100_000)
+    engine.start()
+    assert engine.wait(timeout), "engine did not finish"
+    engine.stop()
+    return sub.drain()
+
+
+def test_postprocessor_votes_and_rejects():
+    post = PostProcessor(vote=3, threshold=0.0)
+    a, b = np.array([0.9, 0.1]), np.array([0.2, 0.8])
+    assert post(a) == (0, pytest.approx(0.9))
+    assert post(b)[0] == 1  # 1:1 tie goes to the newest label
+    assert post(a)[0] == 0  # 2:1
+    assert post(b)[0] == 1  # b, a, b -> 2:1 for class 1
+    post.threshold = 0.7
+    assert post(b) == (REJECTED, pytest.approx(1.7 / 3))  # votes (a, b, b): class 1, mean p 0.57 < 0.7
+    post.threshold = 0.5
+    assert post(a) == (1, pytest.approx(1.0 / 3 * (0.8 + 0.8 + 0.1)))  # (b, b, a): settable live
+    post.reset()
+    post.threshold = 0.6
+    label, conf = post(np.array([0.55, 0.45]))
+    assert label == REJECTED and conf == pytest.approx(0.55)
+
+
+def test_window_ring_keeps_time_order_after_wrapping():
+    ring = WindowRing(5, (2,))
+    for k in range(3):
+        ring.extend(np.full((3, 2), k, np.float32), np.arange(3) + 10.0 * k, segment=k)
+    snap = ring.snapshot()
+    assert len(snap) == 5
+    assert np.all(np.diff(snap.timestamps) > 0)
+    assert snap.inputs[:, 0].tolist() == [1, 1, 2, 2, 2] and snap.segment.tolist() == [1, 1, 2, 2, 2]
+
+
+def test_engine_decisions_equal_offline_pipeline(model, held_out):
+    rec = held_out.slice(0, 1200)  # 6 s of held-out signal
+    engine = Engine(ReplaySource(rec, speed=0, chunk=7), model, vote=1)
+    decisions = run_to_end(engine)
+    offline = process_signal(rec.samples, DEFAULT_CONFIG)
+    assert len(decisions) == len(offline)
+    proba = predict_proba(model, offline.spectrograms.astype(np.float32))
+    got = np.stack([d.probabilities for d in decisions])
+    np.testing.assert_allclose(got, proba, atol=2e-5)
+    assert [d.sample for d in decisions] == offline.end.tolist()
+    for d in decisions[::25]:
+        np.testing.assert_allclose(d.phi.sum(axis=1), d.total, atol=1e-6)  # efficiency: Σφ = C per class
+        assert d.label == d.raw_label == int(np.argmax(d.probabilities))  # vote=1, no threshold
+        assert d.true_label == rec.labels[d.sample - 1]
+    assert np.all(np.diff([d.timestamp for d in decisions]) > 0)
+    assert engine.status().decisions == len(decisions) and engine.status().gaps == 0
+    snap = engine.buffer.snapshot()
+    assert len(snap) == len(decisions) and np.all(np.diff(snap.timestamps) > 0)
+
+
+class TwoBurstSource(ThreadedSource):
+    """Emits a recording in two bursts with samples lost in between, as a device source reports a dropout."""
+
+    name = "two-burst"
+
+    def __init__(self, rec, cut: int, missing: int) -> None:
+        super().__init__()
+        self.rec, self.cut, self.missing = rec, cut, missing
+
+    def _acquire(self, stop: threading.Event) -> None:
+        self._set(state="streaming", connected=True)
+        s, t = self.rec.samples, self.rec.timestamps
+        for a in range(0, self.cut, 10):
+            self._emit(s[a:min(a + 10, self.cut)], t[a:min(a + 10, self.cut)])
+        after = self.cut + self.missing
+        for a in range(after, len(s), 10):
+            self._emit(s[a:a + 10], t[a:a + 10], missing=self.missing if a == after else 0, reason="link-drop")
+
+
+def test_gap_resets_the_stream_instead_of_bridging(model, held_out):
+    rec = held_out.slice(0, 800)
+    cut, missing = 333, 57
+    engine = Engine(TwoBurstSource(rec, cut, missing), model, explain=False, vote=1)
+    decisions = run_to_end(engine)
+    first = process_signal(rec.samples[:cut], DEFAULT_CONFIG)
+    second = process_signal(rec.samples[cut + missing:], DEFAULT_CONFIG)
+    assert len(decisions) == len(first) + len(second)
+    flagged = [i for i, d in enumerate(decisions) if d.after_gap]
+    assert flagged == [len(first)]
+    got = np.stack([d.probabilities for d in decisions[len(first):]])
+    np.testing.assert_allclose(got, predict_proba(model, second.spectrograms.astype(np.float32)), atol=2e-5)
+    st = engine.status()
+    assert st.gaps == 1 and st.samples_lost == missing
+    assert engine.buffer.snapshot().segment.tolist() == [0] * len(first) + [1] * len(second)
+
+
+def test_swap_and_revert_between_decisions_while_streaming(model, held_out):
+    engine = Engine(ReplaySource(held_out, speed=4, loop=True), model, explain=False)
+    sub = engine.subscribe()
+    engine.start()
+    try:
+        time.sleep(0.5)
+        other = load_model(BUNDLED_MODEL)
+        v2 = engine.swap_model(other, origin="test").version
+        assert engine.status().can_revert
+        time.sleep(0.5)
+        v1 = engine.revert().version
+        time.sleep(0.5)
+        versions = [d.model_version for d in sub.drain()]
+    finally:
+        engine.stop()
+    assert v1 == 1 and v2 == 2
+    assert versions[0] == 1 and versions[-1] == 1 and 2 in versions
+    # each model serves one contiguous run of decisions: no decision mixes models
+    runs = [versions[0]] + [b for a, b in zip(versions, versions[1:], strict=False) if a != b]
+    assert runs == [1, 2, 1]
+
+
+def test_slow_reader_never_blocks_the_engine(model, held_out):
+    engine = Engine(ReplaySource(held_out.slice(0, 1000), speed=0), model, explain=False)
+    slow = engine.subscribe(maxlen=10)  # never drained while running
+    calls = []
+    engine.add_sink(lambda ds: calls.append(len(ds)))
+    engine.add_sink(lambda ds: 1 / 0)  # a broken sink is logged and counted, not fatal
+    decisions = run_to_end(engine)
+    assert len(slow.drain()) == 10 and slow.dropped == len(decisions) - 10
+    assert sum(calls) == len(decisions)
+    assert engine.status().sink_errors == len(calls) and engine.status().state == "finished"
+
+
+def test_recalibration_runs_on_buffer_then_accept_and_revert(model, held_out):
+    from myoxai.adapt import RecalibrationSettings
+    from myoxai.engine.bundled import bundled_source_data
+
+    engine = Engine(ReplaySource(held_out.slice(0, 6000), speed=0), model, explain=False)
+    run_to_end(engine)
+    assert len(engine.buffer) > 200
+    progress = []
+    rc = Recalibration(engine, bundled_source_data(), min_windows=200, niceness=0,
+                       settings=RecalibrationSettings(max_epochs=2, patience=1))
+    rc._progress = lambda f, m="": (progress.append(f), Recalibration._progress(rc, f, m))  # observe calls
+    rc.start()
+    assert rc.wait(120)
+    st = rc.state()
+    assert st.state == "done", st
+    assert st.verdict in ("accepted", "rejected")
+    assert "source_val_accuracy_before" in st.report and "coverage" in st.report
+    assert progress and progress[-1] == 1.0
+    if st.verdict == "accepted":
+        assert st.swapped and engine.active.version == 2 and engine.status().can_revert
+        rc.revert()
+        assert engine.active.version == 1
+        rc.accept()
+        assert engine.active.version == 3 and not engine.status().can_revert
+    else:
+        assert not st.swapped and engine.active.version == 1
+
+
+def test_recalibration_cancel_keeps_the_old_model(model, held_out):
+    from myoxai.adapt import RecalibrationSettings
+    from myoxai.engine.bundled import bundled_source_data
+
+    engine = Engine(ReplaySource(held_out.slice(0, 6000), speed=0), model, explain=False)
+    run_to_end(engine)
+    rc = Recalibration(engine, bundled_source_data(), min_windows=200, niceness=0,
+                       settings=RecalibrationSettings(max_epochs=50, patience=50))
+    rc.start()
+    rc.cancel()
+    assert rc.wait(60)
+    assert rc.state().state == "cancelled" and engine.active.version == 1
+
+
+def test_recalibration_refuses_without_data(model, held_out):
+    from myoxai.errors import MyoxaiError
+
+    engine = Engine(ReplaySource(held_out.slice(0, 400), speed=0), model, explain=False)
+    run_to_end(engine)
+    with pytest.raises(MyoxaiError, match="buffered"):
+        Recalibration(engine, object(), min_windows=200).start()
+    with pytest.raises(MyoxaiError, match="training data"):
+        Recalibration(engine, None).start()
+
+
+def test_lsl_outlet_and_log_carry_label_probabilities_and_phi(model, held_out, tmp_path):
+    import json
+
+    import pylsl
+
+    from myoxai.engine import DecisionLog, LslDecisionOutlet
+
+    engine = Engine(ReplaySource(held_out.slice(0, 400), speed=0), model, vote=1)
+    outlet = LslDecisionOutlet(engine.class_names, name="myoxai-decisions-test")
+    found = pylsl.resolve_byprop("name", "myoxai-decisions-test", timeout=5.0)
+    assert found, "outlet not visible on the loopback LSL network"
+    inlet = pylsl.StreamInlet(found[0])
+    inlet.open_stream(timeout=5.0)
+    engine.add_sink(outlet)
+    log_path = tmp_path / "decisions.jsonl"
+    log = DecisionLog(log_path, engine.class_names)
+    engine.add_sink(log)
+    decisions = run_to_end(engine)
+    log.close()
+    rows, stamps = [], []
+    deadline = time.monotonic() + 5.0
+    while len(rows) < len(decisions) and time.monotonic() < deadline:
+        chunk, ts = inlet.pull_chunk(timeout=0.5)
+        rows += chunk
+        stamps += ts
+    assert len(rows) == len(decisions)
+    last, row = decisions[-1], np.asarray(rows[-1])
+    assert row.shape == (1 + len(engine.class_names) + 8,) and row[0] == last.label
+    np.testing.assert_allclose(row[1:9], last.probabilities, atol=1e-6)
+    np.testing.assert_allclose(row[9:], last.phi_label, atol=1e-6)
+    lines = log_path.read_text().splitlines()
+    assert json.loads(lines[0])["classes"] == list(engine.class_names) and len(lines) == len(decisions) + 1
+    assert json.loads(lines[-1])["phi"] == pytest.approx(last.phi_label.tolist(), abs=1e-5)
+
+
+def test_calibration_schedule_alternates_holds_and_rests():
+    from myoxai.engine.calibration import make_schedule
+    from myoxai.errors import MyoxaiError
+
+    s = make_schedule(["fist", "rest", "flexion"], repetitions=2, hold_s=1.5, rest_s=1.0, lead_in_s=2.0)
+    assert [p.label for p in s] == ["rest"] + ["fist", "rest", "flexion", "rest"] * 2
+    assert all(a.end == pytest.approx(b.start) for a, b in zip(s, s[1:], strict=False))
+    assert s[-1].end == pytest.approx(2.0 + 2 * 2 * 2.5)
+    with pytest.raises(MyoxaiError, match="gesture"):
+        make_schedule(["rest"], 1, 1.0, 1.0)
+    with pytest.raises(MyoxaiError, match="positive"):
+        make_schedule(["fist"], 1, 0.0, 1.0)
