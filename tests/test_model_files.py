@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import re
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +49,16 @@ def test_round_trip_gives_identical_outputs(tmp_path, name):
     assert desc["signal_config"] == DEFAULT_CONFIG.to_dict()
     assert desc["training"] == {"source": "toy"} and desc["metrics"] == {"acc": 0.5}
     assert "myoxai_version" in desc
+
+
+def test_model_file_is_readable_by_others_as_umask_allows(tmp_path):
+    model, _ = trained("lda")
+    old = os.umask(0o022)
+    try:
+        path = save_model(model, tmp_path / "m.safetensors", CLASSES)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
 
 
 def test_mismatched_signal_config_is_refused(tmp_path):

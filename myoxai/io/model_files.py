@@ -51,6 +51,9 @@ def write_model_file(path: str | Path, arrays: dict[str, np.ndarray], descriptio
     tmp = path.with_name(path.name + ".part")
     path.parent.mkdir(parents=True, exist_ok=True)
     save_file(contiguous, str(tmp), metadata={"format": FORMAT, "myoxai": text})
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # safetensors creates 0600 files; a model file is meant to be shared
     os.replace(tmp, path)
     return path
 
