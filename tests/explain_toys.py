@@ -116,7 +116,7 @@ class SkipNet(nn.Module):
 
 
 class DynamicNet(TinyConvNet):
-    """Data-dependent control flow: torch.fx cannot trace it (the first-conv fast path still applies)."""
+    """Data-dependent control flow (the first-conv fast path still applies)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.head(self.features(x))

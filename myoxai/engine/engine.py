@@ -37,10 +37,6 @@ log = logging.getLogger(__name__)
 
 DecisionSink = Callable[[list[Decision]], None]
 
-# Building a ChannelShapley may trace the model with torch.fx, which patches nn.Module.__call__
-# process-wide for the duration; a forward pass in another thread at that moment fails. Explainer
-# construction and explanation therefore never overlap (construction takes milliseconds).
-_EXPLAINER_LOCK = threading.Lock()
 ChunkListener = Callable[[Any], None]
 __all__ = ["ActiveModel", "Engine", "EngineStatus", "model_class_names"]
 
@@ -122,8 +118,7 @@ class Engine:
             from myoxai.explain import ChannelShapley
             from myoxai.explain.shapley import input_shape_of
 
-            with _EXPLAINER_LOCK:
-                explainer = ChannelShapley(model, spec_shape=input_shape_of(model, self.config), chunk=8)
+            explainer = ChannelShapley(model, spec_shape=input_shape_of(model, self.config), chunk=8)
         self._version += 1
         return ActiveModel(model, explainer, self._version, model_class_names(model, model.n_classes), origin)
 
@@ -315,14 +310,12 @@ class Engine:
         truth = [c.labels[b.end - 1 - before] if c.labels is not None else None for b, c, before in parts]
         ends = np.concatenate([b.end for b, _, _ in parts])
         if active.explainer is not None:
-            with _EXPLAINER_LOCK:
-                res = active.explainer.explain(x)
+            res = active.explainer.explain(x)
             proba, phi, total = res.f_all, res.phi_prob, res.total
         else:
             from myoxai.models import predict_proba
 
-            with _EXPLAINER_LOCK:
-                proba, phi, total = predict_proba(active.model, x), None, None
+            proba, phi, total = predict_proba(active.model, x), None, None
         self.buffer.extend(x, ts, np.concatenate(segments))
         out: list[Decision] = []
         labels_true = np.concatenate([t if t is not None else np.full(len(b), -10**9) for t, (b, _, _)

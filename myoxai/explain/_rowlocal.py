@@ -8,9 +8,11 @@ every row once per distinct pattern of the electrodes in its receptive field, fo
 the layers are row-local (convolutions with zero padding and pointwise layers), then expands
 to all coalitions and runs the rest of the network (pooling, head) on the full batch.
 
-The layer chain is found with ``torch.fx`` (modules outside ``torch.nn`` — the standardiser
-and custom heads — are kept as leaves). Any model whose structure does not fit is left to the
-simpler paths; the caller verifies equality with the plain path before using this one.
+The layer chain is what the model declares with ``row_local_layers()`` (standardiser → those
+layers → global average pooling → ``head``); a model that declares none is left to the simpler
+paths, and the caller verifies equality with the plain path before using this one. (An earlier
+version traced the model with ``torch.fx``, which patches ``nn.Module.__call__`` process-wide
+while tracing and so broke forward passes running in other threads.)
 """
 
 from __future__ import annotations
@@ -19,26 +21,12 @@ import logging
 
 import numpy as np
 import torch
-from torch import fx, nn
+from torch import nn
 
 log = logging.getLogger(__name__)
 
 POINTWISE = (nn.ReLU, nn.ELU, nn.LeakyReLU, nn.Tanh, nn.Sigmoid, nn.GELU, nn.SiLU, nn.BatchNorm2d,
              nn.Dropout, nn.Dropout2d, nn.Identity)
-
-
-def _is_global_mean(node: fx.Node, prev: fx.Node) -> bool:
-    """True for ``prev.mean(dim=(2, 3))`` (or (-2, -1)) without keepdim."""
-    if node.op != "call_method" or node.target != "mean" or not node.args or node.args[0] is not prev:
-        return False
-    dims = node.kwargs.get("dim", node.args[1] if len(node.args) > 1 else None)
-    keep = node.kwargs.get("keepdim", node.args[2] if len(node.args) > 2 else False)
-    return isinstance(dims, (tuple, list)) and sorted(d % 4 for d in dims) == [2, 3] and not keep
-
-
-class _LeafTracer(fx.Tracer):
-    def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
-        return super().is_leaf_module(m, qualname) or not type(m).__module__.startswith("torch.")
 
 
 def _conv_ok(conv: nn.Conv2d) -> bool:
@@ -62,8 +50,8 @@ class RowLocalPath:
     """
 
     def __init__(self, std: nn.Module, layers: list[nn.Module], tail: nn.Module, baseline: torch.Tensor,
-                 n_players: int, pooled: bool = False) -> None:
-        self.std, self.layers, self.tail, self.n, self.pooled = std, layers, tail, n_players, pooled
+                 n_players: int) -> None:
+        self.std, self.layers, self.tail, self.n = std, layers, tail, n_players
         self.zb = std(baseline[None])[0]  # (F, E, B) standardised baseline
         intervals = [(r, r) for r in range(n_players)]
         self.plans: list[torch.Tensor | None] = []  # per layer: gather index for convs, None for pointwise
@@ -129,46 +117,20 @@ class RowLocalPath:
             out = nn.functional.conv2d(slab, weight, layer.bias, (1, layer.stride[1]), (0, layer.padding[1]),
                                        (1, layer.dilation[1]))
             state = out.reshape(k, -1, *out.shape[1:])
-        c, w = state.shape[2], state.shape[4]
-        if self.pooled:  # global mean = mean over rows of each row's mean over W: pool before expanding
-            row_means = state.mean(dim=(3, 4))  # (k, Σ P, C)
-            pooled = row_means[:, self.final].reshape(k * 2**self.n, self.h_out, c).mean(dim=1)
-            return self.tail(pooled)
-        full = state[:, self.final].reshape(k * 2**self.n, self.h_out, c, w).transpose(1, 2).contiguous()
-        return self.tail(full)
+        c = state.shape[2]
+        # global mean = mean over rows of each row's mean over W, so pool before expanding to coalitions
+        row_means = state.mean(dim=(3, 4))  # (k, Σ P, C)
+        pooled = row_means[:, self.final].reshape(k * 2**self.n, self.h_out, c).mean(dim=1)
+        return self.tail(pooled)
 
     @classmethod
     def build(cls, model: nn.Module, baseline: torch.Tensor, n_players: int) -> RowLocalPath | None:
-        try:
-            gm = fx.GraphModule(model, _LeafTracer().trace(model))
-        except Exception as exc:  # noqa: BLE001 - any tracing failure only means "not this path"
-            log.info("row-local Shapley path unavailable (fx trace failed: %s)", exc)
+        declared = getattr(model, "row_local_layers", None)
+        layers = declared() if callable(declared) else None
+        if not layers or not hasattr(model, "standardize") or not hasattr(model, "head"):
             return None
-        nodes = list(gm.graph.nodes)
-        if len(nodes) < 4 or nodes[0].op != "placeholder" or nodes[1].op != "call_module":
+        if not all(isinstance(m, POINTWISE) or (isinstance(m, nn.Conv2d) and _conv_ok(m)) for m in layers):
             return None
-        std = gm.get_submodule(nodes[1].target)
-        layers, prev, i = [], nodes[1], 2
-        while i < len(nodes):
-            node = nodes[i]
-            mod = gm.get_submodule(node.target) if node.op == "call_module" else None
-            ok = (mod is not None and node.args == (prev,) and not node.kwargs and len(prev.users) == 1
-                  and (isinstance(mod, POINTWISE) or (isinstance(mod, nn.Conv2d) and _conv_ok(mod))))
-            if not ok:
-                break
-            layers.append(mod)
-            prev, i = node, i + 1
-        if not any(isinstance(m, nn.Conv2d) for m in layers) or i >= len(nodes):
+        if not any(isinstance(m, nn.Conv2d) for m in layers):
             return None
-        pooled = _is_global_mean(nodes[i], prev)
-        if pooled:  # the tail starts after the pooling, which logits() does per row (it is linear)
-            prev, i = nodes[i], i + 1
-        graph = fx.Graph()
-        env = {prev: graph.placeholder("h")}
-        try:
-            for node in nodes[i:]:
-                env[node] = graph.node_copy(node, lambda n: env[n])
-        except KeyError:  # the tail reads something other than the last row-local output (a skip)
-            return None
-        tail = fx.GraphModule(gm, graph)
-        return cls(std, layers, tail, baseline, n_players, pooled)
+        return cls(model.standardize, list(layers), model.head, baseline, n_players)

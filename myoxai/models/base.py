@@ -78,6 +78,18 @@ class MyoModel(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
 
+    def row_local_layers(self) -> list[nn.Module] | None:
+        """The layers between ``standardize`` and global average pooling, in order, or ``None``.
+
+        A model returns them when, in eval mode, ``features(x)`` is those layers applied to
+        ``standardize(x)`` and averaged over (electrodes, freqs), and the logits are
+        ``head(features(x))``. Exact channel Shapley (``myoxai.explain``) then evaluates each
+        electrode row only once per pattern of the electrodes it can see, and verifies the result
+        against the plain path before using it. Declared here rather than traced with ``torch.fx``,
+        whose tracing patches ``nn.Module.__call__`` process-wide and breaks forwards in other threads.
+        """
+        return None
+
     def n_parameters(self) -> int:
         """Trainable + frozen parameter count (buffers excluded)."""
         return sum(p.numel() for p in self.parameters())

@@ -57,6 +57,9 @@ class SpectrogramConvNet(MyoModel):
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return self.blocks(self.standardize(x)).mean(dim=(2, 3))
 
+    def row_local_layers(self) -> list[nn.Module]:
+        return list(self.blocks)
+
 
 class ConvClassifierHead(nn.Module):
     """A 1×1 convolution to class scores applied to pooled features.
@@ -119,6 +122,9 @@ class AllConvNet(MyoModel):
         for conv in self.convs:
             h = self.act(conv(h))
         return self.dropout(h.mean(dim=(2, 3)))
+
+    def row_local_layers(self) -> list[nn.Module]:
+        return [m for conv in self.convs for m in (conv, self.act)]  # dropout after pooling: identity in eval
 
     def freeze_early_layers(self, n: int = 3) -> None:
         """Freeze the first ``n`` convolutions (transfer learning keeps the generic filters)."""

@@ -162,14 +162,15 @@ class MyoEmgSource(ThreadedSource):
         cut: list[tuple[int, int, str]] = []
         if self._lost_at is not None:  # first data after a reconnect: report the gap it left
             lost_at, self._lost_at = self._lost_at, None
-            missing = 0
+            # The link was down, so continuity is never assumed: at least one sample is marked
+            # missing even when arrival jitter makes the timestamp estimate round to zero.
+            missing = 1
             if self._last_ts is not None:
-                missing = max(0, int(round((d.timestamps[0] - self._last_ts) * self.fs)) - 1)
+                missing = max(1, int(round((d.timestamps[0] - self._last_ts) * self.fs)) - 1)
             with self._cond:
                 self._status.reconnect_s.append(arrival - lost_at)
                 self._status.reconnects += 1
-            if missing:
-                cut.append((0, missing, "link-drop"))
+            cut.append((0, missing, "link-drop"))
         cut += [(row, n, "packet-loss") for row, n in d.missing]
         gap_at = {r: (n, why) for r, n, why in cut}
         bounds = sorted({0, len(d.samples), *gap_at})
