@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> list[Result]:
     import numpy as np
 
     from myoxai.config import DEFAULT_CONFIG as cfg
-    from myoxai.dsp import WindowStream, process_signal
+    from myoxai.dsp import WindowStream, process_signal, spectrogram
     from myoxai.io.open import BUNDLED_RECORDING, open_recording
 
     _limit_threads()
@@ -65,7 +65,27 @@ def run(args: argparse.Namespace) -> list[Result]:
     streamed, batch = np.concatenate(parts), process_signal(x, cfg).spectrograms
     diff = float(np.max(np.abs(streamed - batch))) if streamed.shape == batch.shape else float("inf")
     seconds = n / rec.fs
+    # the hand-written spectrogram vs scipy's own, side by side on the same single live windows
+    from scipy import signal
+
+    batch_windows = process_signal(x[:2000], cfg).windows
+    one = batch_windows[:1]
+
+    def scipy_spec(w: np.ndarray) -> np.ndarray:
+        _, _, sxx = signal.spectrogram(w, fs=cfg.fs, window=cfg.spec_window, nperseg=cfg.nperseg,
+                                       noverlap=cfg.noverlap, scaling="density", mode="magnitude", axis=1)
+        return sxx[:, 1:].transpose(0, 3, 2, 1)
+
+    reps = 200
+    t_ours = timed(lambda: [spectrogram(one, cfg) for _ in range(reps)]) / reps
+    t_scipy = timed(lambda: [scipy_spec(one) for _ in range(reps)]) / reps
+    spec_diff = float(np.max(np.abs(spectrogram(batch_windows, cfg) - scipy_spec(batch_windows))))
+    spec_params = {"windows_per_call": 1, "threads": 1}
     return [
+        Result("dsp.spectrogram.us_per_call", t_ours * 1e6, "us", spec_params),
+        Result("dsp.spectrogram_scipy.us_per_call", t_scipy * 1e6, "us", spec_params),
+        Result("dsp.spectrogram.speedup_vs_scipy", t_scipy / t_ours, "x", spec_params),
+        Result("dsp.spectrogram_vs_scipy.max_abs_diff", spec_diff, "a.u.", {"windows": len(batch_windows)}),
         Result("dsp.stream.samples_per_s", n / t_stream, "1/s", {**params, "chunk": args.chunk}),
         Result("dsp.stream.realtime_factor", seconds / t_stream, "x", {**params, "chunk": args.chunk}),
         Result("dsp.stream.us_per_chunk", t_stream / -(-n // args.chunk) * 1e6, "us", {**params, "chunk": args.chunk}),
