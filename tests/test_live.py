@@ -34,8 +34,10 @@ def test_headless_replay_of_a_file_without_shapley(capsys, bundled_path):
 
 
 def test_bad_options_are_user_errors(capsys):
-    assert main(["live", "--headless", "--speed", "fast"]) == 2
-    assert "--speed" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:  # argparse rejects it: one usage line, exit code 2
+        main(["live", "--headless", "--speed", "fast"])
+    assert exc.value.code == 2
+    assert "--speed: speed must be a number or 'max'" in capsys.readouterr().err
     assert main(["live", "--headless", "--source", "nonsense"]) == 2
     assert "unknown source" in capsys.readouterr().err
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from myoxai.commands.replay import speed
+
 HELP = "run the live app: gestures, EMG, per-channel Shapley, recalibration (--headless: one line per decision)"
 
 
@@ -19,7 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default: the held-out part of the bundled recording, looped)")
     parser.add_argument("--model", default=None, help="model file (default: the bundled demo model)")
     parser.add_argument("--headless", action="store_true", help="no window: print one line per decision")
-    parser.add_argument("--speed", default="1", help="replay speed: 1 = real time, N = N× faster, max = unpaced")
+    parser.add_argument("--speed", type=speed, default=1.0,
+                        help="replay speed: 1 = real time, N = N× faster, max = unpaced")
     parser.add_argument("--seconds", type=float, default=None, help="stop after this many seconds of signal")
     parser.add_argument("--no-shapley", action="store_true", help="skip the exact Shapley values (faster)")
     parser.add_argument("--vote", type=int, default=5, help="majority vote over the last K decisions (default 5)")
@@ -34,21 +37,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bench-json", default=None, help=argparse.SUPPRESS)  # bench live: fps/CPU samples
     parser.add_argument("--train-bundled", action="store_true",
                         help="(re)train the bundled demo model from the bundled recording (seed 0) and exit")
-
-
-def replay_speed(text: str) -> float:
-    """``1``, ``10`` or ``max`` (0 = unpaced)."""
-    from myoxai.errors import MyoxaiError
-
-    if text == "max":
-        return 0.0
-    try:
-        value = float(text)
-    except ValueError:
-        raise MyoxaiError(f"--speed must be a number or 'max', not {text!r}") from None
-    if value <= 0:
-        raise MyoxaiError("--speed must be positive (or 'max')")
-    return value
 
 
 def headless_line(d: Any, names: tuple[str, ...], t0: float = 0.0, top: int = 3) -> str:
@@ -82,14 +70,13 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.vote < 1:
         raise MyoxaiError("--vote must be at least 1")
-    speed = replay_speed(args.speed)
     if args.headless:
-        return _run_headless(args, speed)
+        return _run_headless(args, args.speed)
     _require_display()
     from myoxai.gui.app import run_app
 
     logging.getLogger(__name__).debug("starting the GUI")
-    return run_app(args, speed)
+    return run_app(args, args.speed)
 
 
 def _require_display() -> None:
