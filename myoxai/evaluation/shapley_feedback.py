@@ -1,4 +1,4 @@
-"""Measure Shapley feedback on the long-term dataset: ``python -m myoxai.explain.feedback_experiment``.
+"""Measure Shapley feedback on the long-term dataset: ``python -m myoxai.evaluation.shapley_feedback``.
 
 One subject; train on some days, test on later days. The weights w come from the TRAINING windows
 of the baseline model. Each variant is compared with a control trained by the same procedure
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     xtr, ytr = _windows(args.kanoga, args.subject, args.train_days)
     xte, yte = _windows(args.kanoga, args.subject, args.test_days)
     settings = TrainSettings(epochs=args.epochs, seed=args.seed, threads=1)
-    out: dict = {"command": "python -m myoxai.explain.feedback_experiment " + " ".join(argv),
+    out: dict = {"command": "python -m myoxai.evaluation.shapley_feedback " + " ".join(argv),
                  "subject": args.subject, "train_days": args.train_days, "test_days": args.test_days,
                  "model": args.model, "seed": args.seed, "n_train": int(len(ytr)), "n_test": int(len(yte))}
     base = build_model(args.model, 22, seed=args.seed)
