@@ -6,9 +6,10 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6 import QtCore, QtGui, QtWidgets
+from PyQt6 import QtWidgets
 
 from myoxai.engine.decision import REJECTED, Decision
+from myoxai.gui.views import centred_label
 
 
 class GesturePanel(QtWidgets.QWidget):
@@ -17,14 +18,8 @@ class GesturePanel(QtWidgets.QWidget):
     def __init__(self) -> None:
         super().__init__()
         layout = QtWidgets.QVBoxLayout(self)
-        self.label = QtWidgets.QLabel("waiting for data…")
-        font = QtGui.QFont()
-        font.setPointSize(30)
-        font.setBold(True)
-        self.label.setFont(font)
-        self.label.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
-        self.detail = QtWidgets.QLabel("")
-        self.detail.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.label = centred_label("waiting for data…", point_size=30)
+        self.detail = centred_label()
         self.plot = pg.PlotWidget()
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.setMenuEnabled(False)

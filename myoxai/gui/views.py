@@ -1,11 +1,25 @@
-"""The interface every live panel implements (a Protocol: ABCMeta cannot be mixed into QObject)."""
+"""The interface every live panel implements (a Protocol: ABCMeta cannot be mixed into QObject), and shared widgets."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
+from PyQt6 import QtCore, QtGui, QtWidgets
+
 from myoxai.engine.decision import Decision
+
+
+def centred_label(text: str = "", point_size: int | None = None) -> QtWidgets.QLabel:
+    """A centred label; with ``point_size``, in large bold type (the gesture, a wizard prompt)."""
+    label = QtWidgets.QLabel(text)
+    if point_size is not None:
+        font = QtGui.QFont()
+        font.setPointSize(point_size)
+        font.setBold(True)
+        label.setFont(font)
+    label.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+    return label
 
 
 @runtime_checkable

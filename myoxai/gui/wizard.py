@@ -15,6 +15,7 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 
 from myoxai.engine.calibration import REST, CalibrationSession, TrainingJob
 from myoxai.errors import MyoxaiError
+from myoxai.gui.views import centred_label
 
 DEFAULT_GESTURES = ("flexion", "extension", "radial deviation", "ulnar deviation", "pronation", "supination", "fist")
 
@@ -93,14 +94,8 @@ class CalibrationWizard(QtWidgets.QDialog):
     def _session_page(self) -> QtWidgets.QWidget:
         page = QtWidgets.QWidget()
         layout = QtWidgets.QVBoxLayout(page)
-        self.prompt = QtWidgets.QLabel("")
-        font = QtGui.QFont()
-        font.setPointSize(36)
-        font.setBold(True)
-        self.prompt.setFont(font)
-        self.prompt.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
-        self.countdown = QtWidgets.QLabel("")
-        self.countdown.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.prompt = centred_label(point_size=36)
+        self.countdown = centred_label()
         self.next_label = QtWidgets.QLabel("")
         self.next_label.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
         self.session_progress = QtWidgets.QProgressBar()
