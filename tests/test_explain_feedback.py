@@ -76,3 +76,36 @@ def test_blending_schedule(data):
     with torch.no_grad():
         only2 = xt * torch.as_tensor(8 * np.eye(8)[2], dtype=torch.float32).reshape(1, 1, 8, 1)
         assert torch.allclose(net(xt), net.model(only2), atol=1e-5)
+
+
+def test_shapley_dann_loss_matches_its_definition_and_reaches_every_dann_step(data):
+    from myoxai.adapt import RecalibrationSettings, SourceData, adapt_model
+    from myoxai.explain.feedback import shapley_dann_loss
+
+    x, y = data
+    model = build_model("spectrogram-convnet", 4, seed=0, channels=(8, 8))
+    model.fit_standardizer(x)
+    model.eval()
+    w = np.array([0.4, 0.0, 0.3, 0.0, 0.2, 0.0, 0.1, 0.0])
+    extra = shapley_dann_loss(w, ce_weight=0.5, reg_weight=0.01)
+    xb, yb = torch.as_tensor(x[:16]), torch.as_tensor(y[:16])
+    with torch.no_grad():
+        want_ce = torch.nn.functional.cross_entropy(model(xb * torch.as_tensor(8 * w, dtype=torch.float32)
+                                                          .reshape(1, 1, 8, 1)), yb)
+        rows = model.first_conv(model.standardize(xb)).abs().mean(dim=(0, 1, 3))
+        want = 0.5 * want_ce + 0.01 * torch.sum(rows * torch.as_tensor(1 - w, dtype=torch.float32))
+        assert float(extra(model, xb, yb)) == pytest.approx(float(want), rel=1e-6)
+
+    calls = []
+
+    def counted(net, xs, ys):
+        calls.append(len(xs))
+        return extra(net, xs, ys)
+
+    settings = RecalibrationSettings(seed=0, max_epochs=2, patience=5, min_target_windows=1)
+    target = x[::-1].copy()
+    plain, _ = adapt_model(model, SourceData(x, y), target, "dann", settings)
+    weighted, _ = adapt_model(model, SourceData(x, y), target, "dann", settings, extra_loss=counted)
+    assert len(calls) >= 2  # every optimisation step of both epochs
+    with torch.no_grad():
+        assert not torch.allclose(plain(torch.as_tensor(x)), weighted(torch.as_tensor(x)))

@@ -67,13 +67,18 @@ def domain_loss_and_accuracy(net: nn.Module, x: np.ndarray, y: np.ndarray, domai
     return loss / len(y), correct / len(y)
 
 
+ExtraLoss = Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
+
+
 def adversarial_fit(net: nn.Module, data: LoopData, *, lam: float, ce_weight: float, lr: float,
                     betas: tuple[float, float], batch_size: int, max_epochs: int, patience: int, seed: int,
                     progress: Progress | None = None, span: tuple[float, float] = (0.0, 1.0), phase: str = "dann",
-                    cancel: threading.Event | None = None) -> dict[str, Any]:
+                    cancel: threading.Event | None = None, extra_loss: ExtraLoss | None = None) -> dict[str, Any]:
     """Train ``net`` (with ``DomainBatchNorm`` wrappers) in place; return a small history report.
 
-    ``span`` maps this phase onto the caller's overall progress fraction.
+    ``span`` maps this phase onto the caller's overall progress fraction. ``extra_loss(net, xs, ys)``,
+    if given, is added to each step's loss on the labeled source batch (e.g. Shapley-weighted
+    terms from ``myoxai.explain.feedback``).
     """
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
@@ -110,6 +115,9 @@ def adversarial_fit(net: nn.Module, data: LoopData, *, lam: float, ce_weight: fl
                 loss = ce + lam * dom
             else:
                 loss = ce_weight * (ce + nn.functional.cross_entropy(net.head(zt), yt[bt])) + lam * dom
+            if extra_loss is not None:
+                set_domain(net, SOURCE)
+                loss = loss + extra_loss(net, xs[bs], ys[bs])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

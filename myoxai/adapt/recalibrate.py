@@ -19,7 +19,15 @@ import numpy as np
 import torch
 
 from myoxai.adapt.dann import SOURCE, TARGET, merge_batchnorm, set_domain, split_batchnorm
-from myoxai.adapt.loop import Cancelled, LoopData, Progress, adversarial_fit, check_cancel, domain_loss_and_accuracy
+from myoxai.adapt.loop import (
+    Cancelled,
+    ExtraLoss,
+    LoopData,
+    Progress,
+    adversarial_fit,
+    check_cancel,
+    domain_loss_and_accuracy,
+)
 from myoxai.adapt.pseudo_labels import UNLABELED, PseudoLabelSettings, pseudo_label_summary, pseudo_labels
 from myoxai.errors import MyoxaiError
 from myoxai.models import SPECTROGRAM, MyoModel, torch_threads
@@ -155,10 +163,12 @@ def _check_inputs(model: Any, source: SourceData, unlabeled: np.ndarray, method:
 
 def adapt_model(model: MyoModel, source: SourceData, unlabeled: np.ndarray, method: str = "scadann",
                 settings: RecalibrationSettings | None = None, progress: Progress | None = None,
-                cancel: threading.Event | None = None) -> tuple[MyoModel, RecalibrationReport]:
+                cancel: threading.Event | None = None,
+                extra_loss: ExtraLoss | None = None) -> tuple[MyoModel, RecalibrationReport]:
     """Run DANN (and for SCADANN, pseudo-labelling + self-calibration) on a deep copy; no safeguards.
 
     Raises ``Cancelled`` if ``cancel`` is set; ``recalibrate`` is the caller-facing wrapper.
+    ``extra_loss`` is added to every training step (see ``adversarial_fit``).
     """
     s = settings or RecalibrationSettings()
     xt = _check_inputs(model, source, unlabeled, method, s)
@@ -167,7 +177,8 @@ def adapt_model(model: MyoModel, source: SourceData, unlabeled: np.ndarray, meth
     net = copy.deepcopy(model)
     split_batchnorm(net)
     common = {"lam": s.domain_weight, "lr": s.lr, "betas": s.betas, "batch_size": s.batch_size,
-              "max_epochs": s.max_epochs, "patience": s.patience, "progress": progress, "cancel": cancel}
+              "max_epochs": s.max_epochs, "patience": s.patience, "progress": progress, "cancel": cancel,
+              "extra_loss": extra_loss}
     report.source_val_accuracy_before = domain_loss_and_accuracy(net, source.x[va], source.y[va], SOURCE)[1]
     dann_span = (0.0, 0.5) if method == "scadann" else (0.0, 1.0)
     report.dann = adversarial_fit(net, LoopData(source.x[tr], source.y[tr], xt, None, source.x[va], source.y[va]),

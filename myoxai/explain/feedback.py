@@ -1,10 +1,12 @@
 """Shapley feedback: use per-electrode contribution weights from TRAINING data to reshape a model.
 
-Two variants from the seed project, each measured against the same procedure without the weights:
+Three variants from the seed project, each measured against the same procedure without the weights:
 
 - ``first_conv_feedback``: multiply the first convolution's output row of electrode n by N·w_n,
   freeze everything but the head and fine-tune the head (control: the same fine-tuning with all
   weights 1, so the comparison isolates the weighting, not the extra epochs).
+- ``shapley_dann_loss``: extra terms for DANN (``myoxai.adapt``'s ``extra_loss`` hook): a
+  Shapley-weighted classification loss and the regulariser Σ_n activation_n·(1−w_n).
 - ``train_blended``: train with SHAP-weighted input blending x' = (1−α)x + α(x·N·w) on the electrode
   axis, α rising linearly from 0 to ``alpha_max`` over the first half of the optimisation steps and
   then held; the model keeps the blend of its best (early-stopping) epoch at inference
@@ -19,6 +21,7 @@ leaks the test set into training.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -46,6 +49,29 @@ class ElectrodeScale(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.weights
+
+
+def shapley_dann_loss(w: np.ndarray, ce_weight: float = 0.5, reg_weight: float = 0.01
+                      ) -> Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]:
+    """Extra DANN loss terms from training-data Shapley weights w (pass as ``extra_loss`` to ``adapt_model``).
+
+    Our reading of the seed's "Shapley-weighted DANN", which it did not define precisely:
+
+    - Shapley-weighted loss: ``ce_weight`` × cross-entropy of the model on the electrode-weighted
+      source input x·N·w (mean weight 1), so the electrodes that carry the decisions dominate it;
+    - regulariser: ``reg_weight`` × Σ_n mean|a_n|·(1−w_n), with a_n the first convolution's output
+      row of electrode n (standardised input), so little-contributing electrodes are damped.
+    """
+    n = len(w)
+    scale = torch.as_tensor(n * np.asarray(w, dtype=np.float32)).reshape(1, 1, -1, 1)
+    penalty = torch.as_tensor(1.0 - np.asarray(w, dtype=np.float32))
+
+    def extra(net: nn.Module, xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
+        ce = nn.functional.cross_entropy(net(xs * scale), ys)
+        rows = net.first_conv(net.standardize(xs)).abs().mean(dim=(0, 1, 3))  # (electrodes,)
+        return ce_weight * ce + reg_weight * torch.sum(rows * penalty)
+
+    return extra
 
 
 def weight_first_conv(model: nn.Module, w: np.ndarray) -> nn.Module:
