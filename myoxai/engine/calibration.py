@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from myoxai.engine.worker import ThreadOwner
 from myoxai.errors import MyoxaiError
 
 log = logging.getLogger(__name__)
@@ -159,7 +160,7 @@ class TrainingState:
     error: str | None = None
 
 
-class TrainingJob:
+class TrainingJob(ThreadOwner):
     """Train a live model on a calibration recording in a worker thread.
 
     The result is ``(model, source_data, metrics)``: ``source_data`` (``myoxai.adapt.SourceData``) is what
@@ -190,11 +191,6 @@ class TrainingJob:
         self._thread = threading.Thread(target=self._work, args=(on_done,), daemon=True, name="myoxai-train")
         self._thread.start()
 
-    def wait(self, timeout: float | None = None) -> bool:
-        if self._thread is not None:
-            self._thread.join(timeout)
-            return not self._thread.is_alive()
-        return True
 
     def _work(self, on_done: Callable[[], None] | None) -> None:
         from myoxai.engine.recalibration import lower_thread_priority

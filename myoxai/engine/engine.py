@@ -31,6 +31,7 @@ from myoxai.engine.decision import Decision, Subscription, percentile_ms
 from myoxai.engine.postprocess import PostProcessor
 from myoxai.engine.runs import continuous_runs
 from myoxai.engine.status import EngineStatus
+from myoxai.engine.worker import ThreadOwner
 from myoxai.errors import MyoxaiError
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ def model_class_names(model: Any, n_classes: int) -> tuple[str, ...]:
     return names if len(names) == n_classes else tuple(f"class {i}" for i in range(n_classes))
 
 
-class Engine:
+class Engine(ThreadOwner):
     """Pull chunks from a source, classify and explain every window, publish decisions.
 
     Parameters
@@ -223,16 +224,7 @@ class Engine:
         if self._status.state == "running":
             self._status.state = "stopped"
 
-    def wait(self, timeout: float | None = None) -> bool:
-        """Wait for the engine thread to end (source exhausted); True if it ended."""
-        if self._thread is not None:
-            self._thread.join(timeout)
-            return not self._thread.is_alive()
-        return True
 
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
 
     def _run(self) -> None:
         from myoxai.models import torch_threads

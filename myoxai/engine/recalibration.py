@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from myoxai.engine.worker import ThreadOwner
 from myoxai.errors import MyoxaiError
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ def lower_thread_priority(niceness: int = 10) -> None:
         log.debug("could not lower the worker's priority: %s", exc)
 
 
-class Recalibration:
+class Recalibration(ThreadOwner):
     """One recalibration run over an engine's buffer.
 
     Parameters
@@ -177,15 +178,7 @@ class Recalibration:
         """Ask the worker to stop at its next check (the engine keeps its current model)."""
         self._cancel.set()
 
-    def wait(self, timeout: float | None = None) -> bool:
-        if self._thread is not None:
-            self._thread.join(timeout)
-            return not self._thread.is_alive()
-        return True
 
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
 
     def accept(self) -> None:
         """Keep the recalibrated model (swapping it back in if the user had reverted)."""
