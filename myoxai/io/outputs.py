@@ -1,0 +1,106 @@
+"""Writing outputs without ever destroying a file: one helper shared by every command that writes.
+
+The rules (issue 11): an existing path is refused unless the user passed ``--overwrite``; a path
+that is also one of the command's inputs is refused even then; the content goes to a temporary
+file in the same folder and replaces the target with ``os.replace`` only when complete, so a full
+disk or a crash leaves either the old file or nothing — never half a file under the real name.
+Failures to write (disk full, no permission, missing folder) become one ``MyoxaiError`` that
+names the file and says how much was kept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from myoxai.errors import MyoxaiError
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def check_output(path: str | Path, *, overwrite: bool = False, inputs: Iterable[str | Path | None] = (),
+                 flag: str = "--overwrite") -> Path:
+    """Refuse ``path`` as an output if it is an input, a folder, exists (without ``overwrite``) or is unwritable.
+
+    Parameters
+    ----------
+    path:
+        The output the user named.
+    overwrite:
+        The user asked to replace an existing file.
+    inputs:
+        Files (or folders) the same command reads; an output may never be one of them or lie inside one
+        of the folders' recordings.
+    flag:
+        The option that allows replacing, for the message.
+    """
+    out = Path(path).expanduser()
+    resolved = out.resolve()
+    for src in inputs:
+        if src is None:
+            continue
+        s = Path(src).expanduser()
+        if resolved == s.resolve() or _same_file(out, s):
+            raise MyoxaiError(f"{out} is also an input of this command; write the output to another file "
+                              "(nothing was overwritten)")
+    if out.is_dir():
+        raise MyoxaiError(f"{out} is a folder; give a file name for the output")
+    if out.exists() or out.is_symlink():
+        if not overwrite:
+            raise MyoxaiError(f"{out} exists; choose another name or pass {flag} (nothing was overwritten)")
+        if not out.is_file():
+            raise MyoxaiError(f"{out} is not a regular file; refusing to replace it")
+    parent = resolved.parent
+    if not parent.is_dir():
+        raise MyoxaiError(f"cannot write {out}: the folder {parent} does not exist; create it first")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise MyoxaiError(f"cannot write {out}: no permission to create files in {parent}")
+    return out
+
+
+def write_failed(path: str | Path, exc: OSError, kept: str = "nothing was written") -> MyoxaiError:
+    """The user-facing error for an ``OSError`` while writing ``path``; ``kept`` says what survived."""
+    reason = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is exceeded",
+              errno.EFBIG: "the file grew beyond the size limit", errno.EACCES: "permission denied",
+              errno.EROFS: "the file system is read-only"}.get(exc.errno or 0, exc.strerror or str(exc))
+    return MyoxaiError(f"cannot write {path}: {reason}; {kept}. Free space or choose another place and retry")
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | Path, *, overwrite: bool = False, inputs: Iterable[str | Path | None] = (),
+                  flag: str = "--overwrite") -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; on success it replaces ``path``, on any error it is removed.
+
+    The caller writes the whole output to the yielded path. ``check_output`` runs first, so
+    nothing is computed for an output that would be refused at the end.
+    """
+    out = check_output(path, overwrite=overwrite, inputs=inputs, flag=flag)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.resolve().parent)
+    except OSError as exc:
+        raise write_failed(out, exc) from None
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        if not overwrite and out.exists():  # created by someone else meanwhile: still never overwrite
+            raise MyoxaiError(f"{out} appeared while writing; the output is not saved (nothing was overwritten)")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; outputs are meant to be shared
+        os.replace(tmp, out)
+    except OSError as exc:
+        previous = "the previous file is unchanged" if out.exists() else "nothing was written"
+        raise write_failed(out, exc, previous) from None
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
