@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from myoxai.errors import MyoxaiError
+from myoxai.io.validate import check_file_size
 
 log = logging.getLogger(__name__)
 
@@ -25,18 +26,29 @@ def _bad_line_reason(line: str, n_cols: int) -> str | None:
     return None
 
 
+def kept_line_positions(n_kept: int, dropped: list[int]) -> np.ndarray:
+    """0-based positions in the file of the rows kept by ``read_numeric_rows`` (for honest timestamps)."""
+    return np.setdiff1d(np.arange(n_kept + len(dropped)), np.asarray(dropped, dtype=np.int64) - 1)
+
+
 def read_numeric_rows(path: Path, n_cols: int, *, expected_rows: int | None = None,
-                      strict: bool = True) -> tuple[np.ndarray, list[int]]:
+                      strict: bool = True, max_bytes: int = 64_000_000,
+                      what: str = "a dataset text file") -> tuple[np.ndarray, list[int]]:
     """Read a headerless CSV of ``n_cols`` numbers per line into float64, validating every line.
 
     Returns the data and the 1-based numbers of lines that were dropped. With ``strict`` (the
     default) the first bad line raises ``MyoxaiError`` naming file and line; with ``strict=False``
     bad lines are dropped, counted and logged, so one corrupt line does not cost a whole session.
+    ``max_bytes`` bounds the file size before anything is read (a sparse multi-GB file must not
+    exhaust memory); ``expected_rows`` counts dropped lines too, so a cut file is still an error.
     """
+    check_file_size(path, max_bytes, what)
     try:
         text = path.read_text()
     except OSError as exc:
         raise MyoxaiError(f"cannot read {path}: {exc.strerror}; check the path and permissions") from None
+    except UnicodeDecodeError as exc:
+        raise MyoxaiError(f"{path}, byte {exc.start}: not text; the file is corrupt or not {what}") from None
     lines = text.splitlines()
     while lines and not lines[-1].strip():
         lines.pop()
@@ -64,6 +76,6 @@ def read_numeric_rows(path: Path, n_cols: int, *, expected_rows: int | None = No
         if not keep:
             raise MyoxaiError(f"{path}: no valid lines")
         data = np.loadtxt(keep, delimiter=",", dtype=np.float64, ndmin=2)
-    if expected_rows is not None and data.shape[0] != expected_rows:
+    if expected_rows is not None and data.shape[0] + len(dropped) != expected_rows:
         raise MyoxaiError(f"{path}: {data.shape[0]} valid rows, expected {expected_rows}; the trial is truncated")
     return data, dropped

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from myoxai.errors import MyoxaiError
-from myoxai.io._text import read_numeric_rows
+from myoxai.io._text import kept_line_positions, read_numeric_rows
 from myoxai.io.recording import Recording, synth_timestamps
 
 FS = 200.0
@@ -52,8 +52,12 @@ def available_subjects(root: str | Path) -> list[int]:
     return sorted(int(p.name[3:]) for p in base.glob("sub*") if p.name[3:].isdigit())
 
 
-def load_trial(path: str | Path, subject: int | None = None) -> Recording:
-    """One trial file as a labeled ``Recording`` (label = motion - 1)."""
+def load_trial(path: str | Path, subject: int | None = None, strict: bool = True) -> Recording:
+    """One trial file as a labeled ``Recording`` (label = motion - 1).
+
+    ``strict=False`` drops corrupt lines (listed in ``meta["dropped_lines"]``); the kept samples
+    keep their timestamps, so the hole stays visible.
+    """
     path = Path(path)
     m = _NAME.match(path.name)
     if not m:
@@ -61,7 +65,8 @@ def load_trial(path: str | Path, subject: int | None = None) -> Recording:
     day, motion, trial = (int(g) for g in m.groups())
     if not (1 <= motion <= N_MOTIONS and 1 <= trial <= N_TRIALS and 1 <= day <= N_DAYS):
         raise MyoxaiError(f"{path}: day/motion/trial out of range (1-{N_DAYS}/1-{N_MOTIONS}/1-{N_TRIALS})")
-    data, _ = read_numeric_rows(path, N_CHANNELS, expected_rows=TRIAL_SAMPLES)
+    data, dropped = read_numeric_rows(path, N_CHANNELS, expected_rows=TRIAL_SAMPLES, strict=strict,
+                                      max_bytes=1_000_000, what="a long-term dataset trial (300 lines)")
     worst = np.abs(data).max(axis=1)
     if (worst > MAX_ABS).any():
         line = int(np.argmax(worst > MAX_ABS)) + 1
@@ -69,9 +74,9 @@ def load_trial(path: str | Path, subject: int | None = None) -> Recording:
                           "±1.5 range; the file is corrupt or from another dataset")
     meta = {"dataset": "kanoga", "subject": subject, "day": day, "position": position_of_day(day),
             "motion": motion, "trial": trial, "source": str(path), "units": "a.u.",
-            "highpass_hz": 15.0, "highpass_order": 5}
-    return Recording(data.astype(np.float32), synth_timestamps(TRIAL_SAMPLES, FS), FS,
-                     np.full(TRIAL_SAMPLES, motion - 1), MOTION_NAMES, meta)
+            "highpass_hz": 15.0, "highpass_order": 5, "dropped_lines": dropped}
+    stamps = synth_timestamps(TRIAL_SAMPLES, FS)[kept_line_positions(len(data), dropped)]
+    return Recording(data.astype(np.float32), stamps, FS, np.full(len(data), motion - 1), MOTION_NAMES, meta)
 
 
 def load_kanoga(root: str | Path, subjects: Iterable[int], days: Iterable[int],

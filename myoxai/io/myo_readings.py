@@ -11,11 +11,12 @@ from pathlib import Path
 import numpy as np
 
 from myoxai.errors import MyoxaiError
-from myoxai.io._text import read_numeric_rows
+from myoxai.io._text import kept_line_positions, read_numeric_rows
 from myoxai.io.recording import Recording, concatenate, synth_timestamps
 
 FS = 200.0
 N_CHANNELS = 8
+MAX_FILE_BYTES = 16_000_000  # a 60 s file is ~0.4 MB; 40x that is not this dataset
 CLASS_NAMES = ("rest", "flexion", "extension", "radial deviation", "ulnar deviation", "pronation",
                "supination", "fist")
 
@@ -29,7 +30,8 @@ def load_file(path: str | Path, strict: bool = True) -> Recording:
     path = Path(path)
     if not path.stem.isdigit() or int(path.stem) >= len(CLASS_NAMES):
         raise MyoxaiError(f"{path}: expected a file named 0.txt … 7.txt (the gesture label)")
-    data, dropped = read_numeric_rows(path, N_CHANNELS + 1, strict=strict)
+    data, dropped = read_numeric_rows(path, N_CHANNELS + 1, strict=strict, max_bytes=MAX_FILE_BYTES,
+                                      what="a myo-readings gesture file")
     emg, labels = data[:, :N_CHANNELS], data[:, N_CHANNELS]
     out_of_range = (emg < -128) | (emg > 127) | (emg != np.round(emg))
     if out_of_range.any():
@@ -45,8 +47,8 @@ def load_file(path: str | Path, strict: bool = True) -> Recording:
     meta = {"dataset": "myo-readings", "subject": subject, "session": int(session) if session.isdigit() else session,
             "gesture_file": int(path.stem), "source": str(path), "units": "raw int8",
             "dropped_lines": dropped}
-    return Recording(emg.astype(np.float32), synth_timestamps(len(emg), FS), FS, labels.astype(np.int64),
-                     CLASS_NAMES, meta)
+    stamps = synth_timestamps(len(emg) + len(dropped), FS)[kept_line_positions(len(emg), dropped)]
+    return Recording(emg.astype(np.float32), stamps, FS, labels.astype(np.int64), CLASS_NAMES, meta)
 
 
 def session_dirs(root: str | Path) -> list[Path]:
@@ -72,6 +74,10 @@ def load_session(folder: str | Path, seconds_per_file: float | None = None, stri
     files = [f for f in files if f.stem.isdigit()]
     if not files:
         raise MyoxaiError(f"{folder} holds no <label>.txt files; is it a myo-readings session folder?")
+    missing = sorted(set(range(len(CLASS_NAMES))) - {int(f.stem) for f in files})
+    if missing:
+        raise MyoxaiError(f"{folder} lacks gesture file(s) {', '.join(f'{m}.txt' for m in missing)}; a session has "
+                          "all eight (0.txt … 7.txt) — re-download it, or open one gesture file on its own")
     parts = [load_file(f, strict=strict) for f in files]
     if seconds_per_file is not None:
         n = int(round(seconds_per_file * FS))

@@ -22,20 +22,22 @@ def open_recording(path: str | Path, strict: bool = True) -> Recording:
     """
     p = Path(path)
     if not p.exists():
-        raise MyoxaiError(f"{p} does not exist")
+        raise MyoxaiError(f"{p} does not exist" + (" (a broken link)" if p.is_symlink() else ""))
+    if not (p.is_file() or p.is_dir()):
+        raise MyoxaiError(f"{p} is not a regular file or folder (a device or pipe?); give a recording")
     if p.is_file():
         if p.suffix.lower() in (".xdf", ".xdfz"):
             return read_recording(p)
         if p.suffix == ".txt":
             return myo_readings.load_file(p, strict=strict)
         if p.suffix == ".csv":
-            return kanoga.load_trial(p)
+            return kanoga.load_trial(p, strict=strict)
         raise MyoxaiError(f"{p}: unknown file type; expected .xdf, a myo-readings <label>.txt or a DdMmTt.csv trial")
     if list(p.glob("[0-9].txt")):
         return myo_readings.load_session(p, strict=strict)
     trials = sorted(p.glob("D*M*T*.csv"), key=_trial_order)
     if trials:
-        return concatenate([kanoga.load_trial(t) for t in trials])
+        return concatenate([kanoga.load_trial(t, strict=strict) for t in trials])
     raise MyoxaiError(f"{p}: folder holds neither a myo-readings session (0.txt …) nor long-term trials (DdMmTt.csv)")
 
 

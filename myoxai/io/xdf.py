@@ -23,6 +23,8 @@ import numpy as np
 
 from myoxai.errors import MyoxaiError
 from myoxai.io.recording import UNLABELED, Recording
+from myoxai.io.validate import check_finite, check_rate
+from myoxai.io.xdf_scan import scan_xdf
 
 log = logging.getLogger(__name__)
 
@@ -239,42 +241,19 @@ def write_recording(path: str | Path, rec: Recording, overwrite: bool = False, c
             out.append(rec.samples[i:i + step], rec.timestamps[i:i + step])
 
 
-def _complete_prefix(path: Path) -> int:
-    """Byte length of the file's longest prefix made of whole chunks (for files cut by a crash)."""
-    size = path.stat().st_size
-    with open(path, "rb") as f:
-        pos = 4
-        f.seek(pos)
-        while True:
-            nb = f.read(1)
-            if not nb or nb[0] not in (1, 4, 8):
-                return pos
-            raw = f.read(nb[0])
-            if len(raw) < nb[0]:
-                return pos
-            length = int.from_bytes(raw, "little")
-            end = pos + 1 + nb[0] + length
-            if end > size:
-                return pos
-            pos = end
-            f.seek(pos)
-
-
 def _load_streams(path: Path) -> list[dict[str, Any]]:
     import pyxdf
 
-    if not path.is_file():
+    if not path.exists():
         raise MyoxaiError(f"{path} does not exist")
-    with open(path, "rb") as f:
-        if f.read(4) != b"XDF:":
-            raise MyoxaiError(f"{path} is not an XDF file (no XDF: magic); record or convert it with myoxai")
-    good = _complete_prefix(path)
+    layout = scan_xdf(path)  # structure checked before pyxdf allocates anything
     src = path
-    if good < path.stat().st_size:
-        log.warning("%s ends in a partial chunk (crash while writing?); reading its %d complete bytes", path, good)
+    if layout.truncated:
+        log.warning("%s ends in a partial chunk (crash while writing?); reading its %d complete bytes",
+                    path, layout.complete_bytes)
         tmp = tempfile.NamedTemporaryFile(suffix=".xdf", delete=False)
         with open(path, "rb") as f, tmp:
-            tmp.write(f.read(good))
+            tmp.write(f.read(layout.complete_bytes))
         src = Path(tmp.name)
     try:
         streams, _ = pyxdf.load_xdf(str(src), synchronize_clocks=True, dejitter_timestamps=False)
@@ -302,11 +281,17 @@ def read_recording(path: str | Path, stream: str | None = None) -> Recording:
         raise MyoxaiError(f"{path} has no EMG stream{f' named {stream}' if stream else ''}; streams: {names}")
     s = emg[0]
     info = s["info"]
-    values = np.asarray(s["time_series"], dtype=np.float32)
+    where = f"{path}, stream '{_text(info, 'name')}'"
+    try:
+        values = np.asarray(s["time_series"], dtype=np.float32)
+    except (TypeError, ValueError):
+        raise MyoxaiError(f"{where} holds text, not numbers; pick the EMG stream (stream=NAME)") from None
     ts = np.asarray(s["time_stamps"], dtype=np.float64)
     if values.ndim != 2 or values.shape[0] == 0:
         raise MyoxaiError(f"{path}: EMG stream '{_text(info, 'name')}' holds no samples")
-    fs = float(_text(info, "nominal_srate", "0") or 0) or float(info.get("effective_srate") or 0)
+    check_finite(values, where)
+    check_finite(ts, f"{where} (timestamps)")
+    fs = check_rate(_text(info, "nominal_srate", "0") or "0", where)
     desc = (info.get("desc") or [None])[0] or {}
     meta: dict[str, Any] = {}
     if isinstance(desc, dict) and desc.get("myoxai"):
@@ -314,22 +299,29 @@ def read_recording(path: str | Path, stream: str | None = None) -> Recording:
             meta = json.loads(desc["myoxai"][0]["meta"][0])
         except (KeyError, IndexError, TypeError, json.JSONDecodeError):
             meta = {}
+        if not isinstance(meta, dict):
+            meta = {}
     meta.update({"source": str(path), "stream": _text(info, "name")})
     class_names: tuple[str, ...] = ()
     labels = None
     markers = [m for m in streams if _text(m["info"], "type") == MARKER_TYPE and len(m["time_stamps"])]
     if markers:
-        m = markers[0]
-        mdesc = (m["info"].get("desc") or [None])[0]
-        if isinstance(mdesc, dict) and mdesc.get("classes"):
-            class_names = tuple(mdesc["classes"][0].get("class", []))
-        texts = [row[0] for row in m["time_series"]]
-        extra = [t for t in dict.fromkeys(texts) if t not in class_names and t != "unlabeled"]
-        class_names = class_names + tuple(extra)
-        codes = np.array([class_names.index(t) if t in class_names else UNLABELED for t in texts])
-        mts = np.asarray(m["time_stamps"], dtype=np.float64)
-        order = np.argsort(mts, kind="stable")
-        idx = np.searchsorted(mts[order], ts, side="right") - 1
-        labels = np.where(idx >= 0, codes[order][np.maximum(idx, 0)], UNLABELED)
+        class_names, labels = _labels_from_markers(markers[0], ts)
     return Recording(values, ts, fs, labels, class_names, meta)
 
+
+def _labels_from_markers(m: dict[str, Any], ts: np.ndarray) -> tuple[tuple[str, ...], np.ndarray]:
+    """Class names (declared, then any others the markers use) and each EMG sample's label."""
+    class_names: tuple[str, ...] = ()
+    mdesc = (m["info"].get("desc") or [None])[0]
+    if isinstance(mdesc, dict) and isinstance(mdesc.get("classes"), list) and isinstance(mdesc["classes"][0], dict):
+        class_names = tuple(c for c in mdesc["classes"][0].get("class", []) if isinstance(c, str))
+    texts = [row[0] if isinstance(row, (list, tuple)) and row and isinstance(row[0], str) else "unlabeled"
+             for row in m["time_series"]]
+    extra = [t for t in dict.fromkeys(texts) if t not in class_names and t != "unlabeled"]
+    class_names = class_names + tuple(extra)
+    codes = np.array([class_names.index(t) if t in class_names else UNLABELED for t in texts], dtype=np.int64)
+    mts = np.asarray(m["time_stamps"], dtype=np.float64)
+    order = np.argsort(mts, kind="stable")
+    idx = np.searchsorted(mts[order], ts, side="right") - 1
+    return class_names, np.where(idx >= 0, codes[order][np.maximum(idx, 0)], UNLABELED)
