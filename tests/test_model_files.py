@@ -71,7 +71,8 @@ def test_mismatched_signal_config_is_refused(tmp_path):
 
 
 def test_edited_fingerprint_is_refused(tmp_path):
-    path = write_model_file(tmp_path / "m.safetensors", {"w": np.zeros(3, np.float32)}, {"architecture": "lda"},
+    path = write_model_file(tmp_path / "m.safetensors", {"w": np.zeros(3, np.float32)},
+                            {"architecture": "lda", "arguments": {}, "n_classes": 1, "class_names": ["rest"]},
                             DEFAULT_CONFIG)
     from safetensors import safe_open
     from safetensors.numpy import load_file, save_file
