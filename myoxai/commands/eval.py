@@ -18,6 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "allconvnet, lstm-fin, lda (default lda,allconvnet)")
     parser.add_argument("--json", required=True, metavar="OUT", help="write all records and the summary here")
     parser.add_argument("--figures", metavar="DIR", help="write PNG figures into DIR")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --json file and figures")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=30, help="maximum epochs (early stopping usually ends sooner)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
@@ -32,6 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import contextlib
     import json
     import time
     from pathlib import Path
@@ -43,8 +45,14 @@ def run(args: argparse.Namespace) -> int:
     from myoxai.evaluation import data as evdata
     from myoxai.evaluation import parse_int_list, protocols
     from myoxai.evaluation.metrics import summarize
+    from myoxai.io.outputs import check_output, check_output_dir, write_text
     from myoxai.models import MODEL_NAMES, TrainSettings, torch_threads
 
+    with contextlib.suppress(OSError):  # a missing results folder is made; an unwritable one is reported next
+        Path(args.json).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    check_output(args.json, overwrite=args.overwrite, inputs=[args.root])  # refused before hours of training
+    if args.figures:
+        check_output_dir(args.figures, overwrite=args.overwrite)
     if getattr(args, "adapt", "none") != "none":
         from myoxai.evaluation.adaptation import run_from_eval
 
@@ -94,8 +102,7 @@ def run(args: argparse.Namespace) -> int:
            "settings": settings.to_dict(), "seconds": round(time.perf_counter() - t0, 1),
            "class_names": list(data.class_names), "results": records, "summary": summary}
     out["command"].pop("_run")
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(out, indent=1))
+    write_text(args.json, json.dumps(out, indent=1), overwrite=args.overwrite, inputs=[args.root])
     if args.figures:
         from myoxai.evaluation.figures import write_figures
 

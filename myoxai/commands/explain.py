@@ -47,6 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", metavar="OUT", help="write the full result as JSON")
     parser.add_argument("--csv", metavar="OUT", help="write the agreement table as CSV (default: next to --json)")
     parser.add_argument("--figures", metavar="DIR", help="write PNG figures into DIR")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing --json/--csv files and figures")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -58,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from myoxai.errors import MyoxaiError
-    from myoxai.explain.agreement import agreement_table, write_table
+    from myoxai.explain.agreement import agreement_table
     from myoxai.explain.attribution import Attribution
     from myoxai.explain.data import labelled_windows
     from myoxai.explain.matrix import contribution_ratios, normalise_rows, shapley_matrix
@@ -70,6 +71,16 @@ def run(args: argparse.Namespace) -> int:
     bad = [m for m in methods if m not in METHOD_NAMES]
     if bad or not methods:
         raise MyoxaiError(f"unknown method(s) {bad}; choose from {', '.join(METHOD_NAMES)}")
+    from myoxai.io.outputs import check_output, check_output_dir, write_text
+    from myoxai.io.validate import label_index_map
+
+    inputs = [args.model, args.data, args.kanoga]
+    csv_path = args.csv or (str(Path(args.json).with_suffix(".csv")) if args.json else None)
+    for out_path in (args.json, csv_path):  # refused now, not after minutes of explaining
+        if out_path:
+            check_output(out_path, overwrite=args.overwrite, inputs=inputs)
+    if args.figures:
+        check_output_dir(args.figures, overwrite=args.overwrite)
     torch.set_num_threads(max(1, args.threads))
     model = load_model(args.model)
     if not isinstance(model, MyoModel):
@@ -86,8 +97,10 @@ def run(args: argparse.Namespace) -> int:
         recs = [open_recording(args.data)]
         source = {"data": str(args.data)}
     x, y = labelled_windows(recs, model.input_kind)
-    if y.max() >= model.n_classes:
-        raise MyoxaiError(f"data has label {int(y.max())} but the model knows {model.n_classes} classes")
+    if not len(y):
+        raise MyoxaiError("the data holds no labelled window to explain (shorter than one 250 ms window?)")
+    to_model = label_index_map(recs[0].class_names, model.class_names, np.unique(y), "the data")
+    y = to_model[y]  # gestures matched by name, never by position
     x, y = _select(x, y, args.max_windows, args.seed)
     pred = predict(model, x)
     target = y if args.target == "true" else pred
@@ -126,9 +139,16 @@ def run(args: argparse.Namespace) -> int:
     if args.figures:
         _figures(Path(args.figures), model, x, results, rows, list(channels), matrix, names)
     if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=2))
-    csv_path = args.csv or (str(Path(args.json).with_suffix(".csv")) if args.json else None)
-    write_table(rows, None, csv_path)
+        write_text(args.json, json.dumps(report, indent=2), overwrite=args.overwrite, inputs=inputs)
+    if csv_path and rows:
+        import csv
+        import io
+
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+        write_text(csv_path, buf.getvalue(), overwrite=args.overwrite, inputs=inputs)
     return 0
 
 
@@ -164,7 +184,6 @@ def _figures(folder, model, x, results, rows, methods, matrix, names) -> None:
     from myoxai.explain.agreement import correlation_matrix
     from myoxai.explain.figures import gesture_bars, heatmap
 
-    folder.mkdir(parents=True, exist_ok=True)
     electrodes = [f"E{i + 1}" for i in range(x.shape[2])]
     if len(methods) > 1:
         heatmap(correlation_matrix(rows, methods), methods, methods, "mean Pearson r of per-electrode attributions",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from myoxai.commands.replay import speed
+from myoxai.commands.replay import interval, seconds, speed
 
 HELP = "record EMG (and IMU, markers) from a Myo, an LSL stream or a replay into a crash-safe XDF file"
 
@@ -14,11 +14,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", required=True,
                         help="myo[:PORT] | myo-ble[:ADDRESS] | lsl:NAME | replay:FILE")
     parser.add_argument("--imu", action="store_true", help="also record the Myo's IMU as a second stream")
-    parser.add_argument("--seconds", type=float, default=None, help="stop after this many seconds (else Ctrl-C)")
+    parser.add_argument("--seconds", type=seconds, default=None, help="stop after this many seconds (else Ctrl-C)")
     parser.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     parser.add_argument("--lsl-local", action="store_true", help="LSL sources: loopback only (no network)")
     parser.add_argument("--speed", type=speed, default=1.0, help="replay only: 1 = real time, N = N× faster")
-    parser.add_argument("--every", type=float, default=1.0, help="seconds between status lines")
+    parser.add_argument("--every", type=interval, default=1.0, help="seconds between status lines")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -26,34 +26,56 @@ def run(args: argparse.Namespace) -> int:
         from myoxai.sources.lsl import use_local_lsl
 
         use_local_lsl()
-    import time
+    import signal
     from pathlib import Path
+
+    from myoxai.io.outputs import check_output
+
+    out = Path(args.out)
+    kind, _, target = args.source.partition(":")
+    check_output(out, overwrite=args.overwrite, inputs=[target] if kind == "replay" else [])
+
+    def _terminate(signum: int, frame: object) -> None:  # SIGTERM: close the file properly, as Ctrl-C does
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return _record(args, out)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _record(args: argparse.Namespace, out) -> int:  # noqa: ANN001 - a Path
+    import time
 
     from myoxai.commands.stream import status_line
     from myoxai.errors import MyoxaiError
+    from myoxai.io.outputs import write_failed
     from myoxai.io.xdf import EmgXdfRecorder
     from myoxai.sources import open_source
 
-    out = Path(args.out)
-    if out.exists() and not args.overwrite:
-        raise MyoxaiError(f"{out} exists; choose another name or pass --overwrite (nothing was overwritten)")
     src = open_source(args.source, imu=args.imu, speed=args.speed)
     class_names = tuple(src.status().info.get("class_names", ()))
-    rec = EmgXdfRecorder(out, src.fs, class_names, src.n_channels, "raw int8" if args.source.startswith("myo")
-                         else "a.u.", {"source": args.source}, source_id=f"myoxai-{args.source.partition(':')[0]}",
-                         overwrite=args.overwrite)
-    imu_id = None
-    if args.imu and hasattr(src, "read_imu"):
-        from myoxai.sources.myo_protocol import IMU_FS
-
-        imu_id = rec.writer.add_stream("myoxai-imu", "IMU", 10, IMU_FS, "float32", "myoxai-imu")
-    # gaps go to their own stream: gesture markers are labels and must stay class names
-    gap_id = rec.writer.add_stream("myoxai-gaps", "Events", 1, 0.0, "string", "myoxai-gaps")
-    written = gaps_marked = 0
-    last_label: int | None = None
-    t0 = last = time.monotonic()
-    src.start()
     try:
+        rec = EmgXdfRecorder(out, src.fs, class_names, src.n_channels, "raw int8" if args.source.startswith("myo")
+                             else "a.u.", {"source": args.source},
+                             source_id=f"myoxai-{args.source.partition(':')[0]}", overwrite=args.overwrite)
+    except OSError as exc:
+        raise write_failed(out, exc) from None
+    imu_id = None
+    write_error: OSError | None = None
+    written = 0
+    try:
+        if args.imu and hasattr(src, "read_imu"):
+            from myoxai.sources.myo_protocol import IMU_FS
+
+            imu_id = rec.writer.add_stream("myoxai-imu", "IMU", 10, IMU_FS, "float32", "myoxai-imu")
+        # gaps go to their own stream: gesture markers are labels and must stay class names
+        gap_id = rec.writer.add_stream("myoxai-gaps", "Events", 1, 0.0, "string", "myoxai-gaps")
+        gaps_marked = 0
+        last_label: int | None = None
+        t0 = last = time.monotonic()
+        src.start()
         while src.running and (args.seconds is None or time.monotonic() - t0 < args.seconds):
             for c in src.read(0.2):
                 if c.labels is not None:  # a labelled replay: a marker at every label change
@@ -77,18 +99,36 @@ def run(args: argparse.Namespace) -> int:
                 last = now
                 size = out.stat().st_size / 1e6
                 print(status_line(src.status(), f"  written={written}  file={size:.2f} MB"), flush=True)
-    finally:  # Ctrl-C, device loss, any error: what was read is written and the file closed properly
+    except OSError as exc:  # disk full, device removed under the file…: keep what is written
+        write_error = exc
+    finally:  # Ctrl-C, SIGTERM, device loss, any error: what was read is written and the file closed properly
         src.stop()
         try:
-            for c in src.read(0):
-                rec.append(c.samples, c.timestamps)
-                written += len(c)
+            if write_error is None:
+                for c in src.read(0):
+                    rec.append(c.samples, c.timestamps)
+                    written += len(c)
         except MyoxaiError:
             pass  # the source's error is in its status and reported below
+        except OSError as exc:
+            write_error = exc
         finally:
-            rec.close()
-        print(f"wrote {written} samples to {out} ({out.stat().st_size / 1e6:.2f} MB)", flush=True)
+            try:
+                rec.close()
+            except OSError as exc:
+                write_error = write_error or exc
+        written = rec.samples_written
+        if written == 0:  # failed before its first sample: leave no file behind (a retry must not find it)
+            out.unlink(missing_ok=True)
+            print(f"no samples were recorded; {out} was not kept", flush=True)
+        elif write_error is None:
+            print(f"wrote {written} samples to {out} ({out.stat().st_size / 1e6:.2f} MB)", flush=True)
+    if write_error is not None:
+        kept = (f"the {written} samples ({rec.writer.bytes_written / 1e6:.2f} MB) recorded before it are kept in "
+                f"{out} and readable" if written else "nothing was kept")
+        raise write_failed(out, write_error, kept)
     st = src.status()
     if st.error:
-        raise MyoxaiError(f"{st.error} (the {written} samples recorded before it are saved in {out})")
+        raise MyoxaiError(f"{st.error}" + (f" (the {written} samples recorded before it are saved in {out})"
+                                           if written else f"; nothing was recorded and {out} was not created"))
     return 0

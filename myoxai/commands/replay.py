@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 
 HELP = "replay a recording through the streaming dsp core, printing a live line (samples/s, windows/s)"
 
@@ -15,18 +16,51 @@ def speed(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"speed must be a number or 'max', not {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError("speed must be positive (or 'max')")
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"speed must be a positive number (or 'max'), not {text}")
+    return value
+
+
+def seconds(text: str) -> float:
+    """A positive, finite number of seconds (``--seconds``, ``--every``)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, not {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"seconds must be a positive number, not {text}")
+    return value
+
+
+def interval(text: str) -> float:
+    """Seconds between status lines: a finite number >= 0 (0 = every chunk)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, not {text!r}") from None
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds >= 0, not {text}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """A whole number >= 1 (``--chunk``)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {text}")
     return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", help="an .xdf recording, myo-readings session, or long-term trial/day folder")
     parser.add_argument("--speed", type=speed, default=1.0, help="1 = real time, N = N× faster, max = unpaced")
-    parser.add_argument("--chunk", type=int, default=10, help="samples per chunk (default 10 = 50 ms)")
-    parser.add_argument("--seconds", type=float, default=None, help="stop after this much recording time")
+    parser.add_argument("--chunk", type=positive_int, default=10, help="samples per chunk (default 10 = 50 ms)")
+    parser.add_argument("--seconds", type=seconds, default=None, help="stop after this much recording time")
     parser.add_argument("--loop", action="store_true", help="start again at the end (until Ctrl-C)")
-    parser.add_argument("--every", type=float, default=1.0, help="seconds between status lines")
+    parser.add_argument("--every", type=interval, default=1.0, help="seconds between status lines")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -36,11 +70,14 @@ def run(args: argparse.Namespace) -> int:
     from myoxai.dsp import WindowStream
     from myoxai.errors import MyoxaiError
     from myoxai.io.open import open_recording
+    from myoxai.io.validate import check_signal_fits
     from myoxai.sources.replay import ReplaySource
 
     rec = open_recording(args.path)
-    if rec.n_channels != DEFAULT_CONFIG.n_channels:
-        raise MyoxaiError(f"{args.path} has {rec.n_channels} channels; myoxai expects {DEFAULT_CONFIG.n_channels}")
+    check_signal_fits(rec.fs, rec.n_channels, DEFAULT_CONFIG, str(args.path))
+    if len(rec) < DEFAULT_CONFIG.window:
+        raise MyoxaiError(f"{args.path} holds {len(rec)} samples, fewer than one {DEFAULT_CONFIG.window}-sample "
+                          "window; nothing to replay — record at least a second")
     src = ReplaySource(rec, speed=args.speed, chunk=args.chunk, loop=args.loop, seconds=args.seconds)
     n = src.n
     stream = WindowStream(DEFAULT_CONFIG, highpass=rec.meta.get("highpass_hz") != DEFAULT_CONFIG.highpass_hz)

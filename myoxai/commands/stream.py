@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from myoxai.commands.replay import speed
+from myoxai.commands.replay import interval, seconds, speed
 
 HELP = "publish EMG from a Myo (BLED112 or native BLE), an LSL stream or a replayed recording as an LSL outlet"
 
@@ -18,8 +18,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--imu", action="store_true", help="also publish the Myo's IMU as a second stream")
     parser.add_argument("--speed", type=speed, default=1.0, help="replay only: 1 = real time, N = N× faster")
     parser.add_argument("--loop", action="store_true", help="replay only: start again at the end")
-    parser.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
-    parser.add_argument("--every", type=float, default=1.0, help="seconds between status lines")
+    parser.add_argument("--seconds", type=seconds, default=None, help="stop after this many seconds")
+    parser.add_argument("--every", type=interval, default=1.0, help="seconds between status lines")
 
 
 def status_line(st, extra: str = "") -> str:

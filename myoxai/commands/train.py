@@ -13,7 +13,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--subjects", help="with kanoga:ROOT: subjects, e.g. 1 or 1-3 (default 1)")
     parser.add_argument("--days", help="with kanoga:ROOT: days, e.g. 1 or 1-5 (default 1)")
     parser.add_argument("--model", required=True, help="spectrogram-convnet | allconvnet | lstm-fin | lda")
-    parser.add_argument("--out", required=True, metavar="MODEL", help="output model file (.safetensors)")
+    parser.add_argument("--out", required=True, metavar="MODEL", help="output model file (.safetensors; "
+                        "never replaces an input, nor an existing file without --overwrite)")
+    parser.add_argument("--overwrite", action="store_true", help="replace MODEL if it exists")
     parser.add_argument("--epochs", type=int, default=30, help="maximum epochs (early stopping usually ends sooner)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
@@ -30,10 +32,16 @@ def run(args: argparse.Namespace) -> int:
     from myoxai.evaluation import parse_int_list
     from myoxai.evaluation.data import kanoga_windows, recording_windows
     from myoxai.evaluation.protocols import fit_fresh
+    from myoxai.io.outputs import check_output
+    from myoxai.io.validate import check_signal_fits
     from myoxai.models import MODEL_NAMES, TrainSettings, save_model
 
     if args.model not in MODEL_NAMES:
         raise MyoxaiError(f"--model {args.model!r}: choose one of {', '.join(MODEL_NAMES)}")
+    if args.epochs < 1 or args.threads < 1:
+        raise MyoxaiError("--epochs and --threads must be at least 1")
+    data_path = args.data[len("kanoga:"):] if args.data.startswith("kanoga:") else args.data
+    check_output(args.out, overwrite=args.overwrite, inputs=[data_path])  # before any training time is spent
     if args.data.startswith("kanoga:"):
         root = Path(args.data[len("kanoga:"):]).expanduser()
         subjects = parse_int_list(args.subjects, "subjects") or [1]
@@ -46,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
         if args.subjects or args.days:
             raise MyoxaiError("--subjects/--days apply to --data kanoga:ROOT only")
         rec = open_recording(args.data)
+        check_signal_fits(rec.fs, rec.n_channels, DEFAULT_CONFIG, str(args.data))
         data = recording_windows(rec, DEFAULT_CONFIG)
         described = {"source": str(args.data), "duration_s": round(rec.duration, 2)}
     counts = np.bincount(data.y, minlength=len(data.class_names))
@@ -57,7 +66,8 @@ def run(args: argparse.Namespace) -> int:
     metrics = {k: v for k, v in report.items() if k in ("val_accuracy", "best_val_loss", "best_epoch", "epochs_run")}
     if "fin" in report:
         metrics["fin_r2"] = report["fin"]["r2"]
-    out = save_model(model, args.out, data.class_names, DEFAULT_CONFIG, training=described, metrics=metrics)
+    out = save_model(model, args.out, data.class_names, DEFAULT_CONFIG, training=described, metrics=metrics,
+                     overwrite=args.overwrite, inputs=(data_path,))
     val = f", validation accuracy {100 * metrics['val_accuracy']:.1f} %" if "val_accuracy" in metrics else ""
     print(f"trained {args.model} on {len(data)} windows ({np.count_nonzero(counts)} classes){val} → {out}")
     return 0

@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from myoxai.io.outputs import save_figure
+
 
 def write_figures(records: list[dict[str, Any]], class_names: tuple[str, ...], out_dir: str | Path) -> list[Path]:
     """Write accuracy-vs-day (inter-day protocols) and one confusion matrix per (protocol, model, variant)."""
@@ -44,7 +46,7 @@ def write_figures(records: list[dict[str, Any]], class_names: tuple[str, ...], o
         ax.set_title(f"{protocol}: accuracy per test day")
         path = out / f"{protocol}_accuracy_vs_day.png"
         fig.tight_layout()
-        fig.savefig(path, dpi=120)
+        save_figure(fig, path)
         plt.close(fig)
         written.append(path)
     for key, cm in confusions.items():
@@ -61,7 +63,7 @@ def write_figures(records: list[dict[str, Any]], class_names: tuple[str, ...], o
         fig.colorbar(im, ax=ax, fraction=0.046)
         fig.tight_layout()
         path = out / ("confusion_" + "_".join(k for k in key if k).replace("/", "-") + ".png")
-        fig.savefig(path, dpi=120)
+        save_figure(fig, path)
         plt.close(fig)
         written.append(path)
     return written

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from myoxai.io.outputs import save_figure
+
 
 def _pyplot():
     import matplotlib
@@ -36,7 +38,7 @@ def heatmap(matrix: np.ndarray, rows: Sequence[str], cols: Sequence[str], title:
     ax.set_title(title)
     fig.colorbar(im, ax=ax, shrink=0.8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path)
     plt.close(fig)
     return Path(path)
 
@@ -58,6 +60,6 @@ def gesture_bars(matrix: np.ndarray, gestures: Sequence[str], path: str | Path, 
         ax.tick_params(labelsize=6)
     fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path)
     plt.close(fig)
     return Path(path)

@@ -104,3 +104,37 @@ def atomic_output(path: str | Path, *, overwrite: bool = False, inputs: Iterable
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+def write_text(path: str | Path, text: str, *, overwrite: bool = False,
+               inputs: Iterable[str | Path | None] = ()) -> Path:
+    """Write ``text`` to ``path`` atomically under the rules above (JSON reports, CSV tables, logs)."""
+    with atomic_output(path, overwrite=overwrite, inputs=inputs) as tmp:
+        tmp.write_text(text)
+    return Path(path)
+
+
+def check_output_dir(path: str | Path, *, overwrite: bool = False, flag: str = "--overwrite") -> Path:
+    """Refuse a figures folder that is a file, or already holds files, unless ``overwrite``.
+
+    Figure names are fixed per command, so a non-empty folder would lose earlier figures of
+    the same names; the folder is created (with its parents) when it does not exist.
+    """
+    out = Path(path).expanduser()
+    if out.exists() and not out.is_dir():
+        raise MyoxaiError(f"{out} is a file; give a folder for the figures")
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise MyoxaiError(f"{out} already holds files; choose an empty or new folder or pass {flag} "
+                          "(nothing was overwritten)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise write_failed(out, exc) from None
+    return out
+
+
+def save_figure(fig: object, path: str | Path) -> Path:
+    """``fig.savefig`` to ``path`` through a temporary file (the folder was approved by ``check_output_dir``)."""
+    with atomic_output(path, overwrite=True) as tmp:
+        fig.savefig(tmp, dpi=120, format=Path(path).suffix.lstrip(".") or "png")  # type: ignore[attr-defined]
+    return Path(path)

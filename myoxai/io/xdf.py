@@ -9,6 +9,7 @@ as it is written, with an fsync at least once per second, so a crash loses at mo
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -22,6 +23,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from myoxai.errors import MyoxaiError
+from myoxai.io.outputs import check_output, write_failed
 from myoxai.io.recording import UNLABELED, Recording
 from myoxai.io.validate import check_finite, check_rate
 from myoxai.io.xdf_scan import scan_xdf
@@ -52,13 +54,13 @@ class XdfWriter:
     FSYNC_EVERY_S = 1.0
 
     def __init__(self, path: str | Path, overwrite: bool = False) -> None:
-        self.path = Path(path)
-        if self.path.exists() and not overwrite:
-            raise MyoxaiError(f"{self.path} exists; choose another name or remove it first (nothing was overwritten)")
+        self.path = check_output(path, overwrite=overwrite)
         try:
             self._f: BinaryIO = open(self.path, "wb")  # noqa: SIM115 - closed in close()
         except OSError as exc:
-            raise MyoxaiError(f"cannot write {self.path}: {exc.strerror}") from None
+            raise write_failed(self.path, exc) from None
+        self.failed = False  # a write failed (disk full…): the file holds whole chunks up to there
+        self.bytes_written = 0
         self._streams: dict[int, dict[str, Any]] = {}
         self._last_boundary = self._last_sync = time.monotonic()
         self._f.write(b"XDF:")
@@ -66,13 +68,24 @@ class XdfWriter:
 
     # -- low level -------------------------------------------------------------------------
     def _chunk(self, tag: int, content: bytes) -> None:
+        """Write one chunk; an ``OSError`` (disk full) marks the writer failed and propagates.
+
+        The caller says how much was kept (``bytes_written`` counts whole chunks that reached
+        the OS); a later partial chunk is dropped by the reader like a crash's.
+        """
         body = struct.pack("<H", tag) + content
-        self._f.write(_varlen(len(body)) + body)
-        self._f.flush()  # whole chunk to the OS: a killed process leaves only complete chunks
-        now = time.monotonic()
-        if now - self._last_sync >= self.FSYNC_EVERY_S:
-            os.fsync(self._f.fileno())
-            self._last_sync = now
+        data = _varlen(len(body)) + body
+        try:
+            self._f.write(data)
+            self._f.flush()  # whole chunk to the OS: a killed process leaves only complete chunks
+            now = time.monotonic()
+            if now - self._last_sync >= self.FSYNC_EVERY_S:
+                os.fsync(self._f.fileno())
+                self._last_sync = now
+        except OSError:
+            self.failed = True
+            raise
+        self.bytes_written += len(data)
         if now - self._last_boundary >= self.BOUNDARY_EVERY_S and tag != _TAG_BOUNDARY:
             self._last_boundary = now
             self._chunk(_TAG_BOUNDARY, _BOUNDARY)
@@ -130,9 +143,18 @@ class XdfWriter:
         self._streams[stream_id]["offsets"].append((collection_time, offset))
 
     def close(self) -> None:
-        """Write a boundary and every stream's footer, then close the file."""
+        """Write a boundary and every stream's footer, then close the file (only close it after a failed write)."""
         if self._f.closed:
             return
+        try:
+            if not self.failed:
+                self._write_footers()
+                os.fsync(self._f.fileno())
+        finally:
+            with contextlib.suppress(OSError):  # after a failed write the buffer cannot be flushed either
+                self._f.close()
+
+    def _write_footers(self) -> None:
         self._chunk(_TAG_BOUNDARY, _BOUNDARY)
         for sid, st in self._streams.items():
             info = ET.Element("info")
@@ -145,8 +167,6 @@ class XdfWriter:
                 ET.SubElement(o, "time").text, ET.SubElement(o, "value").text = repr(t), repr(v)
             self._chunk(_TAG_FOOTER, struct.pack("<I", sid) + b'<?xml version="1.0"?>'
                         + ET.tostring(info, encoding="utf-8"))
-        os.fsync(self._f.fileno())
-        self._f.close()
 
     def __enter__(self) -> XdfWriter:
         return self
@@ -200,6 +220,11 @@ class EmgXdfRecorder:
     @property
     def path(self) -> Path:
         return self.writer.path
+
+    @property
+    def samples_written(self) -> int:
+        """EMG samples in the file so far."""
+        return int(self.writer._streams[self.emg]["count"])
 
     def append(self, samples: np.ndarray, timestamps: np.ndarray, clock_offset: float = 0.0) -> None:
         """Append EMG samples; every 5 s of data also logs a clock offset per stream, as LabRecorder does.
