@@ -69,7 +69,7 @@ class Gap:
     n_missing: int  # samples missing (estimated for link drops, exact for out-of-order packets)
     t_start: float  # local_clock of the last sample before the gap
     t_end: float  # local_clock of the first sample after it
-    reason: str  # "packet-loss", "link-drop", "queue-overflow", "timestamp-gap"
+    reason: str  # "packet-loss", "link-drop", "queue-overflow", "timestamp-gap", "non-finite"
 
 
 @dataclass
@@ -82,6 +82,7 @@ class SourceStatus:
     samples_received: int = 0
     samples_lost: int = 0  # missing at the device/link level (see Gap.reason)
     samples_dropped: int = 0  # received but discarded because the consumer fell behind
+    samples_nonfinite: int = 0  # received as NaN/inf and discarded (also in samples_lost, as "non-finite" gaps)
     gaps: list[Gap] = field(default_factory=list)
     stalls: int = 0  # silences longer than the stall threshold while the link stayed up
     reconnects: int = 0
@@ -188,7 +189,10 @@ class ThreadedSource:
                 if not self._stop.is_set():
                     self._status.state = "finished"
         except Exception as exc:  # surfaced to the consumer through read() and status()
-            log.exception("%s: acquisition failed", self.name)
+            if isinstance(exc, MyoxaiError):  # a user-fixable cause (no dongle…): its message, no traceback
+                log.debug("%s: acquisition failed", self.name, exc_info=True)
+            else:
+                log.exception("%s: acquisition failed", self.name)
             with self._cond:
                 self._error = exc
                 self._status.state = "error"
@@ -213,19 +217,25 @@ class ThreadedSource:
 
     def _emit(self, samples: np.ndarray, timestamps: np.ndarray, missing: int = 0, reason: str = "packet-loss",
               labels: np.ndarray | None = None) -> None:
-        """Queue new samples; ``missing`` samples before them were lost (recorded as a gap)."""
+        """Queue new samples; ``missing`` samples before them were lost (recorded as a gap).
+
+        Samples holding NaN or infinity never reach a consumer: each run of them becomes a gap
+        with reason ``"non-finite"`` (counted in ``samples_lost`` and ``samples_nonfinite``), so
+        the model sees a hole it knows about, never a poisoned window.
+        """
         samples = np.asarray(samples, dtype=np.float32).reshape(-1, self.n_channels)
         ts = np.asarray(timestamps, dtype=np.float64).reshape(-1)
         n = samples.shape[0]
         if n == 0:
             return
+        finite = np.isfinite(samples).all(axis=1) & np.isfinite(ts)
+        if not finite.all():
+            self._emit_finite_runs(samples, ts, finite, missing, reason, labels)
+            return
         with self._cond:
             st = self._status
             if missing > 0:
-                st.gaps.append(Gap(self._next_seq, int(missing), self._last_ts if self._last_ts is not None
-                                   else float(ts[0]), float(ts[0]), reason))
-                st.samples_lost += int(missing)
-                self._next_seq += int(missing)
+                self._gap(int(missing), reason, float(ts[0]))
             seq = np.arange(self._next_seq, self._next_seq + n, dtype=np.int64)
             self._next_seq += n
             self._last_ts = float(ts[-1])
@@ -245,6 +255,40 @@ class ThreadedSource:
             self._rate_marks.append((now, st.samples_received))
             while self._rate_marks and now - self._rate_marks[0][0] > 2.0:
                 self._rate_marks.popleft()
+            self._cond.notify_all()
+
+    def _gap(self, n: int, reason: str, t_end: float) -> None:
+        """Record ``n`` samples missing before ``t_end`` and skip them in ``seq`` (hold ``_cond``)."""
+        st = self._status
+        t_start = self._last_ts if self._last_ts is not None else t_end
+        st.gaps.append(Gap(self._next_seq, n, t_start, t_end, reason))
+        st.samples_lost += n
+        self._next_seq += n
+
+    def _emit_finite_runs(self, samples: np.ndarray, ts: np.ndarray, finite: np.ndarray, missing: int,
+                          reason: str, labels: np.ndarray | None) -> None:
+        """``_emit`` for a block with NaN/inf rows: the finite runs are emitted, the others become gaps."""
+        bounds = np.flatnonzero(np.diff(np.concatenate([[0], finite.astype(np.int8), [0]])))
+        starts, stops = bounds[::2], bounds[1::2]
+        with self._cond:
+            self._status.samples_nonfinite += int((~finite).sum())
+            self._status.samples_received += int((~finite).sum())
+        done = 0
+        for a, b in zip(starts, stops, strict=True):
+            with self._cond:
+                if missing > 0:
+                    self._gap(int(missing), reason, float(ts[a]))
+                    missing = 0
+                if a > done:
+                    self._gap(int(a - done), "non-finite", float(ts[a]))
+            self._emit(samples[a:b], ts[a:b], labels=None if labels is None else labels[a:b])
+            done = int(b)
+        with self._cond:
+            t_end = float(ts[-1]) if np.isfinite(ts[-1]) else (self._last_ts or 0.0)
+            if missing > 0:
+                self._gap(int(missing), reason, t_end)
+            if len(finite) > done:
+                self._gap(int(len(finite) - done), "non-finite", t_end)
             self._cond.notify_all()
 
     # -- consumer API ------------------------------------------------------------------------

@@ -40,8 +40,13 @@ async def find_myo(timeout: float = 10.0) -> str:
     """Address of the first advertising Myo."""
     from bleak import BleakScanner
 
-    dev = await BleakScanner.find_device_by_filter(
-        lambda d, adv: CONTROL_SERVICE_UUID in [u.lower() for u in adv.service_uuids], timeout=timeout)
+    try:
+        dev = await BleakScanner.find_device_by_filter(
+            lambda d, adv: CONTROL_SERVICE_UUID in [u.lower() for u in adv.service_uuids], timeout=timeout)
+    except _link_errors() as exc:  # no BlueZ/D-Bus, adapter off or missing
+        raise MyoxaiError(f"Bluetooth is not available ({exc or type(exc).__name__}): on Linux start BlueZ "
+                          "(systemctl start bluetooth) and power the adapter on (bluetoothctl power on), or use "
+                          "--source myo with a BLED112 dongle") from None
     if dev is None:
         raise MyoxaiError(f"no Myo found over Bluetooth within {timeout:g} s; wake it (move it) and make sure it is "
                           "not connected to another host, or use --source myo with a BLED112 dongle")
