@@ -1,0 +1,44 @@
+"""Damaged inputs of every class load sanely or raise MyoxaiError, in children limited to 2 GB of address space.
+
+A small corpus per class keeps CI fast; ``myoxai bench fuzz`` runs the long version.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from myoxai.bench.fuzz import KINDS, damage, run_child
+
+EXAMPLES = {"xdf": 200, "myo-text": 150, "kanoga-text": 150, "model": 150, "bgapi": 200}
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("kind", KINDS)
+def test_damaged_inputs_load_or_raise_myoxai_error(kind):
+    code, summary, err = run_child(kind, EXAMPLES[kind], seed=0, timeout=240)
+    assert code == 0 and summary is not None, err
+    assert summary["examples"] == EXAMPLES[kind]
+    assert summary["peak_rss_mb"] < 2048
+    if kind != "bgapi":  # a byte stream never "refuses": garbage is skipped and counted
+        assert summary["refused"] > 0 and summary["loaded"] > 0
+
+
+def test_damage_operations():
+    seeds = [b"0123456789", b"abcdef"]
+    assert damage(seeds[0], [("truncate", 3, 0)], seeds) == b"012"
+    assert damage(seeds[0], [("flip", 0, 0)], seeds) == b"1123456789"
+    assert damage(seeds[0], [("splice", 2, 5)], seeds) == b"0156789"  # delete [2, 5)
+    assert damage(seeds[0], [("splice", 5, 2)], seeds) == b"01234234" + b"56789"  # duplicate [2, 5)
+    assert damage(seeds[0], [("insert", 1, 0, b"XY")], seeds) == b"0XY123456789"
+    assert damage(seeds[0], [("other", 4, 1, 2)], seeds) == b"0123cdef"
+
+
+def test_a_reader_that_allocates_for_a_damaged_header_fails_the_child():
+    """The memory limit is real: a child that tries to allocate 3 GB dies with an error, not a pass."""
+    import subprocess
+    import sys
+
+    code = ("import resource, numpy as np; resource.setrlimit(resource.RLIMIT_AS, (2 * 1024**3, 2 * 1024**3)); "
+            "np.ones(3 * 1024**3 // 8)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0 and "MemoryError" in proc.stderr
