@@ -73,6 +73,27 @@ def load_model(path: str | Path, expect_config: SignalConfig | None = DEFAULT_CO
             model.eval()
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise MyoxaiError(f"{path}: weights do not fit the {name} architecture ({exc})") from exc
+    _check_runs(path, model, expect_config or DEFAULT_CONFIG)
     model.class_names = tuple(desc["class_names"])
     model.description = desc
     return model
+
+
+def _check_runs(path: str | Path, model: Model, config: SignalConfig) -> None:
+    """One forward pass on fixed noise: arguments that build but cannot compute (an edited feature
+    parameter, a wrong input kind) are refused at load, not at the first live window."""
+    from myoxai.models.registry import predict_logits
+
+    kind = getattr(model, "input_kind", "window")
+    shape = (1, *config.spec_shape) if kind == "spectrogram" else (1, config.window, config.n_channels)
+    x = (10 * np.random.default_rng(0).standard_normal(shape)).astype(np.float32)
+    try:
+        logits = np.asarray(predict_logits(model, x))
+    except (KeyError, TypeError, ValueError, RuntimeError, IndexError, ZeroDivisionError) as exc:
+        raise MyoxaiError(f"{path}: the model's stored arguments do not give a working {model.name} "
+                          f"({type(exc).__name__}: {exc}); the file was edited or is damaged") from None
+    if logits.shape != (1, model.n_classes):
+        raise MyoxaiError(f"{path}: the model gives {logits.shape[-1]} outputs for {model.n_classes} classes; "
+                          "the file was edited or is damaged")
+    if not np.isfinite(logits).all():
+        raise MyoxaiError(f"{path}: the model gives NaN or infinite outputs; retrain it")

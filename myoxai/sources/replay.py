@@ -80,6 +80,8 @@ class ReplaySource(ThreadedSource):
                 else:
                     while len(self._queue) >= self._queue_max and not stop.is_set():  # never drop when unpaced
                         stop.wait(0.005)
+                    if stop.is_set():
+                        return  # emitting now would push the oldest queued chunk out (a drop at every stop)
                     ts = t0_clock + t_rel
                 labels = None if rec.labels is None else rec.labels[start:stop_i]
                 self._emit(rec.samples[start:stop_i], ts, labels=labels)
