@@ -154,3 +154,35 @@ def test_model_that_is_a_device_or_folder_is_named(tmp_path):
                     "not a regular file")
     _one_line_error(_run("explain", "--model", str(tmp_path), "--data", "recordings/myo_readings_12548-1.xdf"),
                     "is a folder")
+
+
+def test_train_on_a_full_disk_says_which_file(small_xdf, tmp_path):
+    out = tmp_path / "m.safetensors"
+    proc = _run("train", "--data", str(small_xdf), "--model", "lda", "--out", str(out), limit_file_bytes=4000)
+    _one_line_error(proc, f"cannot write {out}", "nothing was written")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_eval_refuses_an_existing_report_before_any_work(tmp_path):
+    report = tmp_path / "r.json"
+    report.write_text("{}")
+    t0 = time.monotonic()
+    proc = _run("eval", "--dataset", "kanoga", "--root", str(tmp_path), "--protocol", "intra-day",
+                "--json", str(report))
+    _one_line_error(proc, "exists")
+    assert report.read_text() == "{}" and time.monotonic() - t0 < 60
+    figures = tmp_path / "figs"
+    figures.mkdir()
+    (figures / "old.png").write_bytes(b"png")
+    _one_line_error(_run("eval", "--dataset", "kanoga", "--root", str(tmp_path), "--protocol", "intra-day",
+                         "--json", str(tmp_path / "new.json"), "--figures", str(figures)), "already holds files")
+
+
+def test_explain_matches_gestures_by_name(tmp_path):
+    from myoxai.models import build_model, save_model
+
+    model = build_model("allconvnet", 2, seed=0, channels=(4, 4, 4, 4))
+    path = save_model(model, tmp_path / "two.safetensors", ("rest", "flexion"))
+    proc = _run("explain", "--model", str(path), "--data", "recordings/myo_readings_12548-1.xdf",
+                "--methods", "shapley", "--max-windows", "16")
+    _one_line_error(proc, "contains gestures", "'fist'", "model does not know")
