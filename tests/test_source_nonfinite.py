@@ -54,3 +54,21 @@ def test_all_finite_blocks_are_untouched():
     src = _Feed([(x, np.arange(20) / 200.0, 0)])
     chunks = _drain(src)
     assert len(chunks) == 1 and chunks[0].gap == 0 and src.status().gaps == []
+
+
+def test_replay_labels_are_matched_to_a_model_by_name():
+    import pytest
+
+    from myoxai.errors import MyoxaiError
+    from myoxai.io.recording import Recording
+    from myoxai.sources.replay import ReplaySource
+
+    rec = Recording(np.zeros((40, 8), np.float32), np.arange(40) / 200.0, 200.0, np.repeat([0, 1, 2, -1], 10),
+                    ("rest", "fist", "flexion"))
+    src = ReplaySource(rec, speed=0)
+    src.match_classes(("flexion", "rest", "fist", "pinch"))
+    labels = np.concatenate([c.labels for c in _drain(src)])
+    assert labels.tolist() == [1] * 10 + [2] * 10 + [0] * 10 + [-1] * 10
+    assert src.status().info["class_names"] == ["flexion", "rest", "fist", "pinch"]
+    with pytest.raises(MyoxaiError, match=r"gestures \['fist'\] that the model does not know"):
+        ReplaySource(rec, speed=0).match_classes(("rest", "flexion"))

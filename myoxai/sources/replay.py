@@ -58,6 +58,25 @@ class ReplaySource(ThreadedSource):
         self._set(info={"source": str(recording.meta.get("source", "")), "samples": self.n,
                         "class_names": list(recording.class_names)})
 
+    def match_classes(self, class_names: tuple[str, ...] | list[str], what: str = "the model") -> None:
+        """Re-index the recording's labels to ``class_names`` (a model's gestures) by name, before ``start``.
+
+        Labels travel as indices; a model with other gestures (or another order) would otherwise
+        score "flexion" as correct for "fist". A gesture the recording uses but ``class_names``
+        lacks is refused (``MyoxaiError``).
+        """
+        from myoxai.io.validate import label_index_map
+
+        rec = self.recording
+        if rec.labels is None or tuple(rec.class_names) == tuple(class_names):
+            return
+        used = np.unique(rec.labels[:self.n])
+        mapping = label_index_map(rec.class_names, class_names, used,
+                                  f"the replayed recording {rec.meta.get('source', '')}".rstrip())
+        labels = np.where(rec.labels >= 0, mapping[np.maximum(rec.labels, 0)], rec.labels)
+        self.recording = Recording(rec.samples, rec.timestamps, rec.fs, labels, tuple(class_names), rec.meta)
+        self._set(info={**self.status().info, "class_names": list(class_names)})
+
     def _acquire(self, stop: threading.Event) -> None:
         rec, n = self.recording, self.n
         rel = rec.timestamps[:n] - rec.timestamps[0]
