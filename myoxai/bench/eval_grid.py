@@ -63,13 +63,14 @@ def run(args: argparse.Namespace) -> list[Result]:
     p = {"grid": f"kanoga intra-day subjects {args.subjects} days {args.days} models {args.models} "
                  f"epochs {args.epochs}", "cells": len(cells), "workers": args.workers, "cpus": os.cpu_count(),
          "seed": args.seed, "loadavg_1min": [round(x[0], 2) for x in (load_start, load_mid, load_end)]}
-    run_wall = par.wall_seconds - par.startup_seconds
+    run_wall = par.wall_seconds - par.startup_seconds - par.teardown_seconds
     return [
         Result("eval_grid.sequential_seconds", seq.wall_seconds, "s", p),
         Result("eval_grid.parallel_seconds", par.wall_seconds, "s", {**p, "includes": "cluster start and close"}),
         Result("eval_grid.cluster_startup_seconds", par.startup_seconds, "s", p),
+        Result("eval_grid.cluster_close_seconds", par.teardown_seconds, "s", p),
         Result("eval_grid.speedup", seq.wall_seconds / par.wall_seconds, "x", p),
-        Result("eval_grid.speedup_excluding_startup", seq.wall_seconds / run_wall, "x", p),
+        Result("eval_grid.speedup_excluding_cluster_start_and_close", seq.wall_seconds / run_wall, "x", p),
         Result("eval_grid.overhead_per_cell_sequential", _overhead_ms(seq.wall_seconds, 1, seq.cells), "ms", p),
         Result("eval_grid.overhead_per_cell_parallel", _overhead_ms(run_wall, par.workers, par.cells), "ms",
                {**p, "why": "scheduling, transfer, worker imports and idle tail, per cell"}),

@@ -220,6 +220,7 @@ def run(args: argparse.Namespace) -> int:
            "settings": settings_key, "seed": args.seed, "seconds": round(result.wall_seconds, 1),
            "execution": {"mode": mode, "workers": result.workers, "scheduler": args.scheduler,
                          "dashboard": result.dashboard, "startup_seconds": round(result.startup_seconds, 2),
+                         "close_seconds": round(result.teardown_seconds, 2),
                          "cache": str(cache)},
            "class_names": list(_class_names(args.dataset)), "records": records, "summary": summary,
            "summary_markdown": table, "cells": result.cells,

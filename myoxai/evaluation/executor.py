@@ -40,6 +40,7 @@ class GridResult:
     cells: list[dict[str, Any]]
     wall_seconds: float
     startup_seconds: float = 0.0
+    teardown_seconds: float = 0.0
     dashboard: str | None = None
     workers: int = 1
 
@@ -102,10 +103,26 @@ def _sequential(todo: list[tuple[str, Cell]], context: GridContext) -> Iterator[
         yield key, run_cell(cell, context), 1
 
 
-def _worker_facts(root: str) -> tuple[str, bool]:
+def _worker_facts(root: str, runners: list[str]) -> tuple[str, bool]:
+    """This worker's myoxai version and whether it sees ``root``; imports the runners (and torch) once,
+    so the first cell of each worker does not pay for it."""
     import myoxai
+    from myoxai.evaluation.cells import resolve
 
+    for runner in runners:
+        resolve(runner)
     return myoxai.__version__, os.path.isdir(root)
+
+
+def _reachable(address: str) -> None:
+    """Fail fast on a scheduler address nobody listens on (Dask itself retries until its timeout)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    if parts.scheme == "tcp" and parts.hostname and parts.port:
+        with socket.create_connection((parts.hostname, parts.port), timeout=10):
+            pass
 
 
 @contextlib.contextmanager
@@ -118,12 +135,18 @@ def dask_client(workers: int | None, scheduler: str | None) -> Iterator[Any]:
     with contextlib.ExitStack() as stack:
         if scheduler:
             try:
-                client = stack.enter_context(Client(scheduler, timeout="15s"))
+                _reachable(scheduler)
+                client = stack.enter_context(Client(scheduler, timeout="30s"))
             except (OSError, TimeoutError) as exc:
                 raise MyoxaiError(f"--scheduler {scheduler}: cannot connect ({exc}); start the scheduler first "
                                   "(dask scheduler / dask-jobqueue) and pass its tcp:// address") from None
         else:
+            import logging
+
             import dask
+
+            if not logging.getLogger().isEnabledFor(logging.DEBUG):  # Dask logs every start and stop at INFO
+                logging.getLogger("distributed").setLevel(logging.WARNING)
 
             # Dask's defaults cost torch training ~2x per cell: MALLOC_TRIM_THRESHOLD_ switches off glibc's
             # dynamic mmap threshold (every large tensor becomes an mmap/munmap pair) and the statistical
@@ -138,10 +161,9 @@ def dask_client(workers: int | None, scheduler: str | None) -> Iterator[Any]:
         yield client
 
 
-def _dask(todo: list[tuple[str, Cell]], context: GridContext, client: Any) -> Iterator[tuple[str, dict, int]]:
-    from distributed import as_completed
-
-    facts = client.run(_worker_facts, context.root)
+def prepare_workers(client: Any, context: GridContext, runners: list[str]) -> None:
+    """Check every worker (same myoxai, sees the dataset) and import the runners there."""
+    facts = client.run(_worker_facts, context.root, runners)
     if not facts:
         raise MyoxaiError("the Dask cluster has no workers; start some (dask worker ADDRESS) and retry")
     for address, (version, has_root) in facts.items():
@@ -151,6 +173,11 @@ def _dask(todo: list[tuple[str, Cell]], context: GridContext, client: Any) -> It
         if not has_root:
             raise MyoxaiError(f"worker {address} cannot see {context.root}; put the dataset on a filesystem the "
                               "workers share at that path, or pass --worker-root with the workers' path")
+
+
+def _dask(todo: list[tuple[str, Cell]], client: Any, context: GridContext) -> Iterator[tuple[str, dict, int]]:
+    from distributed import as_completed
+
     slots = sum(client.nthreads().values())
     futures = {client.submit(run_cell, cell, context, key=f"cell-{key}", pure=False): key for key, cell in todo}
     for future in as_completed(futures):
@@ -188,13 +215,14 @@ def run_grid(cells: list[Cell], context: GridContext, workers: int | None = None
     dashboard = None
     n_workers = 1
     with contextlib.ExitStack() as stack:
-        if workers or scheduler:
+        if (workers or scheduler) and todo:
             client = stack.enter_context(dask_client(workers, scheduler))
+            prepare_workers(client, context, sorted({cell.runner for _, cell in todo}))
             startup = time.perf_counter() - t0
             dashboard = client.dashboard_link
             n_workers = sum(client.nthreads().values())
             bar.write(f"Dask: {n_workers} worker threads, dashboard {dashboard}")
-            stream = _dask(todo, context, client)
+            stream = _dask(todo, client, context)
         else:
             stream = _sequential(todo, context)
         labels = dict(zip(keys, cells, strict=True))
@@ -211,7 +239,9 @@ def run_grid(cells: list[Cell], context: GridContext, workers: int | None = None
             n = bar.n + 1
             bar.set_postfix(done=n - failed, running=running if n < len(cells) else 0, failed=failed, refresh=False)
             bar.update(1)
+        t_done = time.perf_counter()
     bar.close()
+    teardown = time.perf_counter() - t_done
     records, entries = [], []
     for key, cell in zip(keys, cells, strict=True):
         out = outcomes[key]
@@ -224,4 +254,4 @@ def run_grid(cells: list[Cell], context: GridContext, workers: int | None = None
         else:
             entry["error"] = out["error"]
         entries.append(entry)
-    return GridResult(records, entries, time.perf_counter() - t0, startup, dashboard, n_workers)
+    return GridResult(records, entries, time.perf_counter() - t0, startup, teardown, dashboard, n_workers)
