@@ -75,4 +75,18 @@ def run(args: argparse.Namespace) -> list[Result]:
         Result("eval_grid.overhead_per_cell_parallel", _overhead_ms(run_wall, par.workers, par.cells), "ms",
                {**p, "why": "scheduling, transfer, worker imports and idle tail, per cell"}),
         Result("eval_grid.records_identical", float(seq.records == par.records), "bool", p),
-    ]
+    ] + [Result(f"eval_grid.{mode}.{name}", value, unit, {**p, "why": why})
+         for mode, res, wall in (("sequential", seq, seq.wall_seconds), ("parallel", par, run_wall))
+         for name, value, unit, why in _cpu(res, wall)]
+
+
+def _cpu(result, wall: float) -> list[tuple[str, float, str, str]]:
+    """CPU seconds the cells' threads got, and their share of the wall time the slots had: on a loaded
+    machine a low share, not the executor, is what slows a run down."""
+    cpu = sum(c["cpu_seconds"] or 0.0 for c in result.cells)
+    busy = sum(c["seconds"] or 0.0 for c in result.cells)
+    return [("cell_cpu_seconds", cpu, "s", "CPU time of the cells' threads (same work in both modes)"),
+            ("cell_cpu_share", cpu / busy if busy else 0.0, "fraction",
+             "CPU seconds per wall second while a cell ran (1 = a core of its own)"),
+            ("slot_utilisation", busy / (result.workers * wall) if wall else 0.0, "fraction",
+             "time the worker slots spent inside cells")]

@@ -200,6 +200,8 @@ def run(args: argparse.Namespace) -> int:
     if not cells:
         raise MyoxaiError("the selection gives nothing to evaluate; check --subjects/--days")
     settings_key = settings.to_dict()
+    if args.worker_root and not args.scheduler:
+        raise MyoxaiError("--worker-root is the dataset's path on a cluster's workers; use it with --scheduler")
     worker_root = str(Path(args.worker_root).expanduser()) if args.worker_root else str(root)
     context = GridContext(args.dataset, worker_root, args.seed, args.threads, settings, settings_key)
     cache = Path(args.cache) if args.cache else out_path.with_name(out_path.name.removesuffix(".json") + ".cells")

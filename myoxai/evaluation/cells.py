@@ -102,14 +102,14 @@ def run_cell(cell: Cell, context: GridContext) -> dict[str, Any]:
     from myoxai.models import torch_threads
 
     seed = cell.seed(context.seed)
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.thread_time()  # torch on one thread computes in this thread
     try:
         np.random.seed(seed)
         torch.manual_seed(seed)
         with torch_threads(context.threads):
             out = resolve(cell.runner)(cell.params, context, seed)
         return {"status": "done", "seed": seed, "records": out["records"], "details": out.get("details", {}),
-                "seconds": time.perf_counter() - t0}
+                "seconds": time.perf_counter() - t0, "cpu_seconds": time.thread_time() - cpu0}
     except Exception as exc:  # a failed cell is recorded and the grid goes on
         return {"status": "failed", "seed": seed, "error": f"{type(exc).__name__}: {exc}",
                 "traceback": traceback.format_exc(), "seconds": time.perf_counter() - t0}

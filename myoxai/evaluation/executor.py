@@ -246,7 +246,7 @@ def run_grid(cells: list[Cell], context: GridContext, workers: int | None = None
     for key, cell in zip(keys, cells, strict=True):
         out = outcomes[key]
         entry = {"id": key, "label": cell.label, "status": out["status"], "cached": out["cached"],
-                 "seed": out.get("seed"), "seconds": out.get("seconds")}
+                 "seed": out.get("seed"), "seconds": out.get("seconds"), "cpu_seconds": out.get("cpu_seconds")}
         if out["status"] == "done":
             records.extend(out["records"])
             if out.get("details"):
