@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from myoxai.errors import MyoxaiError
-from myoxai.evaluation.adaptation import _int_list, parse_methods, summarize
+from myoxai.evaluation import parse_int_list
+from myoxai.evaluation.adaptation import parse_methods, summarize
 
 
 def test_parse_methods() -> None:
@@ -15,15 +16,18 @@ def test_parse_methods() -> None:
 
 
 def test_int_list_ranges_and_steps() -> None:
-    assert _int_list("2-30:7") == [2, 9, 16, 23, 30]
-    assert _int_list("1-4") == [1, 2, 3, 4] and _int_list("1,3") == [1, 3]
+    assert parse_int_list("2-30:7", "days") == [2, 9, 16, 23, 30]
+    assert parse_int_list("1-4", "days") == [1, 2, 3, 4] and parse_int_list("3,1", "days") == [1, 3]
+    for bad in ("2-30:0", "4-1", "x"):
+        with pytest.raises(MyoxaiError):
+            parse_int_list(bad, "days")
 
 
 def test_summary_reports_mean_sd_delta_and_acceptance() -> None:
     recs = []
     for subject, day, pos, none, sca, status in ((1, 2, "I", 0.4, 0.6, "accepted"), (2, 2, "I", 0.5, 0.5, "rejected"),
                                                  (1, 9, "N", 0.6, 0.9, "accepted")):
-        base = {"dataset": "kanoga", "split": "s", "subject": subject, "day": day, "position": pos}
+        base = {"dataset": "kanoga", "subject": subject, "test": {"split": "s", "day": day, "position": pos}}
         recs += [{**base, "adapt": "none", "accuracy": none},
                  {**base, "adapt": "scadann", "accuracy": sca, "status": status}]
     table = summarize(recs)

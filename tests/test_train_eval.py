@@ -60,7 +60,7 @@ def test_lda_within_day_matches_dataset_baseline(tmp_path, kanoga_root):
     assert main(["eval", "--dataset", "kanoga", "--root", str(kanoga_root), "--subjects", "1", "--days", "1-5",
                  "--protocol", "intra-day", "--models", "lda", "--json", str(out)]) == 0
     report = json.loads(out.read_text())
-    recs = report["results"]
+    recs = report["records"]
     assert len(recs) == 20 and {r["test"]["trials"][0] for r in recs} == {1, 2, 3, 4}
     for r in recs[:4]:
         assert set(r) >= {"dataset", "subject", "protocol", "model", "adapt", "train", "test", "accuracy",
@@ -77,7 +77,7 @@ def test_inter_day_protocol_structure(tmp_path, kanoga_root):
     figs = tmp_path / "figs"
     assert main(["eval", "--dataset", "kanoga", "--root", str(kanoga_root), "--subjects", "1", "--days", "1-3",
                  "--protocol", "inter-day", "--models", "lda", "--json", str(out), "--figures", str(figs)]) == 0
-    recs = json.loads(out.read_text())["results"]
+    recs = json.loads(out.read_text())["records"]
     fixed = [r for r in recs if r["train"]["variant"] == "fixed"]
     inc = [r for r in recs if r["train"]["variant"] == "incremental"]
     assert [r["test"]["day"] for r in fixed] == [2, 3] and all(r["train"]["days"] == [1] for r in fixed)
@@ -87,9 +87,12 @@ def test_inter_day_protocol_structure(tmp_path, kanoga_root):
     assert (figs / "inter-day_accuracy_vs_day.png").stat().st_size > 1000
 
 
-def test_adapters_see_no_test_labels(kanoga_root):
-    from myoxai.evaluation import data as evdata
+def test_adapters_see_no_test_labels(kanoga_root, monkeypatch):
+    from dataclasses import replace
+
     from myoxai.evaluation import protocols
+    from myoxai.evaluation.cells import GridContext
+    from myoxai.evaluation.executor import run_grid
     from myoxai.models import TrainSettings
 
     seen = []
@@ -98,9 +101,11 @@ def test_adapters_see_no_test_labels(kanoga_root):
         seen.append(test.y.copy())
         return model
 
-    data = evdata.kanoga_windows(kanoga_root, [1], [1, 2], DEFAULT_CONFIG)
-    jobs = protocols.kanoga_inter_day(data, ["lda"], TrainSettings(), incremental_models=[])
-    recs = protocols.run_jobs(jobs, TrainSettings(), {"none": protocols.ADAPTERS["none"], "spy": spy}, progress=False)
+    monkeypatch.setitem(protocols.ADAPTERS, "spy", spy)
+    cells = [replace(c, params={**c.params, "adapt": ["none", "spy"]})
+             for c in protocols.kanoga_inter_day([1], [1, 2], ["lda"], incremental_models=[])]
+    context = GridContext("kanoga", str(kanoga_root), 0, 1, TrainSettings(), {})
+    recs = run_grid(cells, context, progress=False).records
     assert [r["adapt"] for r in recs] == ["none", "spy"]
     assert recs[0]["accuracy"] == recs[1]["accuracy"]
-    assert all((y == -1).all() for y in seen)
+    assert seen and all((y == -1).all() for y in seen)

@@ -7,16 +7,16 @@ import importlib
 
 from myoxai.bench import BENCHMARKS
 
-HELP = "run a benchmark (dsp, models, shapley, recalibrate, live) and print machine-readable results"
+HELP = "run a benchmark (dsp, models, shapley, recalibrate, live, acquisition, eval-grid); machine-readable results"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="benchmark", metavar="BENCHMARK", required=True)
     for name in BENCHMARKS:
         try:
-            mod = importlib.import_module(f"myoxai.bench.{name}")
+            mod = importlib.import_module(f"myoxai.bench.{name.replace('-', '_')}")
         except ModuleNotFoundError as exc:
-            if exc.name != f"myoxai.bench.{name}":
+            if exc.name != f"myoxai.bench.{name.replace('-', '_')}":
                 raise
             continue
         p = sub.add_parser(name, help=mod.HELP, description=mod.HELP)

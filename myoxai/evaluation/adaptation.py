@@ -22,7 +22,7 @@ import copy
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ from myoxai.adapt.loop import LoopData, adversarial_fit
 from myoxai.config import DEFAULT_CONFIG
 from myoxai.dsp import process_signal
 from myoxai.errors import MyoxaiError
+from myoxai.evaluation.cells import Cell, GridContext, derive_seed, memo
 from myoxai.models import TrainSettings, build_model, predict, torch_threads, train_model
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,11 @@ class AdaptEvalSettings:
     threads: int = 1
     train: TrainSettings = field(default_factory=lambda: TrainSettings(epochs=40, patience=6))
     recal: RecalibrationSettings = field(default_factory=RecalibrationSettings)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON description (for the output file and the cell cache key)."""
+        return {"model": self.model, "model_args": self.model_args, "seed": self.seed, "threads": self.threads,
+                "train": self.train.to_dict(), "recalibration": self.recal.to_dict()}
 
 
 def parse_methods(text: str) -> list[str]:
@@ -140,32 +146,70 @@ def kanoga_day(root: str | Path, subject: int, day: int) -> dict[str, np.ndarray
             "motion": np.concatenate(motions)}
 
 
-def eval_kanoga(root: str | Path, subjects: Iterable[int], days: Iterable[int], methods: Sequence[str],
-                splits: Sequence[str] = ("12",), settings: AdaptEvalSettings | None = None,
-                on_record: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
-    """Inter-day adaptation on the long-term dataset (see module docstring)."""
+KANOGA_RUNNER = "myoxai.evaluation.adaptation:run_kanoga_cell"
+MYO_READINGS_RUNNER = "myoxai.evaluation.adaptation:run_myo_readings_cell"
+
+
+def kanoga_cells(subjects: Iterable[int], days: Iterable[int], methods: Sequence[str],
+                 splits: Sequence[str] = ("12",)) -> list[Cell]:
+    """Inter-day adaptation on the long-term dataset, one cell per subject-day (see module docstring)."""
+    return [Cell(KANOGA_RUNNER, {"dataset": "kanoga", "protocol": "inter-day", "subject": s, "day": d,
+                                 "methods": list(methods), "splits": list(splits)},
+                 [[s, 1], [s, d]], f"adapt kanoga s{s} day {d}",
+                 seed_key={"dataset": "kanoga", "subject": s, "day": d})
+            for s in subjects for d in days]
+
+
+def _calibration(key: dict[str, Any], context: GridContext, make: Callable[[AdaptEvalSettings], tuple]) -> tuple:
+    """The calibration model (and its source data) of one subject, memoised per process.
+
+    Seeded from the run seed and ``key`` only, so every process that trains it gets the same model.
+    """
+    settings = replace(context.settings, seed=derive_seed(context.seed, key))
+    return memo(("adapt-calibration", context.root, key, context.settings_key, settings.seed),
+                lambda: make(settings))
+
+
+def _as_records(flat: list[dict[str, Any]], timings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``run_methods`` records with their wall-clock seconds moved out (records must be reproducible)."""
+    out = []
+    for r in flat:
+        r = {**r, "train": dict(r["train"]), "test": dict(r["test"])}
+        timings.append({"adapt": r["adapt"], "split": r["test"].get("split"), "seconds": r.pop("seconds", None)})
+        out.append(r)
+    return out
+
+
+def run_kanoga_cell(params: dict[str, Any], context: GridContext, seed: int) -> dict[str, Any]:
+    """Runner of one subject-day: calibration model from day 1, then every split and method."""
     from myoxai.io.kanoga import N_MOTIONS, position_of_day
 
-    s = settings or AdaptEvalSettings()
-    records = []
-    for subject in subjects:
+    root, subject, day = context.root, params["subject"], params["day"]
+    s = context.settings
+
+    def make(settings: AdaptEvalSettings) -> tuple:
         d1 = kanoga_day(root, subject, 1)
-        model = train_calibration_model(d1["x"], d1["y"], N_MOTIONS, s)
+        model = train_calibration_model(d1["x"], d1["y"], N_MOTIONS, settings)
         source = source_from(d1["x"], d1["y"], d1["motion"] * 10 + d1["trial"],
                              {"dataset": "kanoga", "subject": subject, "day": 1, "trials": [1, 2, 3, 4]})
-        for day in days:
-            dd = kanoga_day(root, subject, day)
-            for split in splits:
-                adapt_trials = [int(c) for c in split]
-                a = np.isin(dd["trial"], adapt_trials)  # recording order kept: motion-major, trial-minor
-                base = {"dataset": "kanoga", "protocol": "inter-day", "subject": subject, "day": day,
-                        "position": position_of_day(day), "split": f"adapt T{split} / test others"}
-                for r in run_methods(model, source, dd["x"][a], dd["y"][a], dd["x"][~a], dd["y"][~a], methods, s,
-                                     base):
-                    records.append(r)
-                    if on_record:
-                        on_record(r)
-    return records
+        return model, source
+
+    model, source = _calibration({"dataset": "kanoga", "subject": subject, "calibration_day": 1}, context, make)
+    cell_settings = replace(s, recal=replace(s.recal, seed=seed))
+    dd = kanoga_day(root, subject, day)
+    records: list[dict[str, Any]] = []
+    timings: list[dict[str, Any]] = []
+    for split in params["splits"]:
+        adapt_trials = [int(c) for c in split]
+        a = np.isin(dd["trial"], adapt_trials)  # recording order kept: motion-major, trial-minor
+        base = {"dataset": "kanoga", "protocol": "inter-day", "subject": subject, "model": s.model,
+                "train": {"variant": "fixed", "days": [1], "trials": [1, 2, 3, 4]},
+                "test": {"day": day, "position": position_of_day(day),
+                         "trials": [t for t in (1, 2, 3, 4) if t not in adapt_trials], "adapt_trials": adapt_trials,
+                         "split": f"adapt T{split} / test others"}}
+        records += _as_records(run_methods(model, source, dd["x"][a], dd["y"][a], dd["x"][~a], dd["y"][~a],
+                                           params["methods"], cell_settings, base), timings)
+    return {"records": records, "details": {"timings": timings}}
 
 
 # ---------------------------------------------------------------- myo-readings
@@ -188,51 +232,67 @@ def myo_session(folder: Path) -> list[tuple[np.ndarray, np.ndarray]]:
     return [_file_windows(f) for f in files]
 
 
-def eval_myo_readings(root: str | Path, participants: Iterable[str] | None, methods: Sequence[str],
-                      settings: AdaptEvalSettings | None = None,
-                      on_record: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
-    """Session 1 → sessions 2 and 3, adapting on the first half of each file as one stream."""
-    from myoxai.io.myo_readings import CLASS_NAMES, session_dirs
 
-    s = settings or AdaptEvalSettings()
-    dirs = {p.name: p for p in session_dirs(root)}
-    ids = sorted({n.split("-")[0] for n in dirs}) if participants is None else list(participants)
-    records = []
-    for pid in ids:
-        if f"{pid}-1" not in dirs:
-            raise MyoxaiError(f"participant {pid} has no session 1 under {root}")
-        files = myo_session(dirs[f"{pid}-1"])
+def myo_readings_cells(sessions: Iterable[tuple[Any, int]], methods: Sequence[str]) -> list[Cell]:
+    """Session 1 → each later session of every participant, one cell per participant-session."""
+    return [Cell(MYO_READINGS_RUNNER, {"dataset": "myo-readings", "protocol": "inter-session", "subject": pid,
+                                       "session": k, "methods": list(methods)},
+                 [[pid, 1], [pid, k]], f"adapt myo-readings {pid}-{k}",
+                 seed_key={"dataset": "myo-readings", "subject": pid, "session": k})
+            for pid, k in sessions if k != 1]
+
+
+def _session_folder(root: str, pid: Any, session: int) -> Path:
+    from myoxai.io.myo_readings import session_dirs
+
+    name = f"{pid}-{session}"
+    folder = next((p for p in session_dirs(root) if p.name == name), None)
+    if folder is None:
+        raise MyoxaiError(f"participant {pid} has no session {session} under {root}")
+    return folder
+
+
+def run_myo_readings_cell(params: dict[str, Any], context: GridContext, seed: int) -> dict[str, Any]:
+    """Runner of one participant-session: adapt on the first half of each file as one stream, test the rest."""
+    from myoxai.io.myo_readings import CLASS_NAMES
+
+    root, pid, session = context.root, params["subject"], params["session"]
+    s = context.settings
+
+    def make(settings: AdaptEvalSettings) -> tuple:
+        files = myo_session(_session_folder(root, pid, 1))
         x = np.concatenate([f[0] for f in files])
         y = np.concatenate([f[1] for f in files])
         seg = np.concatenate([i * 1000 + np.cumsum(np.r_[0, np.diff(f[1]) != 0]) for i, f in enumerate(files)])
         keep = y >= 0
-        model = train_calibration_model(x[keep], y[keep], len(CLASS_NAMES), s)
+        model = train_calibration_model(x[keep], y[keep], len(CLASS_NAMES), settings)
         source = source_from(x[keep], y[keep], seg[keep], {"dataset": "myo-readings", "participant": pid,
                                                           "session": 1})
-        for session in (2, 3):
-            name = f"{pid}-{session}"
-            if name not in dirs:
-                continue
-            parts = myo_session(dirs[name])
-            halves = [(fx[:len(fx) // 2], fy[:len(fy) // 2], fx[len(fx) // 2:], fy[len(fy) // 2:])
-                      for fx, fy in parts]
-            xa = np.concatenate([h[0] for h in halves])
-            ya = np.concatenate([h[1] for h in halves])
-            xt = np.concatenate([h[2] for h in halves])
-            yt = np.concatenate([h[3] for h in halves])
-            base = {"dataset": "myo-readings", "protocol": "inter-session", "subject": pid, "day": session,
-                    "position": "-", "split": "adapt first half / test second half"}
-            la = ya >= 0
-            for method in methods:
-                if method == "labeled":  # the upper bound trains on pure windows only (it needs labels)
-                    rs = run_methods(model, source, xa[la], ya[la], xt[yt >= 0], yt[yt >= 0], [method], s, base)
-                else:
-                    rs = run_methods(model, source, xa, ya, xt[yt >= 0], yt[yt >= 0], [method], s, base)
-                for r in rs:
-                    records.append(r)
-                    if on_record:
-                        on_record(r)
-    return records
+        return model, source
+
+    model, source = _calibration({"dataset": "myo-readings", "subject": pid, "calibration_session": 1}, context,
+                                 make)
+    cell_settings = replace(s, recal=replace(s.recal, seed=seed))
+    parts = myo_session(_session_folder(root, pid, session))
+    halves = [(fx[:len(fx) // 2], fy[:len(fy) // 2], fx[len(fx) // 2:], fy[len(fy) // 2:]) for fx, fy in parts]
+    xa = np.concatenate([h[0] for h in halves])
+    ya = np.concatenate([h[1] for h in halves])
+    xt = np.concatenate([h[2] for h in halves])
+    yt = np.concatenate([h[3] for h in halves])
+    base = {"dataset": "myo-readings", "protocol": "inter-session", "subject": pid, "model": s.model,
+            "train": {"variant": "fixed", "session": 1},
+            "test": {"day": session, "session": session, "position": "", "trials": [],
+                     "split": "adapt first half / test second half"}}
+    la = ya >= 0
+    records: list[dict[str, Any]] = []
+    timings: list[dict[str, Any]] = []
+    for method in params["methods"]:
+        if method == "labeled":  # the upper bound trains on pure windows only (it needs labels)
+            rs = run_methods(model, source, xa[la], ya[la], xt[yt >= 0], yt[yt >= 0], [method], cell_settings, base)
+        else:
+            rs = run_methods(model, source, xa, ya, xt[yt >= 0], yt[yt >= 0], [method], cell_settings, base)
+        records += _as_records(rs, timings)
+    return {"records": records, "details": {"timings": timings}}
 
 
 # ---------------------------------------------------------------- summary
@@ -240,144 +300,23 @@ def summarize(records: Sequence[dict[str, Any]]) -> str:
     """Markdown table: accuracy mean ± sd over (subject, day) per dataset, split, method and position."""
     lines = ["| dataset | split | position | method | n | accuracy % (mean ± sd) | Δ vs none | accepted |",
              "|---|---|---|---|---|---|---|---|"]
-    keys = sorted({(r["dataset"], r["split"]) for r in records})
+    keys = sorted({(r["dataset"], r["test"]["split"]) for r in records})
     for dataset, split in keys:
-        rows = [r for r in records if r["dataset"] == dataset and r["split"] == split]
-        positions = ["all"] + sorted({r["position"] for r in rows} - {"-"})
+        rows = [r for r in records if r["dataset"] == dataset and r["test"]["split"] == split]
+        positions = ["all"] + sorted({r["test"]["position"] for r in rows} - {"-", ""})
         for pos in positions:
-            sel = [r for r in rows if pos == "all" or r["position"] == pos]
-            none = {(r["subject"], r["day"]): r["accuracy"] for r in sel if r["adapt"] == "none"}
+            sel = [r for r in rows if pos == "all" or r["test"]["position"] == pos]
+            none = {(r["subject"], r["test"]["day"]): r["accuracy"] for r in sel if r["adapt"] == "none"}
             for method in ADAPT_METHODS:
                 m = [r for r in sel if r["adapt"] == method]
                 if not m:
                     continue
                 acc = 100 * np.array([r["accuracy"] for r in m])
-                delta = [100 * (r["accuracy"] - none[(r["subject"], r["day"])]) for r in m
-                         if (r["subject"], r["day"]) in none]
+                delta = [100 * (r["accuracy"] - none[(r["subject"], r["test"]["day"])]) for r in m
+                         if (r["subject"], r["test"]["day"]) in none]
                 acc_txt = f"{acc.mean():.1f} ± {acc.std(ddof=1) if len(acc) > 1 else 0:.1f}"
                 d_txt = f"{np.mean(delta):+.1f}" if delta and method != "none" else ""
                 accepted = [r.get("status") for r in m if "status" in r]
                 a_txt = f"{sum(a == 'accepted' for a in accepted)}/{len(accepted)}" if accepted else ""
                 lines.append(f"| {dataset} | {split} | {pos} | {method} | {len(m)} | {acc_txt} | {d_txt} | {a_txt} |")
     return "\n".join(lines)
-
-
-# ---------------------------------------------------------------- command line
-def _int_list(text: str) -> list[int]:
-    """'1-4' → [1,2,3,4]; '2-30:7' → [2,9,16,23,30]; '1,3' → [1,3]."""
-    out: list[int] = []
-    for part in text.split(","):
-        rng, _, step = part.partition(":")
-        lo, _, hi = rng.partition("-")
-        out += list(range(int(lo), int(hi or lo) + 1, int(step or 1)))
-    return out
-
-
-def add_arguments(parser: Any) -> None:
-    """Options of the adaptation evaluation (shared by ``myoxai eval --adapt`` and ``python -m``)."""
-    parser.add_argument("--adapt", default="none,dann,scadann,labeled", help="comma list of " + ",".join(ADAPT_METHODS))
-    parser.add_argument("--dataset", choices=("kanoga", "myo-readings"), default="kanoga")
-    parser.add_argument("--root", help="unpacked dataset folder")
-    parser.add_argument("--subjects", default="1-4", help="kanoga subjects (e.g. 1-4) or myo-readings ids (a,b)")
-    parser.add_argument("--days", default="2-30:7", help="kanoga test days, e.g. 2-30:3 (step 3)")
-    parser.add_argument("--splits", default="12", help="kanoga adaptation trials per split, e.g. 12,34")
-    parser.add_argument("--model", default="spectrogram-convnet")
-    parser.add_argument("--channels", default="", help="conv widths, e.g. 16,32,32 (default: the model's)")
-    parser.add_argument("--train-epochs", type=int, default=40)
-    parser.add_argument("--adapt-epochs", type=int, default=30)
-    parser.add_argument("--buffer", type=int, default=30, help="pseudo-label buffer (windows)")
-    parser.add_argument("--max-unstable", type=int, default=40, help="pseudo-label instability limit (windows)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--out", help="append one JSON line per result to this file")
-
-
-def run(args: Any) -> int:
-    """Run the evaluation the options describe; print the summary table."""
-    import json
-    from dataclasses import replace
-
-    from myoxai.adapt import PseudoLabelSettings
-
-    methods = parse_methods(args.adapt)
-    pseudo = PseudoLabelSettings(buffer=args.buffer, max_unstable_same=args.max_unstable,
-                                 max_unstable_transition=args.max_unstable)
-    recal = replace(RecalibrationSettings(), max_epochs=args.adapt_epochs, seed=args.seed, threads=args.threads,
-                    pseudo=pseudo)
-    s = AdaptEvalSettings(model=args.model, seed=args.seed, threads=args.threads,
-                          model_args={"channels": [int(c) for c in args.channels.split(",")]} if args.channels else {},
-                          train=TrainSettings(epochs=args.train_epochs), recal=recal)
-    out = Path(args.out) if args.out else None
-
-    def write(rec: dict[str, Any]) -> None:
-        if out is not None:
-            with out.open("a") as f:
-                f.write(json.dumps(rec) + "\n")
-
-    if args.dataset == "kanoga":
-        root = args.root or str(Path.home() / ".cache/myoxai/kanoga")
-        recs = eval_kanoga(root, _int_list(args.subjects), _int_list(args.days), methods,
-                           [sp.strip() for sp in args.splits.split(",")], s, write)
-    else:
-        root = args.root or str(Path.home() / ".cache/myoxai/myo_readings")
-        ids = None if args.subjects in ("", "all") else args.subjects.split(",")
-        recs = eval_myo_readings(root, ids, methods, s, write)
-    print(summarize(recs))
-    return 0
-
-
-def run_from_eval(args: Any) -> int:
-    """``myoxai eval --adapt dann,scadann,...``: the separated-split protocols above, from eval's options.
-
-    Maps eval's ``--dataset --root --subjects --days --models --epochs --seed --threads --json`` onto
-    this module (day 1 / session 1 is always the calibration; ``--days`` lists the test days).
-    Pseudo-label lengths: a long-term-dataset gesture lasts only 2 trials = 52 windows in the
-    adaptation stream, so the buffer is 10 windows (0.5 s) and the instability limit 20; the
-    myo-readings gestures are held 5 s, so the reference's 30/40 apply.
-    """
-    import json
-    from dataclasses import replace
-
-    from myoxai.adapt import PseudoLabelSettings
-    from myoxai.evaluation import parse_int_list
-
-    if args.protocol != "inter-day":
-        raise MyoxaiError("--adapt evaluates the inter-day protocol (kanoga: day 1 → later days; myo-readings: "
-                          "session 1 → 2, 3); use --protocol inter-day")
-    methods = parse_methods(args.adapt)
-    model = next((m.strip() for m in args.models.split(",") if m.strip() in ("spectrogram-convnet", "allconvnet")),
-                 None)
-    if model is None:
-        raise MyoxaiError("--adapt needs a torch spectrogram model in --models (spectrogram-convnet or allconvnet)")
-    short = args.dataset == "kanoga"
-    pseudo = PseudoLabelSettings(buffer=10, max_unstable_same=20, max_unstable_transition=20) if short \
-        else PseudoLabelSettings()
-    recal = replace(RecalibrationSettings(), seed=args.seed, threads=args.threads, pseudo=pseudo)
-    s = AdaptEvalSettings(model=model, seed=args.seed, threads=args.threads,
-                          train=TrainSettings(epochs=args.epochs), recal=recal)
-    if args.dataset == "kanoga":
-        from myoxai.io.kanoga import available_subjects
-
-        subjects = parse_int_list(args.subjects, "subjects") or available_subjects(args.root)
-        days = [d for d in (parse_int_list(args.days, "days") or range(2, 31)) if d > 1]
-        recs = eval_kanoga(args.root, subjects, days, methods, ("12", "34"), s)
-    else:
-        recs = eval_myo_readings(args.root, args.subjects.split(",") if args.subjects else None, methods, s)
-    table = summarize(recs)
-    out = {"command": {k: v for k, v in vars(args).items() if not k.startswith("_")}, "records": recs,
-           "settings": {"model": model, "train": s.train.to_dict(), "recalibration": recal.to_dict()},
-           "summary_markdown": table}
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(out, indent=1, default=str))
-    print(table)
-    return 0
-
-
-if __name__ == "__main__":
-    import argparse
-    import sys
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    p = argparse.ArgumentParser(prog="python -m myoxai.evaluation.adaptation", description=__doc__.splitlines()[0])
-    add_arguments(p)
-    sys.exit(run(p.parse_args()))

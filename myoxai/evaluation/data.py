@@ -144,3 +144,73 @@ def myo_readings_windows(root: str | Path, subjects: list[str] | None, sessions:
     if not parts:
         raise MyoxaiError(f"no myo-readings sessions match subjects {subjects} and sessions {sessions} under {root}")
     return concat(parts)
+
+
+# ---------------------------------------------------------------- data units of evaluation cells
+# A unit is what a cell reads: [subject, day] (kanoga) or [participant, session] (myo-readings).
+def unit_files(dataset: str, root: str | Path, unit: list) -> list[Path]:
+    """The files one data unit is read from, in a fixed order (their content goes into cache keys)."""
+    if dataset == "kanoga":
+        from myoxai.io.kanoga import _subject_dir
+
+        folder = _subject_dir(Path(root), int(unit[0])) / f"day{int(unit[1])}"
+        files = sorted(folder.glob("*.csv")) if folder.is_dir() else []
+    elif dataset == "myo-readings":
+        from myoxai.io.myo_readings import session_dirs
+
+        name = f"{unit[0]}-{unit[1]}"
+        folder = next((p for p in session_dirs(root) if p.name == name), Path(root) / name)
+        files = sorted(p for p in folder.glob("*.txt") if p.stem.isdigit()) if folder.is_dir() else []
+    else:
+        raise MyoxaiError(f"no data units defined for dataset {dataset!r}")
+    if not files:
+        raise MyoxaiError(f"{dataset}: no data files for {unit} in {folder}; check --root and --subjects/--days")
+    return files
+
+
+def unit_hash(dataset: str, root: str | Path, unit: list) -> str:
+    """SHA-256 over the unit's file names and contents: the same data at another path hashes the same."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for path in unit_files(dataset, root, unit):
+        h.update(path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def unit_windows(dataset: str, root: str | Path, unit: list, config: SignalConfig,
+                 feature_sets: tuple[FeatureSet, ...] = ()) -> WindowSet:
+    """The windows of one unit (memoised per process), with the requested feature sets computed."""
+    from myoxai.evaluation.cells import memo
+
+    def load() -> WindowSet:
+        if dataset == "kanoga":
+            return kanoga_windows(root, [int(unit[0])], [int(unit[1])], config)
+        if dataset == "myo-readings":
+            return myo_readings_windows(root, [str(unit[0])], [int(unit[1])], config)
+        raise MyoxaiError(f"no data units defined for dataset {dataset!r}")
+
+    data = memo(("windows", dataset, str(root), unit, config.to_dict()), load)
+    for fs in feature_sets:
+        data.features(fs)  # computed once into the memoised set, then sliced along by subset/concat
+    return data
+
+
+def select(data: WindowSet, where: dict[str, list]) -> np.ndarray:
+    """Boolean mask of the windows whose metadata match ``where``.
+
+    ``{"trial": [1, 2]}`` keeps listed values; ``{"frac": {"range": [lo, hi]}}`` keeps lo ≤ v < hi
+    (``None``: no bound).
+    """
+    mask = np.ones(len(data), dtype=bool)
+    for key, rule in where.items():
+        values = data.meta[key]
+        if isinstance(rule, dict):
+            lo, hi = rule["range"]
+            if lo is not None:
+                mask &= values >= lo
+            if hi is not None:
+                mask &= values < hi
+        else:
+            mask &= np.isin(values, rule)
+    return mask

@@ -33,7 +33,8 @@ def variant_of(record: dict[str, Any]) -> str:
 def summarize(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Mean ± sd over subjects of each subject's mean score, per (dataset, protocol, model, adapt, variant).
 
-    Inter-day protocols are also summarised per armband position of the test day.
+    Inter-day protocols are also summarised per armband position of the test day. A metric that
+    some records of a group lack is left out of that group's row.
     """
     groups: dict[tuple, dict[Any, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
     for r in records:
@@ -47,9 +48,25 @@ def summarize(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
                                "variant": variant, "position": position, "subjects": sorted(by_subject, key=str),
                                "n_records": sum(len(v) for v in by_subject.values())}
         for metric in ("accuracy", "balanced_accuracy", "macro_f1"):
+            if any(metric not in r for rs in by_subject.values() for r in rs):
+                continue  # e.g. adaptation records that carry accuracy only
             per_subject = np.array([np.mean([r[metric] for r in rs]) for rs in by_subject.values()])
             row[metric] = float(per_subject.mean())
             row[f"{metric}_sd"] = float(per_subject.std(ddof=1)) if len(per_subject) > 1 else 0.0
             row[f"{metric}_per_subject"] = {str(s): float(v) for s, v in zip(by_subject, per_subject, strict=True)}
         out.append(row)
     return out
+
+
+def summary_markdown(summary: list[dict[str, Any]]) -> str:
+    """The ``summarize`` rows over all positions as a Markdown table (percent, mean ± sd over subjects)."""
+    lines = ["| dataset | protocol | model | adapt | variant | subjects | records | accuracy | balanced acc. | "
+             "macro-F1 |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for row in summary:
+        if row["position"] != "all":
+            continue
+        cells = [f"{100 * row[m]:.1f} ± {100 * row[m + '_sd']:.1f}" if m in row else "–"
+                 for m in ("accuracy", "balanced_accuracy", "macro_f1")]
+        lines.append(f"| {row['dataset']} | {row['protocol']} | {row['model']} | {row['adapt']} | {row['variant']} | "
+                     f"{len(row['subjects'])} | {row['n_records']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
