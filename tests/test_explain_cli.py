@@ -46,6 +46,19 @@ def test_explain_command(model_file, bundled_path, tmp_path, capsys):
     assert "shapley/lime" in capsys.readouterr().out
 
 
+def test_explain_records_its_baseline(model_file, bundled_path, tmp_path):
+    reports = {}
+    for baseline in ("zero", "rest"):
+        out = tmp_path / f"{baseline}.json"
+        assert main(["explain", "--model", str(model_file), "--data", str(bundled_path), "--max-windows", "16",
+                     "--methods", "shapley", "--baseline", baseline, "--json", str(out)]) == 0
+        reports[baseline] = json.loads(out.read_text())["shapley"]
+    assert reports["zero"]["baseline"] == "zero" and "-mean/std" in reports["zero"]["absent_electrode"]
+    assert reports["rest"]["baseline"] == "rest" and "rest windows" in reports["rest"]["absent_electrode"]
+    assert reports["rest"]["efficiency_max_error"] < 1e-5
+    assert reports["rest"]["matrix_true_class"] != reports["zero"]["matrix_true_class"]
+
+
 def test_explain_bad_input(model_file, bundled_path, tmp_path, capsys):
     args = ["explain", "--model", str(model_file), "--data", str(bundled_path)]
     assert main([*args, "--methods", "shapley,occlusion"]) == 2

@@ -29,6 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="explain at most this many windows, drawn evenly per gesture with --seed (default 512)")
     parser.add_argument("--target", choices=("true", "predicted"), default="true",
                         help="class whose attributions are compared (default: the true gesture)")
+    parser.add_argument("--baseline", choices=("zero", "rest"), default="zero",
+                        help="what an absent electrode is for Shapley: zero = a silent electrode (raw input 0), "
+                             "rest = its mean over the data's rest windows (default zero)")
     parser.add_argument("--topk", type=int, default=3, help="k of the top-k electrode overlap (default 3)")
     parser.add_argument("--ig-steps", type=int, default=50, help="Integrated Gradients steps (default 50)")
     parser.add_argument("--lime-samples", type=int, default=200, help="LIME samples per window (default 200)")
@@ -92,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
         raise MyoxaiError("the data holds no labelled window to explain (shorter than one 250 ms window?)")
     to_model = label_index_map(recs[0].class_names, model.class_names, np.unique(y), "the data")
     y = to_model[y]  # gestures matched by name, never by position
+    baseline, absent = _baseline(args.baseline, x, y, model)
     x, y = _select(x, y, args.max_windows, args.seed)
     pred = predict(model, x)
     target = y if args.target == "true" else pred
@@ -106,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
     for m in methods:
         t0 = time.perf_counter()
         if m == "shapley":  # one exact computation serves the comparison and the Shapley matrix
-            res = ChannelShapley(model, spec_shape=shape).explain(x)
+            res = ChannelShapley(model, baseline=baseline, spec_shape=shape).explain(x)
             results[m] = Attribution("shapley", res.for_class(target))
         else:
             results.update(attribute_all(model, x, target, [m], shape, options))
@@ -125,7 +129,9 @@ def run(args: argparse.Namespace) -> int:
         report["shapley"] = {"matrix_true_class": _nan_list(matrix), "normalised": _nan_list(normalise_rows(matrix)),
                              "windows_per_gesture": counts.tolist(), "class_names": names,
                              "contribution_ratios": _nan_list(contribution_ratios(np.nan_to_num(matrix))),
-                             "efficiency_max_error": float(np.abs(res.phi_prob.sum(-1) - res.total).max())}
+                             "efficiency_max_error": float(np.abs(res.phi_prob.sum(-1) - res.total).max()),
+                             "baseline": args.baseline, "absent_electrode": absent}
+        print(f"Shapley baseline {args.baseline}: {absent}")
     _print_table(rows)
     if args.figures:
         _figures(Path(args.figures), model, x, results, rows, list(channels), matrix, names)
@@ -141,6 +147,25 @@ def run(args: argparse.Namespace) -> int:
         writer.writerows(rows)
         write_text(csv_path, buf.getvalue(), overwrite=args.overwrite, inputs=inputs)
     return 0
+
+
+def _baseline(kind: str, x, y, model):
+    """(baseline for ChannelShapley, what 'absent electrode' means with it) — the text goes into the output."""
+    import numpy as np
+
+    from myoxai.errors import MyoxaiError
+    from myoxai.explain.shapley import rest_baseline
+
+    if kind == "zero":
+        return "zero", ("raw input 0 (a silent electrode); the model standardises inside, so in its standardised "
+                        "units an absent electrode is -mean/std of that electrode's training data")
+    names = list(getattr(model, "class_names", ()))
+    if "rest" not in names:
+        raise MyoxaiError("--baseline rest needs a model with a 'rest' gesture; use --baseline zero")
+    rest = names.index("rest")
+    n = int(np.sum(y == rest))
+    return rest_baseline(x, y, rest_label=rest), (
+        f"the electrode's mean raw input over the {n} rest windows of the explained data (an electrode at rest)")
 
 
 def _select(x, y, max_windows: int, seed: int):
