@@ -76,3 +76,12 @@ def test_live_log_is_a_safe_output(tmp_path):
 def test_unreachable_display_is_exit_2_not_134():
     proc = _run("live", "--quit-after", "2", env={"DISPLAY": ":97", "QT_QPA_PLATFORM": None, "WAYLAND_DISPLAY": None})
     assert proc.returncode == 2 and "cannot open a window on display ':97'" in proc.stderr
+
+
+def test_live_on_a_recording_shorter_than_a_window_says_so(tmp_path):
+    from myoxai.io import write_recording
+
+    path = tmp_path / "short.xdf"
+    write_recording(path, Recording(np.zeros((30, 8), np.float32), np.arange(30) / 200.0, 200.0))
+    proc = _run("live", "--headless", "--source", f"replay:{path}", "--speed", "max", "--no-shapley")
+    assert proc.returncode == 2 and "less than one 50-sample window" in proc.stderr, proc.stderr

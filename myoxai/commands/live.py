@@ -145,4 +145,8 @@ def _run_headless(options: EngineOptions, seconds: float | None) -> int:
           f"gaps {st.gaps}, lost {st.samples_lost}, dropped {st.samples_dropped}{acc}", flush=True)
     if st.error:
         raise MyoxaiError(f"the stream ended with an error: {st.error}")
+    if n == 0:
+        raise MyoxaiError(f"no decision was made: {desc} gave less than one {engine.config.window}-sample window "
+                          f"({engine.config.window / engine.config.fs * 1e3:.0f} ms) of signal; use a longer "
+                          "recording or check that the device streams")
     return 0
