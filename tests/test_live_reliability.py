@@ -85,3 +85,9 @@ def test_live_on_a_recording_shorter_than_a_window_says_so(tmp_path):
     write_recording(path, Recording(np.zeros((30, 8), np.float32), np.arange(30) / 200.0, 200.0))
     proc = _run("live", "--headless", "--source", f"replay:{path}", "--speed", "max", "--no-shapley")
     assert proc.returncode == 2 and "less than one 50-sample window" in proc.stderr, proc.stderr
+
+
+def test_live_from_a_missing_dongle_is_one_line():
+    proc = _run("live", "--headless", "--source", "myo:/dev/ttyNOPE", "--seconds", "2", "--no-shapley")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert "cannot open /dev/ttyNOPE" in proc.stderr
