@@ -52,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
 
+    from myoxai.config import DEFAULT_CONFIG
     from myoxai.errors import MyoxaiError
     from myoxai.explain.agreement import agreement_table
     from myoxai.explain.attribution import Attribution
@@ -66,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     if bad or not methods:
         raise MyoxaiError(f"unknown method(s) {bad}; choose from {', '.join(METHOD_NAMES)}")
     from myoxai.io.outputs import check_output, check_output_dir, write_text
-    from myoxai.io.validate import label_index_map
+    from myoxai.io.validate import check_signal_fits, label_index_map
 
     inputs = [args.model, args.data, args.kanoga]
     csv_path = args.csv or (str(Path(args.json).with_suffix(".csv")) if args.json else None)
@@ -90,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
 
         recs = [open_recording(args.data)]
         source = {"data": str(args.data)}
+    for r in recs:
+        check_signal_fits(r.fs, r.n_channels, DEFAULT_CONFIG, str(r.meta.get("source", args.data)))
     x, y = labelled_windows(recs, model.input_kind)
     if not len(y):
         raise MyoxaiError("the data holds no labelled window to explain (shorter than one 250 ms window?)")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from myoxai.commands.replay import speed
+from myoxai.commands.replay import positive_int, seconds, speed
 from myoxai.engine.setup import EngineOptions, build_engine
 
 HELP = "run the live app: gestures, EMG, per-channel Shapley, recalibration (--headless: one line per decision)"
@@ -24,14 +24,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--headless", action="store_true", help="no window: print one line per decision")
     parser.add_argument("--speed", type=speed, default=1.0,
                         help="replay speed: 1 = real time, N = N× faster, max = unpaced")
-    parser.add_argument("--seconds", type=float, default=None, help="stop after this many seconds of signal")
+    parser.add_argument("--seconds", type=seconds, default=None, help="stop after this many seconds of signal")
     parser.add_argument("--no-shapley", action="store_true", help="skip the exact Shapley values (faster)")
     parser.add_argument("--vote", type=int, default=5, help="majority vote over the last K decisions (default 5)")
     parser.add_argument("--threshold", type=float, default=0.0, help="reject decisions below this confidence")
     parser.add_argument("--lsl", action="store_true", help="publish decisions as the LSL stream myoxai-decisions")
-    parser.add_argument("--log", metavar="FILE", default=None, help="append every decision to FILE (JSON lines)")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads for the engine (default 1)")
-    parser.add_argument("--quit-after", type=float, default=None, metavar="S",
+    parser.add_argument("--log", metavar="FILE", default=None, help="write every decision to FILE (JSON lines)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --log file")
+    parser.add_argument("--threads", type=positive_int, default=1, help="torch threads for the engine (default 1)")
+    parser.add_argument("--quit-after", type=seconds, default=None, metavar="S",
                         help="close the window after S seconds (demos, screenshots)")
     parser.add_argument("--screenshot", metavar="PNG", default=None, help="with --quit-after: save the window first")
     parser.add_argument("--train-bundled", action="store_true",
@@ -74,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
               f"on {metrics['n_held_out_windows']} windows")
         return 0
     options = engine_options(args)
+    if args.log:
+        _check_log(args)
     set_torch_threads(args.threads)
     if args.headless:
         return _run_headless(options, args.seconds)
@@ -85,13 +88,21 @@ def run(args: argparse.Namespace) -> int:
 
 def _require_display() -> None:
     """Qt aborts the process (no exception) when it finds no screen; say what to do instead."""
-    import os
+    from myoxai.gui.display import check_display
 
-    from myoxai.errors import MyoxaiError
+    check_display()
 
-    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")):
-        raise MyoxaiError("no display found (DISPLAY is not set): run `myoxai live --headless` for a line per "
-                          "decision in this terminal, or start it under a display (e.g. xvfb-run myoxai live)")
+
+def _check_log(args: argparse.Namespace) -> None:
+    """The decision log is an output: never an input, an existing file only with ``--overwrite``."""
+    from pathlib import Path
+
+    from myoxai.io.outputs import check_output
+
+    kind, _, target = (args.source or "").partition(":")
+    check_output(args.log, overwrite=args.overwrite, inputs=[args.model, target if kind == "replay" else None])
+    if args.overwrite:
+        Path(args.log).unlink(missing_ok=True)  # the log appends (a header per gesture set): start it afresh
 
 
 def _run_headless(options: EngineOptions, seconds: float | None) -> int:
@@ -134,4 +145,8 @@ def _run_headless(options: EngineOptions, seconds: float | None) -> int:
           f"gaps {st.gaps}, lost {st.samples_lost}, dropped {st.samples_dropped}{acc}", flush=True)
     if st.error:
         raise MyoxaiError(f"the stream ended with an error: {st.error}")
+    if n == 0:
+        raise MyoxaiError(f"no decision was made: {desc} gave less than one {engine.config.window}-sample window "
+                          f"({engine.config.window / engine.config.fs * 1e3:.0f} ms) of signal; use a longer "
+                          "recording or check that the device streams")
     return 0

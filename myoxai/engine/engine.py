@@ -235,7 +235,10 @@ class Engine(ThreadOwner):
                     self._status.state = "finished"
                     break
         except Exception as exc:  # surfaced through status(); the GUI shows it
-            log.exception("engine failed")
+            if isinstance(exc, MyoxaiError):  # a user-fixable cause (no dongle…): the message says it all
+                log.debug("engine stopped: %s", exc, exc_info=True)
+            else:
+                log.exception("engine failed")
             self._status.state = "error"
             self._status.error = str(exc)
 

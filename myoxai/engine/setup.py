@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from myoxai.config import DEFAULT_CONFIG
+from myoxai.engine.active import model_class_names
 from myoxai.engine.engine import Engine, Model
 from myoxai.errors import MyoxaiError
 
@@ -119,6 +120,8 @@ def build_engine(options: EngineOptions, model: Model | None = None) -> tuple[En
     if model is None:
         model = load_live_model(options.model)
     source, highpass, desc = open_source(options.source, options.speed, loop=options.loop)
+    if hasattr(source, "match_classes"):  # a labelled replay: gestures matched to the model's by name
+        source.match_classes(model_class_names(model, model.n_classes))
     engine = Engine(source, model, explain=options.explain, vote=options.vote, threshold=options.threshold,
                     buffer_minutes=options.buffer_minutes, highpass=highpass)
     try:

@@ -64,6 +64,12 @@ def check_output(path: str | Path, *, overwrite: bool = False, inputs: Iterable[
         raise MyoxaiError(f"cannot write {out}: the folder {parent} does not exist; create it first")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise MyoxaiError(f"cannot write {out}: no permission to create files in {parent}")
+    try:  # the real test (root passes os.access everywhere, /proc refuses anyway): create and remove a file
+        fd, probe = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".probe", dir=parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise write_failed(out, exc) from None
     return out
 
 
