@@ -14,6 +14,11 @@ Methods: ``none`` (the calibration model as is), ``dann`` and ``scadann`` (``myo
 with its safeguards, so a rejected run scores as ``none``, as it would live), and ``labeled`` —
 the upper bound: the same self-calibration loop on the same adaptation windows with their TRUE
 labels (the supervised recalibration SCADANN's pseudo-labels try to approach).
+
+Each subject-day (participant-session) is one cell (``kanoga_cells``, ``myo_readings_cells``) that
+``myoxai eval --adapt`` runs through ``myoxai.evaluation.executor``. The recalibration seed derives
+from the cell's key. The calibration model is seeded from the subject's key and memoised per process,
+so it is trained once per subject sequentially and at most once per worker on Dask.
 """
 
 from __future__ import annotations

@@ -148,9 +148,9 @@ def dask_client(workers: int | None, scheduler: str | None) -> Iterator[Any]:
             if not logging.getLogger().isEnabledFor(logging.DEBUG):  # Dask logs every start and stop at INFO
                 logging.getLogger("distributed").setLevel(logging.WARNING)
 
-            # Dask's defaults cost torch training ~2x per cell: MALLOC_TRIM_THRESHOLD_ switches off glibc's
-            # dynamic mmap threshold (every large tensor becomes an mmap/munmap pair) and the statistical
-            # profiler samples the training thread every 10 ms. Measured on this grid; see the README.
+            # Dask's defaults slow torch training down: MALLOC_TRIM_THRESHOLD_ switches off glibc's dynamic
+            # mmap threshold (every large tensor becomes an mmap/munmap pair) and the statistical profiler
+            # samples the training thread every 10 ms (see the README).
             stack.enter_context(dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
                                                  "distributed.worker.profile.enabled": False}))
             env = {k: "1" for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
