@@ -239,7 +239,7 @@ class Engine(ThreadOwner):
             self._status.state = "error"
             self._status.error = str(exc)
 
-    MAX_BATCH_SAMPLES = 4000  # a backlog is worked off in slices (≤ 400 windows) so stop() stays responsive
+    MAX_BATCH_SAMPLES = 1000  # a backlog is worked off in slices (≤ 100 windows) so frames and stop() stay responsive
 
     def step(self, timeout: float = 0.1) -> list[Decision]:
         """Drain the source once and process what arrived (the thread's loop body; callable directly).

@@ -23,7 +23,8 @@ LIVE_CHUNK = 10  # samples per replayed chunk when paced: 50 ms, as a Myo delive
 MAX_SPEED_CHUNK = 1000  # unpaced replays hand over 5 s at a time; the engine classifies them in batches
 
 
-def open_source(spec: str | None, speed: float = 1.0, loop: bool = True) -> tuple[Any, bool, str]:
+def open_source(spec: str | None, speed: float = 1.0, loop: bool = True,
+                chunk: int | None = None) -> tuple[Any, bool, str]:
     """(source, highpass, description) for a source spec; ``None`` or ``"bundled"`` = the bundled demo replay.
 
     ``highpass`` is False only for replays of recordings that say they are already high-passed
@@ -32,7 +33,7 @@ def open_source(spec: str | None, speed: float = 1.0, loop: bool = True) -> tupl
     from myoxai.sources import open_source as source_from_spec
     from myoxai.sources.replay import ReplaySource
 
-    chunk = LIVE_CHUNK if speed > 0 else MAX_SPEED_CHUNK
+    chunk = chunk or (LIVE_CHUNK if speed > 0 else MAX_SPEED_CHUNK)
     if spec is None or spec == BUNDLED_SPEC:
         from myoxai.engine.bundled import held_out_recording
 
@@ -81,6 +82,8 @@ class EngineOptions:
         Append every decision to this JSON-lines file.
     buffer_minutes:
         Unlabeled windows kept for recalibration.
+    chunk:
+        Samples per replayed chunk; ``None`` = 10 (50 ms, like a Myo) when paced, 1000 at max speed.
     """
 
     source: str | None = None
@@ -93,6 +96,7 @@ class EngineOptions:
     lsl: bool = False
     log: str | Path | None = None
     buffer_minutes: float = 5.0
+    chunk: int | None = None
 
     def __post_init__(self) -> None:
         if self.vote < 1:
@@ -118,7 +122,7 @@ def build_engine(options: EngineOptions, model: Model | None = None) -> tuple[En
 
     if model is None:
         model = load_live_model(options.model)
-    source, highpass, desc = open_source(options.source, options.speed, loop=options.loop)
+    source, highpass, desc = open_source(options.source, options.speed, loop=options.loop, chunk=options.chunk)
     engine = Engine(source, model, explain=options.explain, vote=options.vote, threshold=options.threshold,
                     buffer_minutes=options.buffer_minutes, highpass=highpass)
     try:
