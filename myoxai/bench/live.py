@@ -192,7 +192,8 @@ def run(args: argparse.Namespace) -> list[Result]:
                 x, per_cpu = throughput(args.throughput_minutes, explain, threads, chunk)
                 p = {"threads": threads, "signal_min": args.throughput_minutes, "chunk_samples": chunk or 1000}
                 results += [Result(name + tag, x, "x", p),
-                            Result(name + tag + "_per_cpu_s", per_cpu, "x", {**p, "note": "signal s per process CPU s"})]
+                            Result(name + tag + "_per_cpu_s", per_cpu, "x",
+                                   {**p, "note": "signal s per process CPU s"})]
     if not args.skip_gui:
         for recal in (None, 12.0):
             rep = gui_run(args.gui_seconds if recal is None else max(args.gui_seconds, 45.0), recal)
