@@ -21,6 +21,7 @@ from myoxai.errors import MyoxaiError
 BUNDLED_SPEC = "bundled"  # the held-out part of the bundled recording, looped
 LIVE_CHUNK = 10  # samples per replayed chunk when paced: 50 ms, as a Myo delivers them
 MAX_SPEED_CHUNK = 1000  # unpaced replays hand over 5 s at a time; the engine classifies them in batches
+READ_AHEAD_SAMPLES = 20_000
 
 
 def open_source(spec: str | None, speed: float = 1.0, loop: bool = True,
@@ -34,12 +35,14 @@ def open_source(spec: str | None, speed: float = 1.0, loop: bool = True,
     from myoxai.sources.replay import ReplaySource
 
     chunk = chunk or (LIVE_CHUNK if speed > 0 else MAX_SPEED_CHUNK)
+    # an unpaced replay reads at most ~100 s of signal ahead (reading further only burns CPU and memory)
+    ahead = 2000 if speed > 0 else max(4, READ_AHEAD_SAMPLES // chunk)
     if spec is None or spec == BUNDLED_SPEC:
         from myoxai.engine.bundled import held_out_recording
 
-        return (ReplaySource(held_out_recording(), speed=speed, loop=loop, chunk=chunk), True,
+        return (ReplaySource(held_out_recording(), speed=speed, loop=loop, chunk=chunk, queue_chunks=ahead), True,
                 "bundled recording (held-out part, looped)")
-    src = source_from_spec(spec, speed=speed, loop=loop, chunk=chunk)
+    src = source_from_spec(spec, speed=speed, loop=loop, chunk=chunk, queue_chunks=ahead)
     rec = getattr(src, "recording", None)
     highpass = rec is None or rec.meta.get("highpass_hz") != DEFAULT_CONFIG.highpass_hz
     return src, highpass, spec
