@@ -56,6 +56,8 @@ def test_postprocessor_votes_and_rejects():
     post.threshold = 0.6
     label, conf = post(np.array([0.55, 0.45]))
     assert label == REJECTED and conf == pytest.approx(0.55)
+    post.threshold = 0.0  # a model with other gestures decides before the swap's reset reaches the vote
+    assert post.batch(np.array([[0.1, 0.2, 0.7]]))[0].tolist() == [2] and post(np.array([0.6, 0.4]))[0] == 0
 
 
 @settings(max_examples=150, deadline=None)

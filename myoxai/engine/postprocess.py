@@ -45,10 +45,10 @@ class PostProcessor:
 
     def __call__(self, probabilities: np.ndarray) -> tuple[int, float]:
         """(label, confidence) of the newest window given its class probabilities."""
-        if self._reset:
-            self._reset = False
-            self._history.clear()
         p = np.asarray(probabilities, dtype=np.float64)
+        if self._reset or (self._history and len(self._history[-1][1]) != len(p)):
+            self._reset = False  # (a model with other gestures may decide before its swap's reset arrives)
+            self._history.clear()
         raw = int(p.argmax())
         history = self._history
         history.append((raw, p))
@@ -77,8 +77,8 @@ class PostProcessor:
         n = p_new.shape[0]
         if n == 0:
             return np.empty(0, np.int64), np.empty(0)
-        if self._reset:
-            self._reset = False
+        if self._reset or (self._history and len(self._history[-1][1]) != p_new.shape[1]):
+            self._reset = False  # (a model with other gestures may decide before its swap's reset arrives)
             self._history.clear()
         k_max = min(max(1, int(self.vote)), self._history.maxlen or 256)
         past = list(self._history)[max(0, len(self._history) - (k_max - 1)):] if k_max > 1 else []
