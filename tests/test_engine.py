@@ -9,6 +9,8 @@ import time
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from myoxai.config import DEFAULT_CONFIG
 from myoxai.dsp import process_signal
@@ -54,6 +56,24 @@ def test_postprocessor_votes_and_rejects():
     post.threshold = 0.6
     label, conf = post(np.array([0.55, 0.45]))
     assert label == REJECTED and conf == pytest.approx(0.55)
+    post.threshold = 0.0  # a model with other gestures decides before the swap's reset reaches the vote
+    assert post.batch(np.array([[0.1, 0.2, 0.7]]))[0].tolist() == [2] and post(np.array([0.6, 0.4]))[0] == 0
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(2, 5), st.integers(0, 40), st.integers(1, 40), st.integers(1, 12),
+       st.sampled_from([0.0, 0.3, 0.5]), st.booleans(), st.integers(0, 2**31 - 1))
+def test_postprocessor_batch_equals_one_call_per_window(n_classes, n_before, n, vote, threshold, reset, seed):
+    p = np.random.default_rng(seed).dirichlet(np.full(n_classes, 0.5), size=n_before + n)
+    one, many = PostProcessor(vote, threshold), PostProcessor(vote, threshold)
+    for q in p[:n_before]:
+        one(q), many(q)
+    if reset:
+        one.reset(), many.reset()
+    expected = [one(q) for q in p[n_before:]]
+    labels, confidences = many.batch(p[n_before:])
+    assert labels.tolist() == [e[0] for e in expected] and confidences.tolist() == [e[1] for e in expected]
+    assert many(p[0]) == one(p[0])  # and the history carries on the same
 
 
 def test_window_ring_keeps_time_order_after_wrapping():

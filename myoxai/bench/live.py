@@ -5,8 +5,10 @@
   engine has it to the moment its decision (model + exact Shapley + post-processing) is published.
 - throughput: the engine thread running free on the same replay (it drains whatever is queued
   and explains the windows in batches), with and without Shapley, in × real time.
-- gui: ``myoxai live`` under Xvfb at real time for ``--gui-seconds``, then again with a SCADANN
-  recalibration started once 12 s of windows are buffered: frames per second and process CPU.
+- gui: the live window (``myoxai.gui.app.run_app``, built with ``build_engine`` like ``myoxai live``)
+  under Xvfb at real time for ``--gui-seconds``, then again with a SCADANN recalibration started once
+  12 s of windows are buffered: frames per second, the app's CPU share and memory (RSS), the decision
+  latency of the decisions made meanwhile, and the memory of the recalibration's own process.
 
 The machine's other load is not controlled; run it on an idle machine for reference numbers.
 """
@@ -41,16 +43,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--skip-gui", action="store_true", help="do not start the GUI under Xvfb")
 
 
-def _options(explain: bool) -> EngineOptions:
+def _options(explain: bool, chunk: int | None = None) -> EngineOptions:
     """The bench's engine: the bundled recording (240 s, all of it) looped at max speed, the bundled model."""
     from myoxai.io.open import BUNDLED_RECORDING
 
-    return EngineOptions(source=f"replay:{BUNDLED_RECORDING}", speed=0.0, loop=True, explain=explain)
+    return EngineOptions(source=f"replay:{BUNDLED_RECORDING}", speed=0.0, loop=True, explain=explain, chunk=chunk)
 
 
 def latency(minutes: float, explain: bool = True) -> tuple[np.ndarray, int]:
     """Per-chunk latencies (s) of decisions, one chunk at a time (the process runs one torch thread)."""
-    engine, _ = build_engine(_options(explain))
+    engine, _ = build_engine(_options(explain, chunk=10))  # one 50 ms chunk at a time, as from a Myo
     source = engine.source
     n_samples = int(minutes * 60 * engine.config.fs)
     lat: list[float] = []
@@ -69,26 +71,33 @@ def latency(minutes: float, explain: bool = True) -> tuple[np.ndarray, int]:
     return np.asarray(lat), done
 
 
-def throughput(minutes: float, explain: bool, threads: int) -> float:
-    """Signal seconds processed per wall second by the free-running engine thread."""
+def throughput(minutes: float, explain: bool, threads: int, chunk: int | None = None) -> tuple[float, float]:
+    """Signal seconds processed per wall second, and per CPU second of this process, by the free-running engine.
+
+    ``chunk=None`` is the batched offline replay (1000-sample chunks, classified in batches);
+    ``chunk=10`` hands the engine 50 ms chunks as a device would, for the side-by-side ratio. The
+    CPU-time figure is what the computation costs; on a busy machine wall time also counts waiting
+    for a core.
+    """
     from myoxai.models import set_torch_threads
 
     set_torch_threads(threads)
-    engine, _ = build_engine(_options(explain))
+    engine, _ = build_engine(_options(explain, chunk))
     sub = engine.subscribe(maxlen=10)
     target = int(minutes * 60 * engine.config.fs) // engine.config.step
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     engine.start()
     try:
         while engine.status().decisions < target and engine.running:
             time.sleep(0.05)
-        wall = time.perf_counter() - t0
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         made = engine.status().decisions
     finally:
         engine.stop()
         engine.unsubscribe(sub)
         set_torch_threads(1)
-    return made * engine.config.step / engine.config.fs / wall
+    signal_s = made * engine.config.step / engine.config.fs
+    return signal_s / wall, signal_s / cpu
 
 
 def gui_probe(seconds: float, out: str, recalibrate_at: float | None = None) -> int:
@@ -106,11 +115,24 @@ def gui_probe(seconds: float, out: str, recalibrate_at: float | None = None) -> 
     samples: list[dict[str, float]] = []
     t0 = time.perf_counter()
 
+    import psutil
+
+    app = psutil.Process()
+
     def on_start(window: Any) -> Any:
+        sub = window.engine.subscribe(maxlen=100_000)
+
         def sample() -> None:
             job = window.recalibrate.job
+            child = job.child_pid if job is not None else None
+            try:
+                child_rss = psutil.Process(child).memory_info().rss if child else 0
+            except psutil.Error:
+                child_rss = 0
             samples.append({"t": time.perf_counter() - t0, "fps": window.fps, "cpu": window.cpu_percent,
-                            "recalibrating": float(job is not None and job.running)})
+                            "recalibrating": float(job is not None and job.running),
+                            "rss_mib": app.memory_info().rss / 2**20, "child_rss_mib": child_rss / 2**20,
+                            "latencies_ms": [d.latency_s * 1e3 for d in sub.drain()]})
 
         probe = QtCore.QTimer(window)
         probe.timeout.connect(sample)
@@ -165,9 +187,13 @@ def run(args: argparse.Namespace) -> list[Result]:
                 Result("live.latency_classify_p99", float(np.percentile(lat0, 99) * 1e3), "ms", p0)]
     for threads in args.threads:
         for explain in (True, False):
-            x = throughput(args.throughput_minutes, explain, threads)
             name = "live.throughput_shapley" if explain else "live.throughput_classify"
-            results.append(Result(name, x, "x", {"threads": threads, "signal_min": args.throughput_minutes}))
+            for chunk, tag in ((None, ""), (10, "_chunk10")):  # batched replay, then 50 ms chunks, side by side
+                x, per_cpu = throughput(args.throughput_minutes, explain, threads, chunk)
+                p = {"threads": threads, "signal_min": args.throughput_minutes, "chunk_samples": chunk or 1000}
+                results += [Result(name + tag, x, "x", p),
+                            Result(name + tag + "_per_cpu_s", per_cpu, "x",
+                                   {**p, "note": "signal s per process CPU s"})]
     if not args.skip_gui:
         for recal in (None, 12.0):
             rep = gui_run(args.gui_seconds if recal is None else max(args.gui_seconds, 45.0), recal)
@@ -178,12 +204,24 @@ def run(args: argparse.Namespace) -> list[Result]:
             if recal is not None:
                 s = [x for x in s if x["recalibrating"]]
             tag = "gui_recalibrating" if recal is not None else "gui"
-            params = {"seconds": len(s), "speed": "real time", "recalibration": rep.get("recalibration")}
+            params = {"seconds": len(s), "speed": "real time", "recalibration": rep.get("recalibration"),
+                      "recalibration_in": "child process"}
             if s:
+                lat = np.concatenate([x["latencies_ms"] for x in s] + [[]])
                 results += [Result(f"live.{tag}_fps_median", float(np.median([x["fps"] for x in s])), "fps", params),
                             Result(f"live.{tag}_fps_min", float(np.min([x["fps"] for x in s])), "fps", params),
                             Result(f"live.{tag}_cpu_percent", float(np.mean([x["cpu"] for x in s])), "%",
-                                   {**params, "note": "process CPU, 100 = one core"})]
+                                   {**params, "note": "app process CPU, 100 = one core"}),
+                            Result(f"live.{tag}_rss_peak", float(np.max([x["rss_mib"] for x in s])), "MiB",
+                                   {**params, "note": "the app process"})]
+                if len(lat):
+                    results += [Result(f"live.{tag}_latency_p50", float(np.percentile(lat, 50)), "ms", params),
+                                Result(f"live.{tag}_latency_p99", float(np.percentile(lat, 99)), "ms",
+                                       {**params, "decisions": int(len(lat))})]
+                if recal is not None:
+                    results.append(Result(f"live.{tag}_child_rss_peak",
+                                          float(np.max([x["child_rss_mib"] for x in s])), "MiB",
+                                          {**params, "note": "the recalibration's own process"}))
     return results
 
 

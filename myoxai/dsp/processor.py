@@ -15,7 +15,7 @@ import numpy as np
 
 from myoxai.config import SignalConfig
 from myoxai.dsp.filters import StreamingHighpass
-from myoxai.dsp.spectrogram import spectrogram
+from myoxai.dsp.spectrogram import spectrogram_of_windows_in
 from myoxai.dsp.windows import sliding_windows
 
 
@@ -83,7 +83,8 @@ class WindowStream:
         consumed = min(k * self.config.step, buf.shape[0])
         self._tail = buf[consumed:].copy()
         self._tail_start += consumed
-        specs = spectrogram(win, self.config) if k else np.empty((0, *self.config.spec_shape))
+        # window k starts at buf[k * step]: overlapping windows share their spectrogram frames
+        specs = spectrogram_of_windows_in(buf, k, self.config) if k else np.empty((0, *self.config.spec_shape))
         return WindowBatch(windows=win, spectrograms=specs, start=start, last=last)
 
 

@@ -39,3 +39,31 @@ def spectrogram(windows: np.ndarray, config: SignalConfig) -> np.ndarray:
     if config.drop_dc:
         mag = mag[:, :, 1:]
     return np.ascontiguousarray(mag.transpose(0, 1, 3, 2))
+
+
+def spectrogram_of_windows_in(signal_: np.ndarray, n_windows: int, config: SignalConfig) -> np.ndarray:
+    """``spectrogram(sliding_windows(signal_, window, step)[:n_windows])``, each shared frame computed once.
+
+    Consecutive windows overlap, and when the window step is a multiple of the frame hop (10 and 10
+    for the Myo config) window k's frame j is the signal's frame ``k·step/hop + j``: computing every
+    frame of the signal once and indexing does a quarter of the FFTs for the same values (each frame
+    goes through the same operations, so the result is bit-identical).
+    """
+    hop = config.nperseg - config.noverlap
+    if config.step % hop or n_windows == 0:
+        from myoxai.dsp.windows import sliding_windows
+
+        return spectrogram(sliding_windows(signal_, config.window, config.step)[:n_windows], config)
+    per = config.step // hop
+    n_frames = (n_windows - 1) * per + config.n_frames
+    x = np.asarray(signal_, dtype=np.float64)
+    idx = hop * np.arange(n_frames)[:, None] + np.arange(config.nperseg)[None]
+    _, win, scale = _plan(config)
+    seg = x[idx][None]  # (1, frames, nperseg, ch): the same layout and axes as ``spectrogram``
+    seg = seg - seg.mean(axis=2, keepdims=True)
+    mag = np.abs(np.fft.rfft(seg * win[:, None], axis=2)) * scale
+    if config.drop_dc:
+        mag = mag[:, :, 1:]
+    frames = mag[0].transpose(0, 2, 1)  # (frames, ch, freqs)
+    take = per * np.arange(n_windows)[:, None] + np.arange(config.n_frames)[None]
+    return np.ascontiguousarray(frames[take])

@@ -242,7 +242,7 @@ class Engine(ThreadOwner):
             self._status.state = "error"
             self._status.error = str(exc)
 
-    MAX_BATCH_SAMPLES = 4000  # a backlog is worked off in slices (≤ 400 windows) so stop() stays responsive
+    MAX_BATCH_SAMPLES = 1000  # a backlog is worked off in slices (≤ 100 windows) so frames and stop() stay responsive
 
     def step(self, timeout: float = 0.1) -> list[Decision]:
         """Drain the source once and process what arrived (the thread's loop body; callable directly).
@@ -309,15 +309,19 @@ class Engine(ThreadOwner):
     def _decisions(self, active: ActiveModel, new: NewWindows, proba: np.ndarray, phi: np.ndarray | None,
                    total: np.ndarray | None, t_in: float) -> list[Decision]:
         """Post-process (vote, rejection; reset at gaps) and wrap each window's result as a ``Decision``."""
+        labels, confidences = np.empty(len(new), np.int64), np.empty(len(new))
+        cuts = [0, *np.flatnonzero(new.after_gap[1:]) + 1, len(new)]
+        for a, b in zip(cuts[:-1], cuts[1:], strict=True):  # the vote restarts at the first window after a gap
+            if new.after_gap[a]:
+                self.post.reset()
+            labels[a:b], confidences[a:b] = self.post.batch(proba[a:b])
+        raw = proba.argmax(axis=1)
         out: list[Decision] = []
         now = time.perf_counter()  # latency: chunk drained -> decision handed to subscribers
         for i in range(len(new)):
-            if new.after_gap[i]:
-                self.post.reset()
-            label, conf = self.post(proba[i])
             out.append(Decision(timestamp=float(new.timestamps[i]), sample=int(new.samples[i]),
-                                probabilities=proba[i], raw_label=int(np.argmax(proba[i])), label=label,
-                                confidence=conf, phi=None if phi is None else phi[i],
+                                probabilities=proba[i], raw_label=int(raw[i]), label=int(labels[i]),
+                                confidence=float(confidences[i]), phi=None if phi is None else phi[i],
                                 total=None if total is None else total[i], latency_s=now - t_in,
                                 model_version=active.version,
                                 true_label=int(new.true_labels[i]) if new.has_labels[i] else None,

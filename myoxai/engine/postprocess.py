@@ -45,10 +45,10 @@ class PostProcessor:
 
     def __call__(self, probabilities: np.ndarray) -> tuple[int, float]:
         """(label, confidence) of the newest window given its class probabilities."""
-        if self._reset:
-            self._reset = False
-            self._history.clear()
         p = np.asarray(probabilities, dtype=np.float64)
+        if self._reset or (self._history and len(self._history[-1][1]) != len(p)):
+            self._reset = False  # (a model with other gestures may decide before its swap's reset arrives)
+            self._history.clear()
         raw = int(p.argmax())
         history = self._history
         history.append((raw, p))
@@ -64,4 +64,47 @@ class PostProcessor:
             confidence = float(sum(q[label] for _, q in recent) / k)
         if confidence < float(self.threshold):
             return REJECTED, confidence
+        return label, confidence
+
+    def batch(self, probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(labels, confidences) of n consecutive windows: what n calls would return, computed at once.
+
+        Offline replay classifies thousands of windows a second, where a Python call per window
+        would cost more than the model. The vote is counted with cumulative one-hot sums and the
+        confidences are summed in the same order as in ``__call__``, so the results are identical.
+        """
+        p_new = np.asarray(probabilities, dtype=np.float64)
+        n = p_new.shape[0]
+        if n == 0:
+            return np.empty(0, np.int64), np.empty(0)
+        if self._reset or (self._history and len(self._history[-1][1]) != p_new.shape[1]):
+            self._reset = False  # (a model with other gestures may decide before its swap's reset arrives)
+            self._history.clear()
+        k_max = min(max(1, int(self.vote)), self._history.maxlen or 256)
+        past = list(self._history)[max(0, len(self._history) - (k_max - 1)):] if k_max > 1 else []
+        p_all = np.concatenate([np.stack([q for _, q in past]), p_new]) if past else p_new
+        raw_new = p_new.argmax(axis=1)
+        lab_all = np.concatenate([np.array([lab for lab, _ in past], np.int64), raw_new])
+        h = len(past)
+        g = h + np.arange(n)  # position of each new window in the joined arrays
+        width = np.minimum(k_max, g + 1 + (len(self._history) - h))  # windows in each vote (fewer after a reset)
+        onehot = np.zeros((len(lab_all) + 1, p_all.shape[1]), np.int64)
+        onehot[np.arange(1, len(lab_all) + 1), lab_all] = 1
+        cum = np.cumsum(onehot, axis=0)
+        counts = cum[g + 1] - cum[g + 1 - width]
+        best = counts.max(axis=1)
+        label = np.full(n, -1, np.int64)
+        for j in range(k_max):  # newest first: ties go to the most recent of the tied labels
+            ok = (j < width) & (label < 0)
+            cand = lab_all[np.maximum(g - j, 0)]
+            take = ok & (counts[np.arange(n), cand] == best)
+            label[take] = cand[take]
+        total = np.zeros(n)
+        for j in range(k_max - 1, -1, -1):  # oldest first, as ``sum`` adds them in ``__call__``
+            valid = j < width
+            total[valid] = total[valid] + p_all[(g - j)[valid], label[valid]]
+        confidence = total / width
+        for lab, q in zip(raw_new.tolist(), p_new, strict=True):
+            self._history.append((lab, q))
+        label[confidence < float(self.threshold)] = REJECTED
         return label, confidence

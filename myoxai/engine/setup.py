@@ -22,9 +22,11 @@ from myoxai.errors import MyoxaiError
 BUNDLED_SPEC = "bundled"  # the held-out part of the bundled recording, looped
 LIVE_CHUNK = 10  # samples per replayed chunk when paced: 50 ms, as a Myo delivers them
 MAX_SPEED_CHUNK = 1000  # unpaced replays hand over 5 s at a time; the engine classifies them in batches
+READ_AHEAD_SAMPLES = 20_000
 
 
-def open_source(spec: str | None, speed: float = 1.0, loop: bool = True) -> tuple[Any, bool, str]:
+def open_source(spec: str | None, speed: float = 1.0, loop: bool = True,
+                chunk: int | None = None) -> tuple[Any, bool, str]:
     """(source, highpass, description) for a source spec; ``None`` or ``"bundled"`` = the bundled demo replay.
 
     ``highpass`` is False only for replays of recordings that say they are already high-passed
@@ -33,13 +35,15 @@ def open_source(spec: str | None, speed: float = 1.0, loop: bool = True) -> tupl
     from myoxai.sources import open_source as source_from_spec
     from myoxai.sources.replay import ReplaySource
 
-    chunk = LIVE_CHUNK if speed > 0 else MAX_SPEED_CHUNK
+    chunk = chunk or (LIVE_CHUNK if speed > 0 else MAX_SPEED_CHUNK)
+    # an unpaced replay reads at most ~100 s of signal ahead (reading further only burns CPU and memory)
+    ahead = 2000 if speed > 0 else max(4, READ_AHEAD_SAMPLES // chunk)
     if spec is None or spec == BUNDLED_SPEC:
         from myoxai.engine.bundled import held_out_recording
 
-        return (ReplaySource(held_out_recording(), speed=speed, loop=loop, chunk=chunk), True,
+        return (ReplaySource(held_out_recording(), speed=speed, loop=loop, chunk=chunk, queue_chunks=ahead), True,
                 "bundled recording (held-out part, looped)")
-    src = source_from_spec(spec, speed=speed, loop=loop, chunk=chunk)
+    src = source_from_spec(spec, speed=speed, loop=loop, chunk=chunk, queue_chunks=ahead)
     rec = getattr(src, "recording", None)
     highpass = rec is None or rec.meta.get("highpass_hz") != DEFAULT_CONFIG.highpass_hz
     return src, highpass, spec
@@ -82,6 +86,8 @@ class EngineOptions:
         Append every decision to this JSON-lines file.
     buffer_minutes:
         Unlabeled windows kept for recalibration.
+    chunk:
+        Samples per replayed chunk; ``None`` = 10 (50 ms, like a Myo) when paced, 1000 at max speed.
     """
 
     source: str | None = None
@@ -94,6 +100,7 @@ class EngineOptions:
     lsl: bool = False
     log: str | Path | None = None
     buffer_minutes: float = 5.0
+    chunk: int | None = None
 
     def __post_init__(self) -> None:
         if self.vote < 1:
@@ -119,7 +126,7 @@ def build_engine(options: EngineOptions, model: Model | None = None) -> tuple[En
 
     if model is None:
         model = load_live_model(options.model)
-    source, highpass, desc = open_source(options.source, options.speed, loop=options.loop)
+    source, highpass, desc = open_source(options.source, options.speed, loop=options.loop, chunk=options.chunk)
     if hasattr(source, "match_classes"):  # a labelled replay: gestures matched to the model's by name
         source.match_classes(model_class_names(model, model.n_classes))
     engine = Engine(source, model, explain=options.explain, vote=options.vote, threshold=options.threshold,

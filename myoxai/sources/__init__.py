@@ -41,7 +41,7 @@ SOURCE_SPECS = "replay:FILE, myo[:PORT], myo-ble[:ADDRESS] or lsl:NAME (lsl alon
 
 
 def open_source(spec: str, imu: bool = False, speed: float = 1.0, loop: bool = False,
-                chunk: int = 10) -> ThreadedSource:
+                chunk: int = 10, queue_chunks: int = 2000) -> ThreadedSource:
     """Build (not start) a source from a spec string.
 
     Parameters
@@ -50,8 +50,9 @@ def open_source(spec: str, imu: bool = False, speed: float = 1.0, loop: bool = F
         ``replay:FILE`` | ``myo`` | ``myo:PORT`` | ``myo-ble`` | ``myo-ble:ADDRESS`` | ``lsl`` | ``lsl:NAME``.
     imu:
         Also stream the Myo's IMU (Myo sources only).
-    speed, loop, chunk:
-        Replay pacing (1 = real time, 0 = as fast as possible), looping, and samples per chunk.
+    speed, loop, chunk, queue_chunks:
+        Replay pacing (1 = real time, 0 = as fast as possible), looping, samples per chunk, and how
+        many chunks an unpaced replay may read ahead of its consumer.
     """
     kind, _, arg = spec.partition(":")
     if kind == "replay":
@@ -59,7 +60,7 @@ def open_source(spec: str, imu: bool = False, speed: float = 1.0, loop: bool = F
             raise MyoxaiError("replay needs a file: --source replay:recording.xdf")
         from myoxai.sources.replay import ReplaySource
 
-        return ReplaySource(arg, speed=speed, chunk=chunk, loop=loop)
+        return ReplaySource(arg, speed=speed, chunk=chunk, loop=loop, queue_chunks=queue_chunks)
     if kind == "myo":
         from myoxai.sources.bled112 import MyoBled112Source
 
