@@ -14,7 +14,7 @@ from myoxai.io.validate import check_file_size
 log = logging.getLogger(__name__)
 
 
-_NUMBER = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*")
+_NUMBER = re.compile(r"\s*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*")  # ASCII digits only
 
 
 def _parse_line(line: str, n_cols: int) -> list[float] | str:
