@@ -65,3 +65,16 @@ def test_myo_readings_dropped_line_keeps_its_time_slot(tmp_path):
     rec = myo_readings.load_file(s / "2.txt", strict=False)
     assert len(rec) == 99 and rec.meta["dropped_lines"] == [11]
     assert np.isclose(rec.timestamps[10] - rec.timestamps[9], 2 / myo_readings.FS)
+
+
+@pytest.mark.parametrize("value", ["3.5_46487e-02", "١٢", "0x10", "1e5e5"])
+def test_numbers_python_float_takes_but_a_dataset_never_holds_are_refused(tmp_path, value):
+    """Found by fuzzing: float() accepts underscores and non-ASCII digits, numpy does not."""
+    rows = np.random.default_rng(1).uniform(-1, 1, (300, 8))
+    lines = [",".join(f"{v:.5f}" for v in r) for r in rows]
+    lines[5] = value + lines[5][lines[5].index(","):]
+    f = tmp_path / "D1M2T1.csv"
+    f.write_text("\n".join(lines) + "\n")
+    with pytest.raises(MyoxaiError, match="line 6: non-numeric value"):
+        kanoga.load_trial(f)
+    assert len(kanoga.load_trial(f, strict=False)) == 299

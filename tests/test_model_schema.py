@@ -88,3 +88,12 @@ def test_device_folder_and_broken_link_are_named(tmp_path):
     broken.symlink_to(tmp_path / "gone")
     with pytest.raises(MyoxaiError, match="broken link"):
         load_model(broken)
+
+
+def test_edited_architecture_arguments_give_a_one_line_error(tmp_path):
+    net = build_model("allconvnet", 2, seed=0, channels=(4, 4, 4, 4))
+    path = save_model(net, tmp_path / "net.safetensors", CLASSES)
+    bad = _edit(path, tmp_path / "bad.safetensors", lambda d: d["arguments"].update(channels=[9, 9, 9, 9]))
+    with pytest.raises(MyoxaiError, match="weights do not fit the allconvnet architecture") as err:
+        load_model(bad)
+    assert "\n" not in str(err.value)

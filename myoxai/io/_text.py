@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import numpy as np
@@ -13,17 +14,26 @@ from myoxai.io.validate import check_file_size
 log = logging.getLogger(__name__)
 
 
-def _bad_line_reason(line: str, n_cols: int) -> str | None:
+_NUMBER = re.compile(r"\s*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*")  # ASCII digits only
+
+
+def _parse_line(line: str, n_cols: int) -> list[float] | str:
+    """The line's values, or why it is bad.
+
+    Plain decimal numbers only: Python's ``float`` also takes ``1_000``, ``nan``, ``infinity`` and
+    non-ASCII digits, none of which a dataset file holds.
+    """
     parts = line.split(",")
     if len(parts) != n_cols:
         return f"expected {n_cols} comma-separated values, found {len(parts)}"
-    try:
-        values = [float(p) for p in parts]
-    except ValueError:
+    if not all(_NUMBER.fullmatch(p) for p in parts):
+        if any(p.strip().lower().lstrip("+-") in ("nan", "inf", "infinity") for p in parts):
+            return "NaN or infinite value"
         return f"non-numeric value in {line[:60]!r}"
+    values = [float(p) for p in parts]
     if not all(np.isfinite(values)):
-        return "NaN or infinite value"
-    return None
+        return "a value too large to be a number"
+    return values
 
 
 def kept_line_positions(n_kept: int, dropped: list[int]) -> np.ndarray:
@@ -54,19 +64,23 @@ def read_numeric_rows(path: Path, n_cols: int, *, expected_rows: int | None = No
         lines.pop()
     if not lines:
         raise MyoxaiError(f"{path} is empty; re-download or remove it")
-    try:
-        data = np.loadtxt(lines, delimiter=",", dtype=np.float64, ndmin=2)
-        fast_ok = data.shape[1] == n_cols and np.isfinite(data).all()
-    except ValueError:
-        fast_ok = False
+    fast_ok = False
+    if text.isascii():  # numpy, like float(), reads non-ASCII digits: those lines go the strict way
+        try:
+            data = np.loadtxt(lines, delimiter=",", dtype=np.float64, ndmin=2)
+            fast_ok = data.shape[1] == n_cols and np.isfinite(data).all()
+        except ValueError:
+            pass
     dropped: list[int] = []
     if not fast_ok:
-        keep = []
+        keep: list[list[float]] = []
         for i, line in enumerate(lines, start=1):
-            reason = _bad_line_reason(line, n_cols)
-            if reason is None:
-                keep.append(line)
-            elif strict:
+            parsed = _parse_line(line, n_cols)
+            if not isinstance(parsed, str):
+                keep.append(parsed)
+                continue
+            reason = parsed
+            if strict:
                 raise MyoxaiError(f"{path}, line {i}: {reason}; the file is corrupt — fix or remove that line, "
                                   "or load with strict=False (--skip-bad-lines) to drop such lines")
             else:
@@ -75,7 +89,8 @@ def read_numeric_rows(path: Path, n_cols: int, *, expected_rows: int | None = No
             log.warning("%s: dropped %d corrupt line(s): %s", path, len(dropped), dropped[:10])
         if not keep:
             raise MyoxaiError(f"{path}: no valid lines")
-        data = np.loadtxt(keep, delimiter=",", dtype=np.float64, ndmin=2)
+        data = np.asarray(keep, dtype=np.float64).reshape(-1, n_cols)
     if expected_rows is not None and data.shape[0] + len(dropped) != expected_rows:
-        raise MyoxaiError(f"{path}: {data.shape[0]} valid rows, expected {expected_rows}; the trial is truncated")
+        got = f"{data.shape[0]} rows" + (f" (+{len(dropped)} dropped as corrupt)" if dropped else "")
+        raise MyoxaiError(f"{path}: {got}, expected {expected_rows}; the file is truncated or has extra lines")
     return data, dropped

@@ -75,10 +75,13 @@ def check_output(path: str | Path, *, overwrite: bool = False, inputs: Iterable[
 
 def write_failed(path: str | Path, exc: OSError, kept: str = "nothing was written") -> MyoxaiError:
     """The user-facing error for an ``OSError`` while writing ``path``; ``kept`` says what survived."""
-    reason = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is exceeded",
-              errno.EFBIG: "the file grew beyond the size limit", errno.EACCES: "permission denied",
-              errno.EROFS: "the file system is read-only"}.get(exc.errno or 0, exc.strerror or str(exc))
-    return MyoxaiError(f"cannot write {path}: {reason}; {kept}. Free space or choose another place and retry")
+    space = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is exceeded",
+             errno.EFBIG: "the file grew beyond the size limit"}
+    other = {errno.EACCES: "permission denied", errno.EROFS: "the file system is read-only"}
+    reason = space.get(exc.errno or 0) or other.get(exc.errno or 0) or " ".join(str(exc.strerror or exc).split())
+    todo = "free space or choose another place" if exc.errno in space or "too large" in reason else \
+        "choose another place"
+    return MyoxaiError(f"cannot write {path}: {reason}; {kept}. To retry, {todo}")
 
 
 @contextlib.contextmanager

@@ -72,7 +72,8 @@ def load_model(path: str | Path, expect_config: SignalConfig | None = DEFAULT_CO
             model.load_state_dict(state, strict=True)
             model.eval()
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-        raise MyoxaiError(f"{path}: weights do not fit the {name} architecture ({exc})") from exc
+        detail = " ".join(str(exc).split())[:300]  # torch's messages span lines; ours is one
+        raise MyoxaiError(f"{path}: weights do not fit the {name} architecture ({detail})") from exc
     _check_runs(path, model, expect_config or DEFAULT_CONFIG)
     model.class_names = tuple(desc["class_names"])
     model.description = desc
