@@ -165,3 +165,14 @@ def test_adaptation_cells_are_identical_on_a_cluster(sequential, kanoga_root, tm
     assert set(seq) == set(sequential)  # one schema for every protocol
     r = seq["records"][1]
     assert (r["adapt"], r["test"]["day"], r["test"]["trials"], r["train"]["days"]) == ("dann", 2, [3, 4], [1])
+
+
+def test_bench_eval_grid_reports_speedup_overhead_and_equality(kanoga_root, tmp_path):
+    out = tmp_path / "bench.json"
+    assert main(["bench", "eval-grid", "--root", str(kanoga_root), "--subjects", "1", "--days", "1", "--models", "lda",
+                 "--json", str(out)]) == 0
+    results = {b["name"]: b for b in json.loads(out.read_text())["benchmarks"]}
+    assert results["eval_grid.records_identical"]["value"] == 1.0
+    assert results["eval_grid.speedup"]["value"] > 0 and results["eval_grid.sequential_seconds"]["params"]["cells"] == 4
+    assert len(results["eval_grid.speedup"]["params"]["loadavg_1min"]) == 3
+    assert results["eval_grid.sequential.cell_cpu_seconds"]["value"] > 0
