@@ -74,10 +74,14 @@ def cluster():
         yield cluster
 
 
-def test_scheduler_address_runs_the_same_cells(sequential, kanoga_root, tmp_path, cluster):
+def test_scheduler_address_runs_the_same_cells(sequential, kanoga_root, tmp_path, cluster, capsys):
     rc, report = _eval(kanoga_root, tmp_path / "s.json", "--scheduler", cluster.scheduler_address)
     assert rc == 0 and report["execution"]["mode"] == "scheduler" and report["execution"]["workers"] == 2
     assert report["records"] == sequential["records"]
+    # workers whose torch thread count differs from --threads would give other numbers: refused up front
+    assert main(["eval", "--root", str(kanoga_root), *GRID, "--json", str(tmp_path / "t.json"), "--threads", "2",
+                 "--scheduler", cluster.scheduler_address]) == 2
+    assert "OMP_NUM_THREADS=2" in capsys.readouterr().err
 
 
 def test_scheduler_that_is_not_there_is_a_user_error(kanoga_root, tmp_path, capsys):
