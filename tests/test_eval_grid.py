@@ -180,3 +180,21 @@ def test_bench_eval_grid_reports_speedup_overhead_and_equality(kanoga_root, tmp_
     assert results["eval_grid.speedup"]["value"] > 0 and results["eval_grid.sequential_seconds"]["params"]["cells"] == 4
     assert len(results["eval_grid.speedup"]["params"]["loadavg_1min"]) == 3
     assert results["eval_grid.sequential.cell_cpu_seconds"]["value"] > 0
+
+
+def test_adaptation_cells_per_subject_day_and_per_subject_for_cross_day_methods(monkeypatch):
+    from myoxai.errors import MyoxaiError
+    from myoxai.evaluation import adaptation
+
+    cells = adaptation.kanoga_cells([1, 2], [9, 2], ["none", "dann"], ["12", "34"])
+    assert [(c.params["subject"], c.params["days"], c.reads) for c in cells] == [
+        (1, [2], [[1, 1], [1, 2]]), (1, [9], [[1, 1], [1, 9]]), (2, [2], [[2, 1], [2, 2]]), (2, [9], [[2, 1], [2, 9]])]
+    assert len({c.seed(0) for c in cells}) == 4
+    monkeypatch.setattr(adaptation, "CROSS_DAY_METHODS", ("dann",))  # a method that carries state across days
+    cells = adaptation.kanoga_cells([1], [2, 9], ["none", "dann"])
+    assert [(c.params["days"], c.params["methods"]) for c in cells] == [([2], ["none"]), ([9], ["none"]),
+                                                                       ([2, 9], ["dann"])]
+    with pytest.raises(MyoxaiError, match="day 1 is the calibration day"):
+        adaptation.kanoga_cells([1], [1, 2], ["none"])
+    sessions = adaptation.myo_readings_cells([(7, 1), (7, 2), (7, 3), (8, 1)], ["none"])
+    assert [(c.params["subject"], c.params["sessions"]) for c in sessions] == [(7, [2]), (7, [3])]
