@@ -74,10 +74,14 @@ def cluster():
         yield cluster
 
 
-def test_scheduler_address_runs_the_same_cells(sequential, kanoga_root, tmp_path, cluster):
+def test_scheduler_address_runs_the_same_cells(sequential, kanoga_root, tmp_path, cluster, capsys):
     rc, report = _eval(kanoga_root, tmp_path / "s.json", "--scheduler", cluster.scheduler_address)
     assert rc == 0 and report["execution"]["mode"] == "scheduler" and report["execution"]["workers"] == 2
     assert report["records"] == sequential["records"]
+    # workers whose torch thread count differs from --threads would give other numbers: refused up front
+    assert main(["eval", "--root", str(kanoga_root), *GRID, "--json", str(tmp_path / "t.json"), "--threads", "2",
+                 "--scheduler", cluster.scheduler_address]) == 2
+    assert "OMP_NUM_THREADS=2" in capsys.readouterr().err
 
 
 def test_scheduler_that_is_not_there_is_a_user_error(kanoga_root, tmp_path, capsys):
@@ -165,3 +169,32 @@ def test_adaptation_cells_are_identical_on_a_cluster(sequential, kanoga_root, tm
     assert set(seq) == set(sequential)  # one schema for every protocol
     r = seq["records"][1]
     assert (r["adapt"], r["test"]["day"], r["test"]["trials"], r["train"]["days"]) == ("dann", 2, [3, 4], [1])
+
+
+def test_bench_eval_grid_reports_speedup_overhead_and_equality(kanoga_root, tmp_path):
+    out = tmp_path / "bench.json"
+    assert main(["bench", "eval-grid", "--root", str(kanoga_root), "--subjects", "1", "--days", "1", "--models", "lda",
+                 "--json", str(out)]) == 0
+    results = {b["name"]: b for b in json.loads(out.read_text())["benchmarks"]}
+    assert results["eval_grid.records_identical"]["value"] == 1.0
+    assert results["eval_grid.speedup"]["value"] > 0 and results["eval_grid.sequential_seconds"]["params"]["cells"] == 4
+    assert len(results["eval_grid.speedup"]["params"]["loadavg_1min"]) == 3
+    assert results["eval_grid.sequential.cell_cpu_seconds"]["value"] > 0
+
+
+def test_adaptation_cells_per_subject_day_and_per_subject_for_cross_day_methods(monkeypatch):
+    from myoxai.errors import MyoxaiError
+    from myoxai.evaluation import adaptation
+
+    cells = adaptation.kanoga_cells([1, 2], [9, 2], ["none", "dann"], ["12", "34"])
+    assert [(c.params["subject"], c.params["days"], c.reads) for c in cells] == [
+        (1, [2], [[1, 1], [1, 2]]), (1, [9], [[1, 1], [1, 9]]), (2, [2], [[2, 1], [2, 2]]), (2, [9], [[2, 1], [2, 9]])]
+    assert len({c.seed(0) for c in cells}) == 4
+    monkeypatch.setattr(adaptation, "CROSS_DAY_METHODS", ("dann",))  # a method that carries state across days
+    cells = adaptation.kanoga_cells([1], [2, 9], ["none", "dann"])
+    assert [(c.params["days"], c.params["methods"]) for c in cells] == [([2], ["none"]), ([9], ["none"]),
+                                                                       ([2, 9], ["dann"])]
+    with pytest.raises(MyoxaiError, match="day 1 is the calibration day"):
+        adaptation.kanoga_cells([1], [1, 2], ["none"])
+    sessions = adaptation.myo_readings_cells([(7, 1), (7, 2), (7, 3), (8, 1)], ["none"])
+    assert [(c.params["subject"], c.params["sessions"]) for c in sessions] == [(7, [2]), (7, [3])]

@@ -19,8 +19,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", required=True, choices=("kanoga", "myo-readings"))
     parser.add_argument("--root", required=True, help="the unpacked dataset folder")
     parser.add_argument("--subjects", help="kanoga: 1-4 or 1,2; myo-readings: participant ids (default: all)")
-    parser.add_argument("--days", help="kanoga days, e.g. 1-30 (default 1; with --adapt: the test days, default "
-                        "2-30); myo-readings: sessions, e.g. 1-3")
+    parser.add_argument("--days", help="kanoga days, e.g. 1-30 (default 1; with --adapt: the test days, 2-30 by "
+                        "default, never day 1); myo-readings: sessions, e.g. 1-3")
     parser.add_argument("--protocol", required=True, choices=("intra-day", "inter-day", "inter-subject"),
                         help="myo-readings: intra-day = intra-session time split, inter-day = session 1 → later")
     parser.add_argument("--models", default="lda,allconvnet", help="comma-separated: spectrogram-convnet, "
@@ -156,7 +156,7 @@ def _adapt_grid(args: argparse.Namespace, root: Path) -> tuple[list, Any]:
         splits = [sp.strip() for sp in args.splits.split(",") if sp.strip()]
         if not splits or any(not sp.isdigit() or not set(sp) <= set("1234") for sp in splits):
             raise MyoxaiError(f"--splits {args.splits!r}: adaptation trials per split, e.g. 12,34")
-        cells = adaptation.kanoga_cells(subjects, [d for d in (days or range(2, 31)) if d > 1], methods, splits)
+        cells = adaptation.kanoga_cells(subjects, days or range(2, 31), methods, splits)
     else:
         pairs = _myo_sessions(root, args.subjects, None)
         without_first = sorted({p for p, _ in pairs} - {p for p, k in pairs if k == 1})

@@ -155,14 +155,34 @@ KANOGA_RUNNER = "myoxai.evaluation.adaptation:run_kanoga_cell"
 MYO_READINGS_RUNNER = "myoxai.evaluation.adaptation:run_myo_readings_cell"
 
 
+# Methods whose state carries from one test day to the next (e.g. a replay of earlier days'
+# pseudo-labels) get one cell per subject that walks its test days in order; all others get one cell
+# per subject-day. None of today's methods carries state.
+CROSS_DAY_METHODS: tuple[str, ...] = ()
+
+
+def _split_methods(methods: Sequence[str]) -> tuple[list[str], list[str]]:
+    return [m for m in methods if m not in CROSS_DAY_METHODS], [m for m in methods if m in CROSS_DAY_METHODS]
+
+
 def kanoga_cells(subjects: Iterable[int], days: Iterable[int], methods: Sequence[str],
                  splits: Sequence[str] = ("12",)) -> list[Cell]:
     """Inter-day adaptation on the long-term dataset, one cell per subject-day (see module docstring)."""
-    return [Cell(KANOGA_RUNNER, {"dataset": "kanoga", "protocol": "inter-day", "subject": s, "day": d,
-                                 "methods": list(methods), "splits": list(splits)},
-                 [[s, 1], [s, d]], f"adapt kanoga s{s} day {d}",
-                 seed_key={"dataset": "kanoga", "subject": s, "day": d})
-            for s in subjects for d in days]
+    days = sorted(days)
+    if 1 in days:
+        raise MyoxaiError("day 1 is the calibration day (the model trained on its trials); choose test days "
+                          "from 2 on, e.g. --days 2-30")
+    per_day, across = _split_methods(methods)
+
+    def cell(s: int, ds: list[int], ms: list[str]) -> Cell:
+        label = f"adapt kanoga s{s} day {ds[0]}" if len(ds) == 1 else f"adapt kanoga s{s} days {ds} {','.join(ms)}"
+        return Cell(KANOGA_RUNNER, {"dataset": "kanoga", "protocol": "inter-day", "subject": s, "days": ds,
+                                    "methods": ms, "splits": list(splits)},
+                    [[s, 1]] + [[s, d] for d in ds], label, seed_key={"dataset": "kanoga", "subject": s, "days": ds})
+
+    return [c for s in subjects
+            for c in ([cell(s, [d], per_day) for d in days] if per_day else []) + ([cell(s, days, across)] if across
+                                                                                   else [])]
 
 
 def _calibration(key: dict[str, Any], context: GridContext, make: Callable[[AdaptEvalSettings], tuple]) -> tuple:
@@ -186,10 +206,11 @@ def _as_records(flat: list[dict[str, Any]], timings: list[dict[str, Any]]) -> li
 
 
 def run_kanoga_cell(params: dict[str, Any], context: GridContext, seed: int) -> dict[str, Any]:
-    """Runner of one subject-day: calibration model from day 1, then every split and method."""
+    """Runner of one subject-day (or of a subject's days in order): calibration model from day 1, then
+    every split and method."""
     from myoxai.io.kanoga import N_MOTIONS, position_of_day
 
-    root, subject, day = context.root, params["subject"], params["day"]
+    root, subject = context.root, params["subject"]
     s = context.settings
 
     def make(settings: AdaptEvalSettings) -> tuple:
@@ -201,19 +222,20 @@ def run_kanoga_cell(params: dict[str, Any], context: GridContext, seed: int) -> 
 
     model, source = _calibration({"dataset": "kanoga", "subject": subject, "calibration_day": 1}, context, make)
     cell_settings = replace(s, recal=replace(s.recal, seed=seed))
-    dd = kanoga_day(root, subject, day)
     records: list[dict[str, Any]] = []
     timings: list[dict[str, Any]] = []
-    for split in params["splits"]:
-        adapt_trials = [int(c) for c in split]
-        a = np.isin(dd["trial"], adapt_trials)  # recording order kept: motion-major, trial-minor
-        base = {"dataset": "kanoga", "protocol": "inter-day", "subject": subject, "model": s.model,
-                "train": {"variant": "fixed", "days": [1], "trials": [1, 2, 3, 4]},
-                "test": {"day": day, "position": position_of_day(day),
-                         "trials": [t for t in (1, 2, 3, 4) if t not in adapt_trials], "adapt_trials": adapt_trials,
-                         "split": f"adapt T{split} / test others"}}
-        records += _as_records(run_methods(model, source, dd["x"][a], dd["y"][a], dd["x"][~a], dd["y"][~a],
-                                           params["methods"], cell_settings, base), timings)
+    for day in params["days"]:
+        dd = kanoga_day(root, subject, day)
+        for split in params["splits"]:
+            adapt_trials = [int(c) for c in split]
+            a = np.isin(dd["trial"], adapt_trials)  # recording order kept: motion-major, trial-minor
+            base = {"dataset": "kanoga", "protocol": "inter-day", "subject": subject, "model": s.model,
+                    "train": {"variant": "fixed", "days": [1], "trials": [1, 2, 3, 4]},
+                    "test": {"day": day, "position": position_of_day(day),
+                             "trials": [t for t in (1, 2, 3, 4) if t not in adapt_trials],
+                             "adapt_trials": adapt_trials, "split": f"adapt T{split} / test others"}}
+            records += _as_records(run_methods(model, source, dd["x"][a], dd["y"][a], dd["x"][~a], dd["y"][~a],
+                                               params["methods"], cell_settings, base), timings)
     return {"records": records, "details": {"timings": timings}}
 
 
@@ -240,11 +262,22 @@ def myo_session(folder: Path) -> list[tuple[np.ndarray, np.ndarray]]:
 
 def myo_readings_cells(sessions: Iterable[tuple[Any, int]], methods: Sequence[str]) -> list[Cell]:
     """Session 1 → each later session of every participant, one cell per participant-session."""
-    return [Cell(MYO_READINGS_RUNNER, {"dataset": "myo-readings", "protocol": "inter-session", "subject": pid,
-                                       "session": k, "methods": list(methods)},
-                 [[pid, 1], [pid, k]], f"adapt myo-readings {pid}-{k}",
-                 seed_key={"dataset": "myo-readings", "subject": pid, "session": k})
-            for pid, k in sessions if k != 1]
+    later: dict[Any, list[int]] = {}
+    for pid, k in sorted(sessions):
+        if k != 1:
+            later.setdefault(pid, []).append(k)
+    per_session, across = _split_methods(methods)
+
+    def cell(pid: Any, ks: list[int], ms: list[str]) -> Cell:
+        label = f"adapt myo-readings {pid}-{ks[0]}" if len(ks) == 1 else f"adapt myo-readings {pid} {ks} {','.join(ms)}"
+        return Cell(MYO_READINGS_RUNNER, {"dataset": "myo-readings", "protocol": "inter-session", "subject": pid,
+                                          "sessions": ks, "methods": ms},
+                    [[pid, 1]] + [[pid, k] for k in ks], label,
+                    seed_key={"dataset": "myo-readings", "subject": pid, "sessions": ks})
+
+    return [c for pid, ks in later.items()
+            for c in ([cell(pid, [k], per_session) for k in ks] if per_session else [])
+            + ([cell(pid, ks, across)] if across else [])]
 
 
 def _session_folder(root: str, pid: Any, session: int) -> Path:
@@ -261,7 +294,7 @@ def run_myo_readings_cell(params: dict[str, Any], context: GridContext, seed: in
     """Runner of one participant-session: adapt on the first half of each file as one stream, test the rest."""
     from myoxai.io.myo_readings import CLASS_NAMES
 
-    root, pid, session = context.root, params["subject"], params["session"]
+    root, pid = context.root, params["subject"]
     s = context.settings
 
     def make(settings: AdaptEvalSettings) -> tuple:
@@ -278,25 +311,27 @@ def run_myo_readings_cell(params: dict[str, Any], context: GridContext, seed: in
     model, source = _calibration({"dataset": "myo-readings", "subject": pid, "calibration_session": 1}, context,
                                  make)
     cell_settings = replace(s, recal=replace(s.recal, seed=seed))
-    parts = myo_session(_session_folder(root, pid, session))
-    halves = [(fx[:len(fx) // 2], fy[:len(fy) // 2], fx[len(fx) // 2:], fy[len(fy) // 2:]) for fx, fy in parts]
-    xa = np.concatenate([h[0] for h in halves])
-    ya = np.concatenate([h[1] for h in halves])
-    xt = np.concatenate([h[2] for h in halves])
-    yt = np.concatenate([h[3] for h in halves])
-    base = {"dataset": "myo-readings", "protocol": "inter-session", "subject": pid, "model": s.model,
-            "train": {"variant": "fixed", "session": 1},
-            "test": {"day": session, "session": session, "position": "", "trials": [],
-                     "split": "adapt first half / test second half"}}
-    la = ya >= 0
     records: list[dict[str, Any]] = []
     timings: list[dict[str, Any]] = []
-    for method in params["methods"]:
-        if method == "labeled":  # the upper bound trains on pure windows only (it needs labels)
-            rs = run_methods(model, source, xa[la], ya[la], xt[yt >= 0], yt[yt >= 0], [method], cell_settings, base)
-        else:
-            rs = run_methods(model, source, xa, ya, xt[yt >= 0], yt[yt >= 0], [method], cell_settings, base)
-        records += _as_records(rs, timings)
+    for session in params["sessions"]:
+        parts = myo_session(_session_folder(root, pid, session))
+        halves = [(fx[:len(fx) // 2], fy[:len(fy) // 2], fx[len(fx) // 2:], fy[len(fy) // 2:]) for fx, fy in parts]
+        xa = np.concatenate([h[0] for h in halves])
+        ya = np.concatenate([h[1] for h in halves])
+        xt = np.concatenate([h[2] for h in halves])
+        yt = np.concatenate([h[3] for h in halves])
+        base = {"dataset": "myo-readings", "protocol": "inter-session", "subject": pid, "model": s.model,
+                "train": {"variant": "fixed", "session": 1},
+                "test": {"day": session, "session": session, "position": "", "trials": [],
+                         "split": "adapt first half / test second half"}}
+        la = ya >= 0
+        for method in params["methods"]:
+            if method == "labeled":  # the upper bound trains on pure windows only (it needs labels)
+                rs = run_methods(model, source, xa[la], ya[la], xt[yt >= 0], yt[yt >= 0], [method], cell_settings,
+                                 base)
+            else:
+                rs = run_methods(model, source, xa, ya, xt[yt >= 0], yt[yt >= 0], [method], cell_settings, base)
+            records += _as_records(rs, timings)
     return {"records": records, "details": {"timings": timings}}
 
 

@@ -93,9 +93,10 @@ def resolve(runner: str) -> Callable[..., dict[str, Any]]:
 def run_cell(cell: Cell, context: GridContext) -> dict[str, Any]:
     """Run one cell in this process and never raise: the outcome holds records or the error.
 
-    Torch gets ``context.threads`` threads; the global numpy and torch generators are seeded from
-    the cell's seed as well, so even a stray global draw cannot make results depend on which
-    cells ran before in the same process.
+    Torch gets ``context.threads`` threads (on the main thread; a Dask worker's task thread cannot set
+    them, so ``executor`` starts and checks its workers with that count); the global numpy and torch
+    generators are seeded from the cell's seed as well, so even a stray global draw cannot make
+    results depend on which cells ran before in the same process.
     """
     import torch
 

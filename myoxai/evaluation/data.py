@@ -151,9 +151,9 @@ def myo_readings_windows(root: str | Path, subjects: list[str] | None, sessions:
 def unit_files(dataset: str, root: str | Path, unit: list) -> list[Path]:
     """The files one data unit is read from, in a fixed order (their content goes into cache keys)."""
     if dataset == "kanoga":
-        from myoxai.io.kanoga import _subject_dir
+        from myoxai.io.kanoga import day_dir
 
-        folder = _subject_dir(Path(root), int(unit[0])) / f"day{int(unit[1])}"
+        folder = day_dir(root, int(unit[0]), int(unit[1]))
         files = sorted(folder.glob("*.csv")) if folder.is_dir() else []
     elif dataset == "myo-readings":
         from myoxai.io.myo_readings import session_dirs

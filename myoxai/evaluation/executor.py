@@ -103,15 +103,17 @@ def _sequential(todo: list[tuple[str, Cell]], context: GridContext) -> Iterator[
         yield key, run_cell(cell, context), 1
 
 
-def _worker_facts(root: str, runners: list[str]) -> tuple[str, bool]:
-    """This worker's myoxai version and whether it sees ``root``; imports the runners (and torch) once,
-    so the first cell of each worker does not pay for it."""
+def _worker_facts(root: str, runners: list[str]) -> tuple[str, bool, int]:
+    """This worker's myoxai version, whether it sees ``root`` and its torch threads; imports the runners
+    (and torch) once, so the first cell of each worker does not pay for it."""
+    import torch
+
     import myoxai
     from myoxai.evaluation.cells import resolve
 
     for runner in runners:
         resolve(runner)
-    return myoxai.__version__, os.path.isdir(root)
+    return myoxai.__version__, os.path.isdir(root), torch.get_num_threads()
 
 
 def _reachable(address: str) -> None:
@@ -126,8 +128,9 @@ def _reachable(address: str) -> None:
 
 
 @contextlib.contextmanager
-def dask_client(workers: int | None, scheduler: str | None) -> Iterator[Any]:
-    """A ``distributed.Client`` on a new loopback ``LocalCluster`` of ``workers`` processes, or on ``scheduler``."""
+def dask_client(workers: int | None, scheduler: str | None, threads: int = 1) -> Iterator[Any]:
+    """A ``distributed.Client`` on a new loopback ``LocalCluster`` of ``workers`` processes (one task at a
+    time, ``threads`` torch threads each), or on ``scheduler``."""
     try:
         from distributed import Client, LocalCluster
     except ImportError:
@@ -153,7 +156,7 @@ def dask_client(workers: int | None, scheduler: str | None) -> Iterator[Any]:
             # samples the training thread every 10 ms (see the README).
             stack.enter_context(dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
                                                  "distributed.worker.profile.enabled": False}))
-            env = {k: "1" for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
+            env = {k: str(threads) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
             cluster = stack.enter_context(LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                                        host="127.0.0.1", dashboard_address="127.0.0.1:0",
                                                        env=env))
@@ -166,13 +169,16 @@ def prepare_workers(client: Any, context: GridContext, runners: list[str]) -> No
     facts = client.run(_worker_facts, context.root, runners)
     if not facts:
         raise MyoxaiError("the Dask cluster has no workers; start some (dask worker ADDRESS) and retry")
-    for address, (version, has_root) in facts.items():
+    for address, (version, has_root, threads) in facts.items():
         if version != __version__:
             raise MyoxaiError(f"worker {address} runs myoxai {version}, this client {__version__}; install the "
                               "same version on every worker")
         if not has_root:
             raise MyoxaiError(f"worker {address} cannot see {context.root}; put the dataset on a filesystem the "
                               "workers share at that path, or pass --worker-root with the workers' path")
+        if threads != context.threads:  # cells run off the worker's main thread, which cannot set it per cell
+            raise MyoxaiError(f"worker {address} runs torch with {threads} threads, --threads is {context.threads}; "
+                              f"start the workers with OMP_NUM_THREADS={context.threads} (records depend on it)")
 
 
 def _dask(todo: list[tuple[str, Cell]], client: Any, context: GridContext) -> Iterator[tuple[str, dict, int]]:
@@ -216,7 +222,7 @@ def run_grid(cells: list[Cell], context: GridContext, workers: int | None = None
     n_workers = 1
     with contextlib.ExitStack() as stack:
         if (workers or scheduler) and todo:
-            client = stack.enter_context(dask_client(workers, scheduler))
+            client = stack.enter_context(dask_client(workers, scheduler, context.threads))
             prepare_workers(client, context, sorted({cell.runner for _, cell in todo}))
             startup = time.perf_counter() - t0
             dashboard = client.dashboard_link

@@ -45,6 +45,11 @@ def _subject_dir(root: Path, subject: int) -> Path:
                       "long-term dataset (the folder holding subN/dayD/DdMmTt.csv)")
 
 
+def day_dir(root: str | Path, subject: int, day: int) -> Path:
+    """The folder of one subject-day (``<root>/[data/]subN/dayD``; it may not exist)."""
+    return _subject_dir(Path(root), subject) / f"day{day}"
+
+
 def available_subjects(root: str | Path) -> list[int]:
     """Subjects present under ``root``."""
     root = Path(root)
