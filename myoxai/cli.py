@@ -15,8 +15,9 @@ import sys
 from myoxai import __version__
 from myoxai.errors import MyoxaiError
 
-# command name -> module under myoxai.commands (each defines HELP, add_arguments(parser), run(args) -> int)
-COMMANDS = ("info", "convert", "replay", "record", "stream", "train", "eval", "explain", "live", "bench")
+# command name -> module under myoxai.commands, '-' as '_' (each has HELP, add_arguments(parser), run(args))
+COMMANDS = ("info", "convert", "replay", "record", "stream", "train", "eval", "explain", "live", "motion-test", "drift",
+            "bench")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,9 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
         try:
-            mod = importlib.import_module(f"myoxai.commands.{name}")
+            mod = importlib.import_module(f"myoxai.commands.{name.replace('-', '_')}")
         except ModuleNotFoundError as exc:
-            if exc.name != f"myoxai.commands.{name}":
+            if exc.name != f"myoxai.commands.{name.replace('-', '_')}":
                 raise
             continue  # command not built yet
         p = sub.add_parser(name, help=mod.HELP, description=mod.HELP)
