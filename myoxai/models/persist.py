@@ -17,7 +17,8 @@ from myoxai.models.registry import MODELS, Model, build_model
 
 
 def save_model(model: Model, path: str | Path, class_names: Sequence[str], config: SignalConfig = DEFAULT_CONFIG,
-               training: dict[str, Any] | None = None, metrics: dict[str, Any] | None = None) -> Path:
+               training: dict[str, Any] | None = None, metrics: dict[str, Any] | None = None, *,
+               drift_reference: dict[str, Any] | None = None) -> Path:
     """Write ``model`` with its architecture, class names, signal config, training description and metrics.
 
     Parameters
@@ -34,6 +35,9 @@ def save_model(model: Model, path: str | Path, class_names: Sequence[str], confi
         What the model was trained on (data source, subjects, days, settings).
     metrics:
         Validation/training metrics worth keeping with the model.
+    drift_reference:
+        The calibration profile the drift monitor compares live data with
+        (``myoxai.adapt.drift.DriftReference.to_dict()``); stored as the optional entry ``drift_reference``.
     """
     if len(class_names) != model.n_classes:
         raise ValueError(f"{len(class_names)} class names for a {model.n_classes}-class model")
@@ -46,6 +50,8 @@ def save_model(model: Model, path: str | Path, class_names: Sequence[str], confi
     desc = {"architecture": model.name, "arguments": model.init_args, "n_classes": model.n_classes,
             "input_kind": model.input_kind, "class_names": list(class_names),
             "training": training or {}, "metrics": metrics or {}}
+    if drift_reference is not None:
+        desc["drift_reference"] = drift_reference
     return write_model_file(path, arrays, desc, config)
 
 

@@ -1,0 +1,150 @@
+"""The live drift monitor: a decision sink that keeps the last seconds of non-rest decisions and assesses drift.
+
+It runs in the engine thread (``engine.add_sink(monitor)``, added before any sink that publishes the
+score). Per decision it keeps only the window's per-electrode power, its probabilities and φ of the
+predicted class, so a 30 s window costs a few hundred kB. Every ``every_s`` seconds of signal it
+recomputes the components against the model's reference (``myoxai.adapt.drift``) and appends the
+score to a trend. Readers (GUI timer, sinks) call ``snapshot()``/``score``; nothing blocks the engine.
+
+The reference comes from the model file (``drift_reference``, written at training/calibration time);
+for a model without one, ``reference_for_model`` computes it from the model's training windows.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from myoxai.adapt.drift import (
+    DriftAssessment,
+    DriftReference,
+    DriftThresholds,
+    assess,
+    drift_components,
+    reference_from_outputs,
+    window_power,
+)
+from myoxai.config import DEFAULT_CONFIG, SignalConfig
+
+log = logging.getLogger(__name__)
+
+REFERENCE_KEY = "drift_reference"  # the model file's JSON entry
+
+
+def rest_class(class_names: Sequence[str]) -> int | None:
+    lowered = [c.lower() for c in class_names]
+    return lowered.index("rest") if "rest" in lowered else None
+
+
+def reference_for_model(model: Any, spectrograms: np.ndarray, config: SignalConfig = DEFAULT_CONFIG,
+                        max_windows: int = 1500, seed: int = 0) -> DriftReference:
+    """The drift reference of ``model`` on its training windows (a fixed random subset of ``max_windows``)."""
+    from myoxai.explain.outputs import predicted_class_outputs
+
+    x = np.asarray(spectrograms, np.float32)
+    if len(x) > max_windows:
+        x = x[np.sort(np.random.default_rng(seed).choice(len(x), max_windows, replace=False))]
+    proba, phi = predicted_class_outputs(model, x, config)
+    names = tuple(getattr(model, "class_names", ()) or ())
+    return reference_from_outputs(x, proba, phi, rest_class(names))
+
+
+def stored_reference(model: Any) -> DriftReference | None:
+    """The validated reference in the model file, or None when the file has none."""
+    entry = (getattr(model, "description", None) or {}).get(REFERENCE_KEY)
+    if entry is None:
+        return None
+    return DriftReference.from_dict(entry, n_classes=int(model.n_classes))
+
+
+class DriftMonitor:
+    """Rolling drift assessment of the decisions of one model.
+
+    Parameters
+    ----------
+    reference:
+        The model's calibration reference.
+    window_s:
+        Length of the rolling window, in seconds of non-rest decisions.
+    min_s:
+        Seconds of non-rest decisions needed before anything but "ok" can be reported.
+    every_s:
+        Signal seconds between two assessments.
+    step_s:
+        Seconds per decision (config step / fs).
+    thresholds:
+        Watch / recalibrate levels per component.
+    history:
+        Assessments kept for the trend.
+    """
+
+    def __init__(self, reference: DriftReference, window_s: float = 30.0, min_s: float = 5.0, every_s: float = 1.0,
+                 step_s: float = 0.05, thresholds: DriftThresholds | None = None, history: int = 600) -> None:
+        self.reference = reference
+        self.thresholds = thresholds or DriftThresholds()
+        self.every_s, self.min_n = every_s, int(round(min_s / step_s))
+        n = int(round(window_s / step_s))
+        self._power: collections.deque = collections.deque(maxlen=n)
+        self._proba: collections.deque = collections.deque(maxlen=n)
+        self._phi: collections.deque = collections.deque(maxlen=n)
+        self._lock = threading.Lock()
+        self._latest = DriftAssessment()
+        self._trend: collections.deque = collections.deque(maxlen=history)  # (timestamp, score, state)
+        self._next_t: float | None = None
+        self._model_version: int | None = None
+
+    def __call__(self, decisions: Sequence[Any]) -> None:
+        """Sink: take the non-rest decisions, reassess every ``every_s`` seconds of signal."""
+        for d in decisions:
+            if self._model_version is not None and d.model_version != self._model_version:
+                self.reset()  # a new model: its own drift starts from zero
+            self._model_version = d.model_version
+            if d.raw_label == self.reference.rest or d.spectrogram is None:
+                continue
+            self._power.append(window_power(d.spectrogram[None])[0])
+            self._proba.append(np.asarray(d.probabilities, float))
+            self._phi.append(None if d.phi is None else np.asarray(d.phi[d.raw_label], float))
+        if decisions and (self._next_t is None or decisions[-1].timestamp >= self._next_t):
+            self._next_t = decisions[-1].timestamp + self.every_s
+            self.update(decisions[-1].timestamp)
+
+    def update(self, timestamp: float = 0.0) -> DriftAssessment:
+        """Assess the current window now (also called by the sink on its schedule)."""
+        n = len(self._power)
+        if n < self.min_n:
+            result = DriftAssessment(n_windows=n)
+        else:
+            phis = list(self._phi)
+            phi = None if any(p is None for p in phis) else np.stack(phis)
+            comps = drift_components(self.reference, np.stack(self._power), np.stack(self._proba), phi)
+            result = assess(comps, self.thresholds, n)
+        with self._lock:
+            self._latest = result
+            self._trend.append((timestamp, result.score, result.state))
+        return result
+
+    def reset(self) -> None:
+        for q in (self._power, self._proba, self._phi):
+            q.clear()
+        with self._lock:
+            self._latest = DriftAssessment()
+        self._next_t = None
+
+    def set_reference(self, reference: DriftReference) -> None:
+        """A new model (e.g. after recalibration) brings its own reference."""
+        self.reference = reference
+        self.reset()
+
+    @property
+    def score(self) -> float:
+        return self._latest.score
+
+    def snapshot(self) -> tuple[DriftAssessment, list[tuple[float, float, str]]]:
+        """(latest assessment, trend of (timestamp, score, state)) for a viewer."""
+        with self._lock:
+            return self._latest, list(self._trend)
