@@ -125,5 +125,5 @@ def test_selection_and_summary_on_synthetic_rows():
     assert info["spearman_selection"] < -0.8
     out = summarise(rows)
     assert out["spearman"]["score_vs_accuracy_change"] < -0.8
-    assert out["per_component"]["confidence"] > 0.8 and set(out["per_position"]) == {"N", "I", "O"}
+    assert out["per_component"]["confidence"] < -0.8 and set(out["per_position"]) == {"N", "I", "O"}
     assert 2 not in range(3, 9) and 2 in out["report_days"]

@@ -12,13 +12,14 @@ a day's unlabeled trials offline) with it:
 - ``gain``: overall amplitude ratio, exp(mean over electrodes of the log-RMS change);
 - ``rotation``: signed circular shift of the energy profile in electrodes (``myoxai.adapt.rotation``;
   positive = content moved towards higher electrode indices);
-- ``confidence``: change of the mean confidence (negative = less sure); ``entropy`` alongside;
+- ``confidence`` and ``entropy``: change of the mean top probability (negative = less sure) and of
+  the mean prediction entropy in nats (positive = less sure);
 - ``shapley``: count-weighted cosine distance (0 … 2) of each gesture's live Shapley profile from
   its reference.
 
 ``assess`` turns components into one state (ok / watch / recalibrate) with thresholds per
 component. The cause named is the highest-priority component at the state's level: a physical
-cause (rotation, then gain) before a symptom (Shapley profile, then confidence), because a rotated
+cause (rotation, then gain) before a symptom (Shapley profile, confidence, entropy), because a rotated
 band also moves the Shapley profile and costs confidence, and the user can act on "rotated".
 """
 
@@ -35,7 +36,7 @@ from myoxai.errors import MyoxaiError
 
 REFERENCE_VERSION = 1
 REJECT_BELOW = 0.5  # a window whose top probability is below this counts as a rejection in the reference
-COMPONENTS = ("rotation", "gain", "shapley", "confidence")  # also the priority of causes
+COMPONENTS = ("rotation", "gain", "shapley", "confidence", "entropy")  # also the priority of causes
 MIN_PER_GESTURE = 5  # windows a gesture needs before its Shapley profile is compared
 
 
@@ -207,15 +208,20 @@ def drift_components(ref: DriftReference, power: np.ndarray, probabilities: np.n
 class DriftThresholds:
     """(watch, recalibrate) per component, on the magnitude each component is judged by.
 
-    rotation: |shift| in electrodes; gain: |log ratio|; confidence: drop of the mean confidence;
-    shapley: cosine distance. Defaults chosen on days 3–8 of the long-term dataset (``myoxai drift
-    --dataset kanoga``; see its JSON for the selection).
+    rotation: |shift| in electrodes; gain: |log ratio|; shapley: cosine distance; confidence: drop of
+    the mean top probability; entropy: rise of the mean entropy (nats).
+
+    The live defaults are round numbers for one session's model: the 8 mm re-donning of the long-term
+    dataset moves the energy profile by about 0.3 electrodes (watch), a whole electrode is far past
+    recalibrate; amplitude ×1.5 / ×2.5; a confidence drop of 0.1 / 0.2. The long-term-dataset
+    validation (``myoxai drift --dataset kanoga``) chooses its own on days 3–8 and reports both.
     """
 
     rotation: tuple[float, float] = (0.3, 0.5)
     gain: tuple[float, float] = (math.log(1.5), math.log(2.5))
     shapley: tuple[float, float] = (0.15, 0.3)
     confidence: tuple[float, float] = (0.1, 0.2)
+    entropy: tuple[float, float] = (0.25, 0.5)
 
     def to_dict(self) -> dict[str, list[float]]:
         return {k: list(v) for k, v in asdict(self).items()}
@@ -227,9 +233,10 @@ def magnitudes(components: dict[str, float | None]) -> dict[str, float | None]:
         v = components.get(k)
         return None if v is None else float(v)
 
-    rot, gain, shap, conf = (get(k) for k in COMPONENTS)
+    rot, gain, shap, conf, ent = (get(k) for k in COMPONENTS)
     return {"rotation": None if rot is None else abs(rot), "gain": None if gain is None else abs(math.log(gain)),
-            "shapley": shap, "confidence": None if conf is None else max(0.0, -conf)}
+            "shapley": shap, "confidence": None if conf is None else max(0.0, -conf),
+            "entropy": None if ent is None else max(0.0, ent)}
 
 
 @dataclass

@@ -120,7 +120,8 @@ def _dataset(args: argparse.Namespace) -> dict[str, Any]:
     command = (f"myoxai drift --dataset kanoga --subjects {args.subjects} --days {args.days} --seed {args.seed} "
                f"--epochs {args.epochs}")
     print(f"drift vs accuracy change on days {summary['report_days'][0]}..{summary['report_days'][-1]} "
-          f"(thresholds from days 3-8): Spearman {_f(summary['spearman']['score_vs_accuracy_change'])}")
+          f"(thresholds from days 3-8): Spearman {_f(summary['spearman']['score_vs_accuracy_change'])} "
+          f"(live default thresholds: {_f(summary['spearman']['score_vs_accuracy_change_live_defaults'])})")
     for pos, v in summary["per_position"].items():
         print(f"  position {pos}: n={v['n']:3d}  Spearman {_f(v['spearman'])}  mean accuracy change "
               f"{_f(v['mean_accuracy_change'])}  mean rotation {_f(v['mean_rotation'])}")

@@ -94,24 +94,25 @@ class DriftMonitor:
         self._phi: collections.deque = collections.deque(maxlen=n)
         self._lock = threading.Lock()
         self._latest = DriftAssessment()
-        self._trend: collections.deque = collections.deque(maxlen=history)  # (timestamp, score, state)
+        self._trend: collections.deque = collections.deque(maxlen=history)  # (timestamp, score, state, cause)
         self._next_t: float | None = None
         self._model_version: int | None = None
 
     def __call__(self, decisions: Sequence[Any]) -> None:
-        """Sink: take the non-rest decisions, reassess every ``every_s`` seconds of signal."""
+        """Sink: take the non-rest decisions, reassess every ``every_s`` seconds of signal (also inside a backlog)."""
         for d in decisions:
             if self._model_version is not None and d.model_version != self._model_version:
                 self.reset()  # a new model: its own drift starts from zero
             self._model_version = d.model_version
-            if d.raw_label == self.reference.rest or d.spectrogram is None:
-                continue
-            self._power.append(window_power(d.spectrogram[None])[0])
-            self._proba.append(np.asarray(d.probabilities, float))
-            self._phi.append(None if d.phi is None else np.asarray(d.phi[d.raw_label], float))
-        if decisions and (self._next_t is None or decisions[-1].timestamp >= self._next_t):
-            self._next_t = decisions[-1].timestamp + self.every_s
-            self.update(decisions[-1].timestamp)
+            if d.raw_label != self.reference.rest and d.spectrogram is not None:
+                self._power.append(window_power(d.spectrogram[None])[0])
+                self._proba.append(np.asarray(d.probabilities, float))
+                self._phi.append(None if d.phi is None else np.asarray(d.phi[d.raw_label], float))
+            if self._next_t is None:
+                self._next_t = d.timestamp + self.every_s
+            elif d.timestamp >= self._next_t:
+                self._next_t = d.timestamp + self.every_s
+                self.update(d.timestamp)
 
     def update(self, timestamp: float = 0.0) -> DriftAssessment:
         """Assess the current window now (also called by the sink on its schedule)."""
@@ -125,7 +126,7 @@ class DriftMonitor:
             result = assess(comps, self.thresholds, n)
         with self._lock:
             self._latest = result
-            self._trend.append((timestamp, result.score, result.state))
+            self._trend.append((timestamp, result.score, result.state, result.cause))
         return result
 
     def reset(self) -> None:
@@ -144,7 +145,7 @@ class DriftMonitor:
     def score(self) -> float:
         return self._latest.score
 
-    def snapshot(self) -> tuple[DriftAssessment, list[tuple[float, float, str]]]:
-        """(latest assessment, trend of (timestamp, score, state)) for a viewer."""
+    def snapshot(self) -> tuple[DriftAssessment, list[tuple[float, float, str, str]]]:
+        """(latest assessment, trend of (timestamp, score, state, cause)) for a viewer."""
         with self._lock:
             return self._latest, list(self._trend)

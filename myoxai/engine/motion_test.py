@@ -220,3 +220,32 @@ def prompt_schedule(gestures: Sequence[int], repetitions: int = 3, hold_limit_s:
 def schedule_seconds(schedule: Sequence[ScheduledPrompt]) -> float:
     """Length of the whole test (the last trial's end)."""
     return max((p.onset_s + p.hold_limit_s for p in schedule), default=0.0)
+
+
+class RunningAccuracy:
+    """Real-time accuracy of the decisions of a labelled replay so far (rejected decisions count as wrong).
+
+    Decisions without a true label (live sources, unlabelled stretches) are ignored; a model with
+    other gestures restarts the count.
+    """
+
+    def __init__(self) -> None:
+        self.correct = self.n = 0
+        self._classes: tuple[str, ...] = ()
+
+    def update(self, decisions: Sequence[Any]) -> None:
+        for d in decisions:
+            if d.class_names != self._classes:
+                self.correct = self.n = 0
+                self._classes = d.class_names
+            if d.true_label is not None and d.true_label >= 0:
+                self.n += 1
+                self.correct += int(d.label == d.true_label)
+
+    @property
+    def accuracy(self) -> float | None:
+        return self.correct / self.n if self.n else None
+
+    def text(self) -> str:
+        """'' without labels, else e.g. 'real-time accuracy 92.3 % (1,820 labelled decisions)'."""
+        return "" if not self.n else f"real-time accuracy {100 * self.accuracy:.1f} % ({self.n:,} labelled decisions)"

@@ -10,7 +10,8 @@ Protocol (fixed seed, every number from data the model and the thresholds never 
 - thresholds are chosen on days 3–8 only: the relative scale of the components by the Spearman
   correlation of the score with the accuracy change, the overall scale (score ≥ 1 = recalibrate)
   by the balanced accuracy of flagging an accuracy loss larger than ``loss_points``;
-- reported on the other days (2, 9–30): Spearman over subject-days, per position N/I/O, per component.
+- reported on the other days (2, 9–30): Spearman over subject-days, per position N/I/O, per component
+  (its size alone), and the score with the live default thresholds for comparison.
 """
 
 from __future__ import annotations
@@ -178,9 +179,12 @@ def summarise(rows: Sequence[dict[str, Any]], loss_points: float = 0.10) -> dict
                                     if part else None,
                                     "mean_rotation": float(np.mean([r["components"]["rotation"] for r in part]))
                                     if part else None}
-    for k in (*COMPONENTS, "entropy", "rejection_rate"):
-        vals = [np.nan if r["components"].get(k) is None else r["components"][k] for r in report]
+    for k in COMPONENTS:  # each component's size alone (what its threshold judges)
+        vals = [np.nan if magnitudes(r["components"])[k] is None else magnitudes(r["components"])[k] for r in report]
         out["per_component"][k] = spearman(vals, change)
+    out["per_component"]["rejection_rate"] = spearman([r["components"]["rejection_rate"] for r in report], change)
+    out["spearman"]["score_vs_accuracy_change_live_defaults"] = spearman(
+        [assess(r["components"]).score for r in report], change)
     lost = np.array([c < -loss_points for c in change])
     flag = np.array([r["state"] == "recalibrate" for r in report])
     out["recalibrate_flag"] = {"loss_points": loss_points, "balanced_accuracy": _balanced_accuracy(flag, lost),

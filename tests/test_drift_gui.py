@@ -1,0 +1,96 @@
+"""Drift monitor on the bundled replay, through the engine and the GUI panel (pytest-qt, offscreen).
+
+The rotated replay circularly shifts the bundled recording's electrodes by one; it must reach
+"recalibrate" within 30 s of signal, naming rotation. The unrotated replay stays OK throughout.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from myoxai.engine import Engine
+from myoxai.engine.bundled import BUNDLED_MODEL, held_out_recording
+from myoxai.engine.drift import DriftMonitor, stored_reference
+from myoxai.gui.drift_panel import DriftPanel
+from myoxai.models import load_model
+from myoxai.sources.replay import ReplaySource
+
+torch.set_num_threads(1)
+pytestmark = pytest.mark.timeout(300)
+
+
+def rotated(rec, electrodes: int):
+    rec = rec.slice(0, len(rec))
+    rec.samples = np.roll(rec.samples, electrodes, axis=1)
+    return rec
+
+
+def _run(qtbot, rec):
+    model = load_model(BUNDLED_MODEL)
+    engine = Engine(ReplaySource(rec, speed=0), model)
+    monitor = DriftMonitor(stored_reference(model))
+    engine.add_sink(monitor)
+    panel = DriftPanel()
+    qtbot.addWidget(panel)
+    panel.attach(monitor)
+    engine.start()
+    qtbot.waitUntil(lambda: not engine.running, timeout=240_000)
+    engine.stop()
+    panel.refresh()
+    _, trend = monitor.snapshot()
+    return panel, trend, rec.timestamps[0]
+
+
+@pytest.mark.parametrize("electrodes", [1])
+def test_rotated_replay_reaches_recalibrate_naming_rotation(qtbot, electrodes):
+    panel, trend, _ = _run(qtbot, rotated(held_out_recording(), electrodes))
+    t0 = trend[0][0] - 1.0  # the first assessment comes one second of signal after the first decision
+    first = next((t - t0, cause) for t, _, state, cause in trend if state == "recalibrate")
+    assert first[0] <= 30.0 and first[1] == "rotation"
+    assert all(cause == "rotation" for _, _, state, cause in trend if state == "recalibrate")
+    assert panel.state == "recalibrate" and "rotated" in panel.state_label.text()
+    assert np.sign(panel.monitor.snapshot()[0].components["rotation"]) == electrodes
+
+
+def test_unrotated_replay_stays_ok(qtbot):
+    panel, trend, _ = _run(qtbot, held_out_recording())
+    assert len(trend) > 60 and {state for _, _, state, _ in trend} == {"ok"}
+    assert panel.state == "ok" and "OK" in panel.state_label.text()
+
+
+def test_motion_test_dialog_live_prompts_and_labels(qtbot, tmp_path):
+    """The dialog walks a short live schedule on a running replay, then scores the replay's labels."""
+    from myoxai.gui.motion_test_dialog import MotionTestDialog
+    from myoxai.io import read_recording
+
+    rec = held_out_recording()
+    engine = Engine(ReplaySource(rec.slice(2400, len(rec)), speed=1, loop=True), load_model(BUNDLED_MODEL),
+                    explain=False)
+    dlg = MotionTestDialog(engine)
+    qtbot.addWidget(dlg)
+    engine.start()
+    try:
+        dlg.repetitions.setValue(1)
+        dlg.hold.setValue(0.6)
+        dlg.rest.setValue(0.2)
+        dlg.k.setValue(2)
+        dlg.record.setText(str(tmp_path / "mt.xdf"))
+        dlg.start()
+        qtbot.waitUntil(lambda: dlg.session is None, timeout=60_000)  # 7 gestures × 0.8 s
+        doc = dlg.results.doc
+        assert doc is not None and doc["trials"] == 7 and len(doc["gestures"]) == 7
+        assert dlg.results.table.rowCount() == 8 and dlg.save_button.isEnabled()
+        assert read_recording(tmp_path / "mt.xdf").labels is not None  # prompts are the file's gesture markers
+        dlg.save(tmp_path / "mt.json")
+        assert (tmp_path / "mt.png").exists()
+        dlg.mode.setCurrentIndex(1)  # the replay's own labels
+        dlg.duration.setValue(12.0)
+        dlg.record.setText("")
+        dlg.start()
+        qtbot.waitUntil(lambda: dlg.session is None, timeout=60_000)
+        doc = dlg.results.doc
+        assert doc["trials"] >= 1 and doc["realtime_accuracy"] is not None
+    finally:
+        engine.stop()
