@@ -127,3 +127,31 @@ def test_selection_and_summary_on_synthetic_rows():
     assert out["spearman"]["score_vs_accuracy_change"] < -0.8
     assert out["per_component"]["confidence"] < -0.8 and set(out["per_position"]) == {"N", "I", "O"}
     assert 2 not in range(3, 9) and 2 in out["report_days"]
+
+
+def test_monitor_window_schedule_and_model_change():
+    from myoxai.engine.decision import Decision
+    from myoxai.engine.drift import DriftMonitor
+
+    spec, proba, phi, y = _synthetic(n=900)
+    ref = reference_from_outputs(spec, proba, phi, rest=0)
+    rot_spec = np.roll(spec, 1, axis=2)
+    swapped_in = {"ref": None}
+    mon = DriftMonitor(ref, window_s=30, min_s=5, model_reference=lambda: swapped_in["ref"])
+
+    def decisions(x, start, version):
+        return [Decision(timestamp=start + 0.05 * i, sample=i, probabilities=proba[i], raw_label=int(y[i]),
+                         label=int(y[i]), confidence=0.9, phi=np.tile(np.roll(phi[i], 1), (4, 1)), total=None,
+                         latency_s=0.0, model_version=version, spectrogram=x[i]) for i in range(len(x))]
+
+    batch = decisions(rot_spec, 0.0, 1)
+    mon(batch[:50])  # 2.5 s: too little to judge
+    assert mon.snapshot()[0].state == "ok" and mon.snapshot()[0].components == {}
+    mon(batch[50:])  # one engine batch of 42 s: reassessed every second inside it
+    a, trend = mon.snapshot()
+    assert (a.state, a.cause) == ("recalibrate", "rotation") and len(trend) >= 40
+    assert a.n_windows == 600  # the 30 s window
+    swapped_in["ref"] = reference_from_outputs(rot_spec, proba, np.roll(phi, 1, axis=1), rest=0)
+    mon(decisions(rot_spec, 100.0, 2)[:300])  # a recalibrated model with today's data as its reference
+    a, _ = mon.snapshot()
+    assert mon.reference is swapped_in["ref"] and a.state == "ok" and 250 <= a.n_windows <= 300

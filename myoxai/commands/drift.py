@@ -125,6 +125,7 @@ def _dataset(args: argparse.Namespace) -> dict[str, Any]:
     for pos, v in summary["per_position"].items():
         print(f"  position {pos}: n={v['n']:3d}  Spearman {_f(v['spearman'])}  mean accuracy change "
               f"{_f(v['mean_accuracy_change'])}  mean rotation {_f(v['mean_rotation'])}")
+    print("  per subject: " + ", ".join(f"{s} {_f(v)}" for s, v in summary["per_subject"].items()))
     print("  per component: " + ", ".join(f"{k} {_f(v)}" for k, v in summary["per_component"].items()))
     return {"command": command, **summary, "rows": rows}
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import collections
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -81,11 +81,16 @@ class DriftMonitor:
         Watch / recalibrate levels per component.
     history:
         Assessments kept for the trend.
+    model_reference:
+        Called when the deciding model changes (swap, revert, recalibration): the new model's
+        reference, or None to keep the current one (e.g. ``lambda: stored_reference(engine.active.model)``).
     """
 
     def __init__(self, reference: DriftReference, window_s: float = 30.0, min_s: float = 5.0, every_s: float = 1.0,
-                 step_s: float = 0.05, thresholds: DriftThresholds | None = None, history: int = 600) -> None:
+                 step_s: float = 0.05, thresholds: DriftThresholds | None = None, history: int = 600,
+                 model_reference: Callable[[], DriftReference | None] | None = None) -> None:
         self.reference = reference
+        self.model_reference = model_reference
         self.thresholds = thresholds or DriftThresholds()
         self.every_s, self.min_n = every_s, int(round(min_s / step_s))
         n = int(round(window_s / step_s))
@@ -102,7 +107,7 @@ class DriftMonitor:
         """Sink: take the non-rest decisions, reassess every ``every_s`` seconds of signal (also inside a backlog)."""
         for d in decisions:
             if self._model_version is not None and d.model_version != self._model_version:
-                self.reset()  # a new model: its own drift starts from zero
+                self._new_model()
             self._model_version = d.model_version
             if d.raw_label != self.reference.rest and d.spectrogram is not None:
                 self._power.append(window_power(d.spectrogram[None])[0])
@@ -128,6 +133,18 @@ class DriftMonitor:
             self._latest = result
             self._trend.append((timestamp, result.score, result.state, result.cause))
         return result
+
+    def _new_model(self) -> None:
+        """A new model decides: compare with its own reference from now on (when it has one), from scratch."""
+        if self.model_reference is not None:
+            try:
+                new = self.model_reference()
+            except Exception:  # a malformed entry must not stop the engine thread; the old reference stays
+                log.exception("drift reference of the new model unreadable")
+                new = None
+            if new is not None:
+                self.reference = new
+        self.reset()
 
     def reset(self) -> None:
         for q in (self._power, self._proba, self._phi):

@@ -179,6 +179,9 @@ def summarise(rows: Sequence[dict[str, Any]], loss_points: float = 0.10) -> dict
                                     if part else None,
                                     "mean_rotation": float(np.mean([r["components"]["rotation"] for r in part]))
                                     if part else None}
+    out["per_subject"] = {int(s): spearman([r["score"] for r in report if r["subject"] == s],
+                                           [r["accuracy_change"] for r in report if r["subject"] == s])
+                          for s in sorted({r["subject"] for r in report})}
     for k in COMPONENTS:  # each component's size alone (what its threshold judges)
         vals = [np.nan if magnitudes(r["components"])[k] is None else magnitudes(r["components"])[k] for r in report]
         out["per_component"][k] = spearman(vals, change)
