@@ -12,8 +12,6 @@ import torch
 
 from myoxai.engine import Engine
 from myoxai.engine.bundled import BUNDLED_MODEL, held_out_recording
-from myoxai.engine.drift import DriftMonitor, stored_reference
-from myoxai.gui.drift_panel import DriftPanel
 from myoxai.models import load_model
 from myoxai.sources.replay import ReplaySource
 
@@ -28,36 +26,42 @@ def rotated(rec, electrodes: int):
 
 
 def _run(qtbot, rec):
-    model = load_model(BUNDLED_MODEL)
-    engine = Engine(ReplaySource(rec, speed=0), model)
-    monitor = DriftMonitor(stored_reference(model))
-    engine.add_sink(monitor)
-    panel = DriftPanel()
-    qtbot.addWidget(panel)
-    panel.attach(monitor)
-    engine.start()
+    """The whole window on an unpaced replay; returns it (stopped) and the monitor's trend."""
+    from myoxai.gui.main_window import MainWindow
+
+    engine = Engine(ReplaySource(rec, speed=0), load_model(BUNDLED_MODEL))
+    win = MainWindow(engine, "replay", None)
+    qtbot.addWidget(win)
+    win.show()
+    win.start()
     qtbot.waitUntil(lambda: not engine.running, timeout=240_000)
-    engine.stop()
-    panel.refresh()
-    _, trend = monitor.snapshot()
-    return panel, trend, rec.timestamps[0]
+    win._slow_t = 0.0
+    win.tick()  # a last frame: panels, prompt and status bar from the final state
+    win.timer.stop()
+    return win, engine.drift.snapshot()[1]
 
 
-@pytest.mark.parametrize("electrodes", [1])
-def test_rotated_replay_reaches_recalibrate_naming_rotation(qtbot, electrodes):
-    panel, trend, _ = _run(qtbot, rotated(held_out_recording(), electrodes))
+def test_rotated_replay_reaches_recalibrate_naming_rotation(qtbot):
+    win, trend = _run(qtbot, rotated(held_out_recording(), 1))
     t0 = trend[0][0] - 1.0  # the first assessment comes one second of signal after the first decision
     first = next((t - t0, cause) for t, _, state, cause in trend if state == "recalibrate")
     assert first[0] <= 30.0 and first[1] == "rotation"
     assert all(cause == "rotation" for _, _, state, cause in trend if state == "recalibrate")
-    assert panel.state == "recalibrate" and "rotated" in panel.state_label.text()
-    assert np.sign(panel.monitor.snapshot()[0].components["rotation"]) == electrodes
+    assert win.drift.state == "recalibrate" and "rotated by +1" in win.drift.state_label.text()
+    assert "rotated" in win.recalibrate.drift_prompt.text()  # the prompt beside the Recalibrate button
+    assert win.engine.drift.latest.components["rotation"] > 0.5
+    assert "real-time accuracy" in win.status_label.text()  # a labelled replay
+    win.close()
 
 
 def test_unrotated_replay_stays_ok(qtbot):
-    panel, trend, _ = _run(qtbot, held_out_recording())
+    win, trend = _run(qtbot, held_out_recording())
     assert len(trend) > 60 and {state for _, _, state, _ in trend} == {"ok"}
-    assert panel.state == "ok" and "OK" in panel.state_label.text()
+    assert win.drift.state == "ok" and "OK" in win.drift.state_label.text()
+    assert win.recalibrate.drift_prompt.text() == ""
+    acc = win.accuracy.accuracy
+    assert acc is not None and f"{100 * acc:.1f} %" in win.status_label.text()
+    win.close()
 
 
 def test_motion_test_dialog_live_prompts_and_labels(qtbot, tmp_path):

@@ -104,18 +104,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _engine(args: argparse.Namespace) -> tuple[Any, bool, str]:
-    """(engine, source has labels, description)."""
-    from myoxai.engine import Engine
-    from myoxai.engine.setup import load_live_model, open_source
+    """(engine, source has labels, description): the one engine builder, no Shapley, no drift, no loop."""
+    from myoxai.engine.setup import EngineOptions, build_engine
+    from myoxai.models import set_torch_threads
 
-    model = load_live_model(args.model)
+    set_torch_threads(args.threads)
     replay_speed = args.speed if args.speed is not None else (1.0 if args.prompts else 0.0)
-    source, highpass, desc = open_source(args.source, replay_speed, loop=False)
-    labelled = getattr(getattr(source, "recording", None), "labels", None) is not None
-    if not labelled and args.speed is None:
-        source.speed = 1.0  # an unlabelled replay is a live test: real time
-    engine = Engine(source, model, explain=False, vote=args.vote, threshold=args.threshold,
-                    torch_threads=args.threads, highpass=highpass)
+    engine, desc = build_engine(EngineOptions(source=args.source, model=args.model, speed=replay_speed, loop=False,
+                                              explain=False, vote=args.vote, threshold=args.threshold, drift=False))
+    labelled = getattr(getattr(engine.source, "recording", None), "labels", None) is not None
+    if not labelled and args.speed is None and hasattr(engine.source, "speed"):
+        engine.source.speed = 1.0  # an unlabelled replay is a live test: real time
     return engine, labelled, desc
 
 

@@ -80,7 +80,7 @@ class DriftMonitor:
     Parameters
     ----------
     reference:
-        The model's calibration reference.
+        The model's calibration reference (None: nothing to compare with, the state stays "ok").
     window_s:
         Length of the rolling window, in seconds of non-rest decisions.
     min_s:
@@ -98,8 +98,9 @@ class DriftMonitor:
         reference, or None to keep the current one (e.g. ``lambda: stored_reference(engine.active.model)``).
     """
 
-    def __init__(self, reference: DriftReference, window_s: float = 30.0, min_s: float = 5.0, every_s: float = 1.0,
-                 step_s: float = 0.05, thresholds: DriftThresholds | None = None, history: int = 600,
+    def __init__(self, reference: DriftReference | None, window_s: float = 30.0, min_s: float = 5.0,
+                 every_s: float = 1.0, step_s: float = 0.05, thresholds: DriftThresholds | None = None,
+                 history: int = 600,
                  model_reference: Callable[[], DriftReference | None] | None = None) -> None:
         self.reference = reference
         self.model_reference = model_reference
@@ -114,13 +115,17 @@ class DriftMonitor:
         self._trend: collections.deque = collections.deque(maxlen=history)  # (timestamp, score, state, cause)
         self._next_t: float | None = None
         self._model_version: int | None = None
+        self._n_classes = 0
 
     def __call__(self, decisions: Sequence[Any]) -> None:
         """Sink: take the non-rest decisions, reassess every ``every_s`` seconds of signal (also inside a backlog)."""
         for d in decisions:
             if self._model_version is not None and d.model_version != self._model_version:
+                self._n_classes = len(d.probabilities)
                 self._new_model()
             self._model_version = d.model_version
+            if self.reference is None:
+                continue
             if d.raw_label != self.reference.rest and d.spectrogram is not None:
                 self._power.append(window_power(d.spectrogram[None])[0])
                 self._proba.append(np.asarray(d.probabilities, float))
@@ -134,7 +139,7 @@ class DriftMonitor:
     def update(self, timestamp: float = 0.0) -> DriftAssessment:
         """Assess the current window now (also called by the sink on its schedule)."""
         n = len(self._power)
-        if n < self.min_n:
+        if self.reference is None or n < self.min_n:
             result = DriftAssessment(n_windows=n)
         else:
             phis = list(self._phi)
@@ -147,15 +152,21 @@ class DriftMonitor:
         return result
 
     def _new_model(self) -> None:
-        """A new model decides: compare with its own reference from now on (when it has one), from scratch."""
+        """A new model decides: compare with its own reference from now on, from scratch.
+
+        A model without a stored reference keeps the current one if it has the same gestures (e.g.
+        a reverted model); with other gestures there is nothing to compare with.
+        """
+        new = None
         if self.model_reference is not None:
             try:
                 new = self.model_reference()
-            except Exception:  # a malformed entry must not stop the engine thread; the old reference stays
+            except Exception:  # a malformed entry must not stop the engine thread
                 log.exception("drift reference of the new model unreadable")
-                new = None
-            if new is not None:
-                self.reference = new
+        if new is not None:
+            self.reference = new
+        elif self.reference is not None and len(self.reference.class_log_rms) != self._n_classes:
+            self.reference = None
         self.reset()
 
     def reset(self) -> None:
@@ -174,7 +185,56 @@ class DriftMonitor:
     def score(self) -> float:
         return self._latest.score
 
+    @property
+    def latest(self) -> DriftAssessment:
+        """The latest assessment (what the decision sinks publish with each decision)."""
+        return self._latest
+
     def snapshot(self) -> tuple[DriftAssessment, list[tuple[float, float, str, str]]]:
         """(latest assessment, trend of (timestamp, score, state, cause)) for a viewer."""
         with self._lock:
             return self._latest, list(self._trend)
+
+
+def attach_drift_monitor(engine: Any, **settings: Any) -> DriftMonitor | None:
+    """Give ``engine`` a drift monitor (``engine.drift``) fed by its decisions; None when the model has no reference.
+
+    The monitor is added as a plain sink, so it runs before the engine's owned sinks (LSL outlet,
+    decision log) and they publish the score of the batch they carry. It follows model changes: a
+    swapped-in model brings its own stored reference.
+    """
+    if getattr(engine, "drift", None) is not None:
+        return engine.drift
+    reference = stored_reference(engine.active.model)
+    if reference is None:
+        log.info("the model has no drift reference: drift monitoring off")
+        return None
+    cfg = engine.config
+    monitor = DriftMonitor(reference, step_s=cfg.step / cfg.fs, **settings,
+                           model_reference=lambda: stored_reference(engine.active.model))
+    engine.add_sink(monitor)
+    engine.drift = monitor
+    return monitor
+
+
+STATE_CODES = {"ok": 0, "watch": 1, "recalibrate": 2}
+
+CAUSE_TEXT = {"rotation": "armband rotated", "gain": "signal amplitude changed", "shapley":
+              "electrode contributions changed", "confidence": "the model is less confident"}
+
+
+def cause_sentence(state: str, cause: str, components: dict[str, Any]) -> str:
+    """What to tell the user, e.g. 'armband rotated by +1.0 electrodes'."""
+    if state == "ok" or not cause:
+        return ""
+    text = CAUSE_TEXT.get(cause, cause)
+    v = components.get(cause)
+    if cause == "rotation" and v is not None:
+        text += f" by {v:+.1f} electrodes"
+    elif cause == "gain" and v is not None:
+        text += f" (×{v:.2f})"
+    elif cause == "confidence" and v is not None:
+        text += f" ({v:+.2f})"
+    elif cause == "shapley" and v is not None:
+        text += f" (distance {v:.2f})"
+    return text

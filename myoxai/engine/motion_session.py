@@ -59,30 +59,32 @@ class MotionSession:
         self._lock = threading.Lock()
         self._xdf: Any = None
         self._decision_stream = -1
-        if xdf_path is not None:
+        if xdf_path is not None:  # written by its own thread: the engine thread only queues (engine.writer)
+            from myoxai.engine.writer import QueuedRecorder
             from myoxai.io.xdf import EmgXdfRecorder
 
             cfg = engine.config
-            self._xdf = EmgXdfRecorder(xdf_path, cfg.fs, self.class_names, cfg.n_channels,
-                                       meta={"recorded_by": "myoxai motion-test"},
-                                       source_id="myoxai-motion-test", overwrite=overwrite)
-            self._decision_stream = self._xdf.writer.add_stream("myoxai-decisions", "Decisions", 2, 0.0, "float32",
-                                                                "myoxai-motion-test-decisions")
+            recorder = EmgXdfRecorder(xdf_path, cfg.fs, self.class_names, cfg.n_channels,
+                                      meta={"recorded_by": "myoxai motion-test"},
+                                      source_id="myoxai-motion-test", overwrite=overwrite)
+            self._decision_stream = recorder.writer.add_stream("myoxai-decisions", "Decisions", 2, 0.0, "float32",
+                                                               "myoxai-motion-test-decisions")
+            self._write_decisions = recorder.writer.write_samples
+            self._xdf = QueuedRecorder(recorder)
         engine.add_sink(self._on_decisions)
         engine.add_chunk_listener(self._on_chunks)
 
     @property
     def xdf_path(self) -> Path | None:
-        return None if self._xdf is None else self._xdf.path
+        return None if self._xdf is None else Path(self._xdf.path)
 
     # -- engine thread -----------------------------------------------------------------------------
     def _on_chunks(self, chunks: Sequence[Any]) -> None:
         if self.onsets is not None:
             self.onsets(chunks)
         if self._xdf is not None:
-            with self._lock:
-                for c in chunks:
-                    self._xdf.append(c.samples, c.timestamps)
+            for c in chunks:
+                self._xdf.append(c.samples, c.timestamps)
 
     def _on_decisions(self, decisions: Sequence[Any]) -> None:
         with self._lock:
@@ -91,8 +93,8 @@ class MotionSession:
                 self._labels.append(d.label)
                 self._truth.append(-1 if d.true_label is None else d.true_label)
             if self._xdf is not None and decisions:
-                self._xdf.writer.write_samples(self._decision_stream, [d.timestamp for d in decisions],
-                                               [[d.label, d.confidence] for d in decisions])
+                self._xdf.write(self._write_decisions, self._decision_stream, [d.timestamp for d in decisions],
+                                [[d.label, d.confidence] for d in decisions])
 
     # -- prompts (caller's thread) -----------------------------------------------------------------
     def prompt(self, gesture: int, timestamp: float) -> None:
@@ -138,9 +140,8 @@ class MotionSession:
         return score_motion_test(times, labels, self.prompts(), self.class_names, k_correct, hold_limit_s)
 
     def close(self) -> None:
-        """Detach from the engine and finish the XDF file (its footers are written here)."""
+        """Detach from the engine and finish the XDF file (raises ``MyoxaiError`` if it is incomplete)."""
         self.engine.remove_sink(self._on_decisions)
         self.engine.remove_chunk_listener(self._on_chunks)
-        with self._lock:
-            if self._xdf is not None:
-                self._xdf.close()
+        if self._xdf is not None:
+            self._xdf.close()

@@ -78,6 +78,9 @@ class EngineOptions:
         Append every decision to this JSON-lines file.
     buffer_minutes:
         Unlabeled windows kept for recalibration.
+    drift:
+        Attach the drift monitor (``engine.drift``) when the model carries a drift reference; its
+        score then also goes to the LSL outlet and the decision log.
     """
 
     source: str | None = None
@@ -90,6 +93,7 @@ class EngineOptions:
     lsl: bool = False
     log: str | Path | None = None
     buffer_minutes: float = 5.0
+    drift: bool = True
 
     def __post_init__(self) -> None:
         if self.vote < 1:
@@ -111,6 +115,7 @@ def build_engine(options: EngineOptions, model: Model | None = None) -> tuple[En
     The decision log and the LSL outlet are built through the engine's sink factories, so they follow
     a change of gestures and are closed when the engine stops.
     """
+    from myoxai.engine.drift import attach_drift_monitor
     from myoxai.engine.sinks import DecisionLog, LslDecisionOutlet
 
     if model is None:
@@ -118,11 +123,12 @@ def build_engine(options: EngineOptions, model: Model | None = None) -> tuple[En
     source, highpass, desc = open_source(options.source, options.speed, loop=options.loop)
     engine = Engine(source, model, explain=options.explain, vote=options.vote, threshold=options.threshold,
                     buffer_minutes=options.buffer_minutes, highpass=highpass)
+    monitor = attach_drift_monitor(engine) if options.drift else None
     try:
         if options.log:
-            engine.add_sink_factory(lambda names, path=options.log: DecisionLog(path, names))
+            engine.add_sink_factory(lambda names, path=options.log: DecisionLog(path, names, drift=monitor))
         if options.lsl:
-            engine.add_sink_factory(lambda names: LslDecisionOutlet(names))
+            engine.add_sink_factory(lambda names: LslDecisionOutlet(names, drift=monitor))
     except BaseException:
         engine.stop()
         raise

@@ -13,27 +13,12 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtWidgets
 
+from myoxai.engine.drift import cause_sentence
+
+__all__ = ["DriftPanel", "cause_sentence"]
+
 STATE_STYLE = {"ok": ("OK", "#1b7f3b"), "watch": ("WATCH", "#b7791f"), "recalibrate": ("RECALIBRATE", "#c0392b")}
-CAUSE_TEXT = {"rotation": "armband rotated", "gain": "signal amplitude changed", "shapley":
-              "electrode contributions changed", "confidence": "the model is less confident"}
 TREND_S = 300.0
-
-
-def cause_sentence(state: str, cause: str, components: dict[str, Any]) -> str:
-    """What to tell the user, e.g. 'armband rotated by +1.0 electrodes'."""
-    if state == "ok" or not cause:
-        return ""
-    text = CAUSE_TEXT.get(cause, cause)
-    v = components.get(cause)
-    if cause == "rotation" and v is not None:
-        text += f" by {v:+.1f} electrodes"
-    elif cause == "gain" and v is not None:
-        text += f" (×{v:.2f})"
-    elif cause == "confidence" and v is not None:
-        text += f" ({v:+.2f})"
-    elif cause == "shapley" and v is not None:
-        text += f" (distance {v:.2f})"
-    return text
 
 
 def _fmt(v: Any, spec: str) -> str:
@@ -47,6 +32,7 @@ class DriftPanel(QtWidgets.QGroupBox):
         super().__init__("Drift since calibration")
         self.monitor: Any = None
         self.state, self.cause = "ok", ""
+        self.components_now: dict[str, Any] = {}
         layout = QtWidgets.QVBoxLayout(self)
         self.state_label = QtWidgets.QLabel("")
         self.state_label.setWordWrap(True)
@@ -79,14 +65,15 @@ class DriftPanel(QtWidgets.QGroupBox):
 
     def refresh(self) -> None:
         """Redraw from the monitor's latest assessment (called by the window's timer)."""
-        if self.monitor is None:
-            self.state, self.cause = "ok", ""
-            self.state_label.setText("drift monitor off: the model has no calibration reference")
+        if self.monitor is None or self.monitor.reference is None:
+            self.state, self.cause, self.components_now = "ok", "", {}
+            self.state_label.setText("drift monitor off: the model has no calibration reference "
+                                     "(train it with myoxai train or the calibration wizard)")
             self.components.setText("")
             self.curve.setData([], [])
             return
         a, trend = self.monitor.snapshot()
-        self.state, self.cause = a.state, a.cause
+        self.state, self.cause, self.components_now = a.state, a.cause, dict(a.components)
         word, colour = STATE_STYLE[a.state]
         why = cause_sentence(a.state, a.cause, a.components)
         waiting = "" if a.components else f" (collecting gestures: {a.n_windows} windows)"
