@@ -155,3 +155,45 @@ def test_monitor_window_schedule_and_model_change():
     mon(decisions(rot_spec, 100.0, 2)[:300])  # a recalibrated model with today's data as its reference
     a, _ = mon.snapshot()
     assert mon.reference is swapped_in["ref"] and a.state == "ok" and 250 <= a.n_windows <= 300
+
+
+def test_score_published_in_decision_log_and_lsl_stream(tmp_path, capsys):
+    """``myoxai live --log`` and ``--lsl`` carry the drift score; --headless prints the state changes."""
+    import pylsl
+
+    from myoxai.engine.sinks import LslDecisionOutlet
+    from myoxai.io.xdf import write_recording
+
+    rotated = tmp_path / "rotated.xdf"
+    from myoxai.engine.bundled import held_out_recording
+
+    rec = held_out_recording()
+    rec.samples = np.roll(rec.samples, 1, axis=1).astype(np.float32)
+    write_recording(rotated, rec)
+    log = tmp_path / "decisions.jsonl"
+    assert main(["live", "--headless", "--source", f"replay:{rotated}", "--speed", "max", "--log", str(log)]) == 0
+    out = capsys.readouterr().out
+    assert "drift: RECALIBRATE — armband rotated by +" in out
+    lines = [json.loads(x) for x in log.read_text().splitlines()[1:]]
+    assert {"drift", "drift_state", "drift_cause"} <= set(lines[-1])
+    assert lines[0]["drift_state"] == "ok" and lines[-1]["drift_state"] == "recalibrate"
+    assert lines[-1]["drift_cause"] == "rotation" and lines[-1]["drift"] > 1
+
+    class Latest:
+        latest = assess({"rotation": 1.0, "gain": 1.0, "shapley": 0.0, "confidence": 0.0})
+
+    outlet = LslDecisionOutlet(("a", "b"), drift=Latest())
+    info = outlet.outlet.get_info()
+    ch = info.desc().child("channels").first_child()
+    labels = []
+    while not ch.empty():
+        labels.append(ch.child_value("label"))
+        ch = ch.next_sibling()
+    assert info.channel_count() == 1 + 2 + 8 + 2 and labels[-2:] == ["drift", "drift_state"]
+    from myoxai.engine.decision import Decision
+
+    d = Decision(timestamp=pylsl.local_clock(), sample=0, probabilities=np.array([0.3, 0.7]), raw_label=1, label=1,
+                 confidence=0.7, phi=np.zeros((2, 8)), total=np.zeros(2), latency_s=0.0, model_version=1)
+    row = outlet._row(d)
+    assert row[-2] == pytest.approx(2.0) and row[-1] == 2 and row[0] == 1
+    outlet.close()

@@ -131,6 +131,8 @@ def _run_headless(options: EngineOptions, seconds: float | None) -> int:
         pass
     finally:
         engine.stop()
+    if engine.drift is not None and engine.drift.latest.state != drift_state:
+        _print_drift(engine.drift.latest)
     st = engine.status()
     acc = f"; accuracy vs the recording's labels {correct / labelled:.3f} ({labelled} decisions)" if labelled else ""
     print(f"done: {n} decisions, latency p50 {st.latency_p50_ms:.1f} ms p99 {st.latency_p99_ms:.1f} ms, "
