@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
             json.dump(doc, f, indent=1)
         print(f"results written to {args.json}")
     if args.png:
-        from myoxai.evaluation.motion_figure import write_motion_figure
+        from myoxai.engine.motion_figure import write_motion_figure
 
         write_motion_figure(doc, args.png)
         print(f"summary figure written to {args.png}")

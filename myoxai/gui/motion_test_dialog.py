@@ -235,7 +235,7 @@ class MotionTestDialog(QtWidgets.QDialog):
 
     def save(self, path: Path) -> None:
         """Write the JSON results and, beside them, the PNG summary (the file dialog confirmed any overwrite)."""
-        from myoxai.evaluation.motion_figure import write_motion_figure
+        from myoxai.engine.motion_figure import write_motion_figure
 
         if self.results.doc is None:
             return
