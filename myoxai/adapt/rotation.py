@@ -100,8 +100,21 @@ def alignment_error(profile: np.ndarray, reference: np.ndarray, shifts: np.ndarr
         raise ValueError(f"profile and reference must be equal 1-D arrays, got {p.shape} and {r.shape}")
     p = p - p.mean()
     r = r - r.mean()
-    moved = np.stack([shift_matrix(float(s), len(r), method) @ r for s in np.atleast_1d(shifts)])
-    return ((moved - p) ** 2).mean(axis=1)
+    return ((_shifted_copies(r, np.atleast_1d(np.asarray(shifts, dtype=np.float64)), method) - p) ** 2).mean(axis=1)
+
+
+def _shifted_copies(r: np.ndarray, shifts: np.ndarray, method: Method) -> np.ndarray:
+    """(len(shifts), n): ``shift_profile(r, s)`` for every ``s`` at once (same maths as ``shift_matrix``)."""
+    n = len(r)
+    if method == "fourier":
+        k = np.arange(n // 2 + 1)
+        return np.fft.irfft(np.fft.rfft(r)[None, :] * np.exp(-2j * np.pi * np.outer(shifts, k) / n), n=n, axis=1)
+    if method != "linear":
+        shift_matrix(0.0, n, method)  # raises the usual error
+    i = np.floor(shifts).astype(int)
+    f = (shifts - i)[:, None]
+    src = (np.arange(n)[None, :] - i[:, None]) % n
+    return (1 - f) * r[src] + f * r[(src - 1) % n]
 
 
 def estimate_shift(profile: np.ndarray, reference: np.ndarray, resolution: float = 0.01,
