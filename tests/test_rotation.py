@@ -97,3 +97,13 @@ def test_energy_profile_of_power_spectrograms_matches_signal_energy() -> None:
 def test_bad_method_is_refused() -> None:
     with pytest.raises(ValueError, match="shift method"):
         shift_matrix(0.5, 8, "cubic")  # type: ignore[arg-type]
+
+
+@given(profiles, st.floats(-4, 4), methods)
+@settings(max_examples=30, deadline=None)
+def test_batched_alignment_equals_the_matrix_definition(p: np.ndarray, s: float, method: str) -> None:
+    from myoxai.adapt.rotation import alignment_error
+
+    c = p - p.mean()
+    direct = ((shift_matrix(s, 8, method) @ c - c) ** 2).mean()
+    assert alignment_error(p, p, np.array([s]), method)[0] == pytest.approx(direct, abs=1e-9)

@@ -28,45 +28,12 @@ electrode axis.
 
 from __future__ import annotations
 
-from typing import Literal
-
 import numpy as np
 
-Method = Literal["linear", "fourier"]
-METHODS: tuple[str, ...] = ("linear", "fourier")
+from myoxai.dsp.ring import METHODS, Method, shift_matrix
 
-
-def _check_method(method: str) -> None:
-    if method not in METHODS:
-        raise ValueError(f"shift method must be one of {METHODS}, not {method!r}")
-
-
-def shift_matrix(shift: float, n_electrodes: int = 8, method: Method = "linear") -> np.ndarray:
-    """The (n, n) circulant matrix ``M`` with ``(M @ v)[e] = v[e - shift]`` (interpolated, indices mod n).
-
-    Parameters
-    ----------
-    shift:
-        Electrodes to move the content by (positive = towards higher indices).
-    n_electrodes:
-        Size of the ring.
-    method:
-        ``"linear"``: weights ``1 - f`` and ``f`` on electrodes ``e - i`` and ``e - i - 1`` for
-        ``shift = i + f``. ``"fourier"``: multiply the ring's DFT by ``exp(-2πi k shift / n)``
-        (the Nyquist term of an even ring keeps its real part, ``cos(π shift)``).
-    """
-    _check_method(method)
-    n = int(n_electrodes)
-    if method == "linear":
-        i = int(np.floor(shift))
-        f = float(shift - i)
-        base = np.zeros(n)
-        base[i % n] += 1.0 - f  # first column: where electrode 0's content goes
-        base[(i + 1) % n] += f
-        return np.stack([np.roll(base, j) for j in range(n)], axis=1)
-    k = np.arange(n // 2 + 1)
-    phase = np.exp(-2j * np.pi * k * float(shift) / n)
-    return np.fft.irfft(np.fft.rfft(np.eye(n), axis=0) * phase[:, None], n=n, axis=0)
+__all__ = ["METHODS", "Method", "alignment_error", "energy_profile", "estimate_rotation", "estimate_shift",
+           "shift_electrodes", "shift_matrix", "shift_profile"]
 
 
 def shift_electrodes(x: np.ndarray, shift: float, electrode_axis: int = -1, method: Method = "linear") -> np.ndarray:
@@ -133,8 +100,21 @@ def alignment_error(profile: np.ndarray, reference: np.ndarray, shifts: np.ndarr
         raise ValueError(f"profile and reference must be equal 1-D arrays, got {p.shape} and {r.shape}")
     p = p - p.mean()
     r = r - r.mean()
-    moved = np.stack([shift_matrix(float(s), len(r), method) @ r for s in np.atleast_1d(shifts)])
-    return ((moved - p) ** 2).mean(axis=1)
+    return ((_shifted_copies(r, np.atleast_1d(np.asarray(shifts, dtype=np.float64)), method) - p) ** 2).mean(axis=1)
+
+
+def _shifted_copies(r: np.ndarray, shifts: np.ndarray, method: Method) -> np.ndarray:
+    """(len(shifts), n): ``shift_profile(r, s)`` for every ``s`` at once (same maths as ``shift_matrix``)."""
+    n = len(r)
+    if method == "fourier":
+        k = np.arange(n // 2 + 1)
+        return np.fft.irfft(np.fft.rfft(r)[None, :] * np.exp(-2j * np.pi * np.outer(shifts, k) / n), n=n, axis=1)
+    if method != "linear":
+        shift_matrix(0.0, n, method)  # raises the usual error
+    i = np.floor(shifts).astype(int)
+    f = (shifts - i)[:, None]
+    src = (np.arange(n)[None, :] - i[:, None]) % n
+    return (1 - f) * r[src] + f * r[(src - 1) % n]
 
 
 def estimate_shift(profile: np.ndarray, reference: np.ndarray, resolution: float = 0.01,
