@@ -19,6 +19,8 @@ from myoxai.engine.engine import Engine, Model
 from myoxai.errors import MyoxaiError
 
 BUNDLED_SPEC = "bundled"  # the held-out part of the bundled recording, looped
+LIVE_CHUNK = 10  # samples per replayed chunk when paced: 50 ms, as a Myo delivers them
+MAX_SPEED_CHUNK = 1000  # unpaced replays hand over 5 s at a time; the engine classifies them in batches
 
 
 def open_source(spec: str | None, speed: float = 1.0, loop: bool = True) -> tuple[Any, bool, str]:
@@ -30,12 +32,13 @@ def open_source(spec: str | None, speed: float = 1.0, loop: bool = True) -> tupl
     from myoxai.sources import open_source as source_from_spec
     from myoxai.sources.replay import ReplaySource
 
+    chunk = LIVE_CHUNK if speed > 0 else MAX_SPEED_CHUNK
     if spec is None or spec == BUNDLED_SPEC:
         from myoxai.engine.bundled import held_out_recording
 
-        return (ReplaySource(held_out_recording(), speed=speed, loop=loop), True,
+        return (ReplaySource(held_out_recording(), speed=speed, loop=loop, chunk=chunk), True,
                 "bundled recording (held-out part, looped)")
-    src = source_from_spec(spec, speed=speed, loop=loop)
+    src = source_from_spec(spec, speed=speed, loop=loop, chunk=chunk)
     rec = getattr(src, "recording", None)
     highpass = rec is None or rec.meta.get("highpass_hz") != DEFAULT_CONFIG.highpass_hz
     return src, highpass, spec
