@@ -82,6 +82,12 @@ def subject_days(root: str | Path, subjects: Sequence[int] = (1, 2, 3, 4), days:
         pick = np.sort(rng.choice(pick, min(len(pick), 1500), replace=False))
         proba, phi = predicted_class_outputs(model, day1.spec[pick])
         ref = reference_from_outputs(day1.spec[pick], proba, phi, rest=0)
+        if cache is not None:  # the day-1 model with its reference: `myoxai drift --model M --data dayD/` uses it
+            from myoxai.models import save_model
+
+            save_model(model, cache / f"kanoga_sub{s}_day1_seed{seed}_e{epochs}_drift.safetensors", day1.class_names,
+                       DEFAULT_CONFIG, {"data": "kanoga", "subject": s, "days": [1], "trials": [1, 2, 3], "seed": seed},
+                       drift_reference=ref.to_dict())
         for d in days:
             ws = kanoga_windows(root, [s], [d], DEFAULT_CONFIG)
             adapt = ws.meta["trial"] <= 2  # unlabeled: the monitor never sees ws.y of these windows
