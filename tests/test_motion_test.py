@@ -160,3 +160,29 @@ def test_live_prompts_recorded_to_xdf(bundled_path, tmp_path):
     assert {"myoxai-emg", "myoxai-markers", "myoxai-decisions"} <= names
     rec = read_recording(xdf)
     assert rec.labels is not None and set(np.unique(rec.labels)) >= {0}
+
+
+def test_labels_mode_reports_recording_seconds_at_any_replay_speed(bundled):
+    """At 4× the replay stamps samples 4× closer; the session scales the metrics back to recording time."""
+    import time
+
+    from myoxai.engine import Engine
+    from myoxai.engine.bundled import BUNDLED_MODEL
+    from myoxai.engine.motion_session import MotionSession
+    from myoxai.models import load_model
+    from myoxai.sources.replay import ReplaySource
+
+    part = bundled.slice(6000, 10000)  # 20 s of the flexion file: rest and flexion alternating
+    docs = []
+    for speed in (0.0, 4.0):
+        engine = Engine(ReplaySource(part, speed=speed), load_model(BUNDLED_MODEL), explain=False)
+        session = MotionSession(engine, from_labels=True)
+        engine.start()
+        while engine.running:
+            time.sleep(0.05)
+        engine.stop()
+        session.close()
+        docs.append(session.result(10, 5.0).to_dict())
+    assert docs[0]["trials"] == docs[1]["trials"] >= 2
+    for key in ("selection_time_s", "completion_time_s", "completion_rate", "realtime_accuracy"):
+        assert docs[1][key] == pytest.approx(docs[0][key], abs=1e-6)

@@ -43,6 +43,10 @@ class MotionSession:
         Score rest runs as prompts too (recording mode); a live test never prompts rest.
     xdf_path, overwrite:
         Record EMG, prompt markers and decisions to this XDF file (refused if it exists, unless ``overwrite``).
+
+    Scored against a replay's labels at N× speed, whose samples are stamped N times closer together,
+    the results are scaled back to recording seconds (``time_scale`` = the source's ``speed``; 1 for
+    live prompts, which run on the wall clock like the person, and for unpaced replays).
     """
 
     def __init__(self, engine: Any, from_labels: bool = False, include_rest: bool = False,
@@ -52,6 +56,8 @@ class MotionSession:
         self.rest = rest_index(self.class_names)
         skip = () if include_rest or self.rest is None else (self.rest,)
         self.onsets = LabelOnsets(skip) if from_labels else None
+        speed = float(getattr(engine.source, "speed", 1.0) or 1.0)  # 0 = unpaced: stamps in recording time
+        self.time_scale = speed if from_labels and speed > 0 else 1.0  # live prompts run on the wall clock
         self._times: list[float] = []
         self._labels: list[int] = []
         self._truth: list[int] = []
@@ -136,8 +142,11 @@ class MotionSession:
         return (float(np.mean(labels[known] == truth[known])) if n else None), n
 
     def result(self, k_correct: int = 10, hold_limit_s: float = 5.0) -> MotionTestResult:
+        """The metrics so far, in recording seconds (see ``time_scale``)."""
         times, labels = self.decisions()
-        return score_motion_test(times, labels, self.prompts(), self.class_names, k_correct, hold_limit_s)
+        k = self.time_scale
+        prompts = [Prompt(p.gesture, p.onset * k, None if p.end is None else p.end * k) for p in self.prompts()]
+        return score_motion_test(times * k, labels, prompts, self.class_names, k_correct, hold_limit_s)
 
     def close(self) -> None:
         """Detach from the engine and finish the XDF file (raises ``MyoxaiError`` if it is incomplete)."""

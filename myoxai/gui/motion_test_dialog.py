@@ -34,18 +34,23 @@ class MotionResultsPanel(QtWidgets.QWidget):
         self.table.setHorizontalHeaderLabels(["gesture", "selection (s)", "completion (s)", "completed",
                                               "accuracy"])
         self.bars = pg.PlotWidget()
-        self.bars.setLabel("left", "seconds from prompt")
+        self.bars.setLabel("left", "s from prompt (selection, completion)")
+        self.bars.getAxis("left").enableAutoSIPrefix(False)
         self.bars.setMinimumHeight(160)
-        self.confusion = pg.ImageView()
-        self.confusion.ui.histogram.hide()
-        self.confusion.ui.roiBtn.hide()
-        self.confusion.ui.menuBtn.hide()
+        self.confusion = pg.PlotWidget(title="decisions during prompts")
         self.confusion.setMinimumHeight(160)
+        self.confusion_image = pg.ImageItem()
+        self.confusion_image.setColorMap(pg.colormap.get("CET-L12"))
+        self.confusion.addItem(self.confusion_image)
+        self.confusion.invertY(True)
+        self.confusion.setLabel("left", "prompted")
+        self.confusion.setLabel("bottom", "decided")
+        self.table.setMinimumHeight(150)
         layout.addWidget(self.summary)
         layout.addWidget(self.table)
         row = QtWidgets.QHBoxLayout()
-        row.addWidget(self.bars)
-        row.addWidget(self.confusion)
+        row.addWidget(self.bars, 3)
+        row.addWidget(self.confusion, 2)
         layout.addLayout(row)
         self.doc: dict[str, Any] | None = None
 
@@ -68,10 +73,15 @@ class MotionResultsPanel(QtWidgets.QWidget):
         for offset, key, colour in ((-0.2, "selection_time_s", "#4c72b0"), (0.2, "completion_time_s", "#dd8452")):
             h = [doc["gestures"][n][key] or 0.0 for n in names]
             self.bars.addItem(pg.BarGraphItem(x=x + offset, height=h, width=0.4, brush=colour))
-        self.bars.getAxis("bottom").setTicks([list(enumerate(names))])
-        counts = np.asarray(doc["confusion"]["counts"], float)
+        self.bars.getAxis("bottom").setTicks([[(i, n[:7]) for i, n in enumerate(names)]])
+        columns = doc["confusion"]["columns"]
+        rows = [i for i, c in enumerate(columns[:-1]) if c in names]
+        counts = np.asarray(doc["confusion"]["counts"], float)[rows]
         share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
-        self.confusion.setImage(share.T, levels=(0, 1))
+        self.confusion_image.setImage(share.T, levels=(0, 1))
+        self.confusion.getAxis("left").setTicks([[(i + 0.5, columns[r][:10]) for i, r in enumerate(rows)]])
+        self.confusion.getAxis("bottom").setTicks([[(j + 0.5, c[:4]) for j, c in enumerate(columns)]])
+        self.confusion.setRange(xRange=(0, len(columns)), yRange=(0, len(rows)), padding=0.02)
 
 
 class MotionTestDialog(QtWidgets.QDialog):
@@ -125,7 +135,7 @@ class MotionTestDialog(QtWidgets.QDialog):
         self.timer = QtCore.QTimer(self)
         self.timer.setInterval(50)
         self.timer.timeout.connect(self.step)
-        self.resize(760, 760)
+        self.resize(900, 860)
 
     @staticmethod
     def _spin(lo: int, hi: int, value: int) -> QtWidgets.QSpinBox:
