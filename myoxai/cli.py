@@ -16,8 +16,9 @@ import sys
 from myoxai import __version__
 from myoxai.errors import MyoxaiError
 
-# command name -> module under myoxai.commands (each defines HELP, add_arguments(parser), run(args) -> int)
-COMMANDS = ("info", "convert", "replay", "record", "stream", "train", "eval", "explain", "live", "bench")
+# command name -> module under myoxai.commands, '-' as '_' (each has HELP, add_arguments(parser), run(args))
+COMMANDS = ("info", "convert", "replay", "record", "stream", "train", "eval", "explain", "live", "motion-test", "drift",
+            "bench")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,7 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
-        mod = importlib.import_module(f"myoxai.commands.{name}")  # an import error is a broken install: loud
+        # an import error is a broken install: loud
+        mod = importlib.import_module(f"myoxai.commands.{name.replace('-', '_')}")
         p = sub.add_parser(name, help=mod.HELP, description=mod.HELP)
         mod.add_arguments(p)
         p.set_defaults(_run=mod.run)

@@ -118,8 +118,11 @@ def _run_headless(options: EngineOptions, seconds: float | None) -> int:
     engine.start()
     n = correct = labelled = 0
     t0: float | None = None
+    drift_state = "ok"
     try:
         while True:
+            if engine.drift is not None and engine.drift.latest.state != drift_state:
+                drift_state = _print_drift(engine.drift.latest)
             for d in sub.drain():
                 t0 = d.timestamp if t0 is None else t0
                 print(headless_line(d, names, t0), flush=True)
@@ -139,6 +142,8 @@ def _run_headless(options: EngineOptions, seconds: float | None) -> int:
         pass
     finally:
         engine.stop()
+    if engine.drift is not None and engine.drift.latest.state != drift_state:
+        _print_drift(engine.drift.latest)
     st = engine.status()
     acc = f"; accuracy vs the recording's labels {correct / labelled:.3f} ({labelled} decisions)" if labelled else ""
     print(f"done: {n} decisions, latency p50 {st.latency_p50_ms:.1f} ms p99 {st.latency_p99_ms:.1f} ms, "
@@ -150,3 +155,13 @@ def _run_headless(options: EngineOptions, seconds: float | None) -> int:
                           f"({engine.config.window / engine.config.fs * 1e3:.0f} ms) of signal; use a longer "
                           "recording or check that the device streams")
     return 0
+
+
+def _print_drift(a: Any) -> str:
+    """One line when the drift monitor changes state; returns the new state."""
+    from myoxai.engine.drift import cause_sentence
+
+    why = cause_sentence(a.state, a.cause, a.components)
+    print(f"drift: {a.state.upper()}" + (f" — {why}" if why else "") + f" (score {a.score:.2f})"
+          + (" — press Recalibrate" if a.state == "recalibrate" else ""), flush=True)
+    return a.state

@@ -66,8 +66,15 @@ def run(args: argparse.Namespace) -> int:
     metrics = {k: v for k, v in report.items() if k in ("val_accuracy", "best_val_loss", "best_epoch", "epochs_run")}
     if "fin" in report:
         metrics["fin_r2"] = report["fin"]["r2"]
+    reference = None
+    if model.input_kind == "spectrogram":  # the drift monitor's calibration profile (myoxai.adapt.drift)
+        from myoxai.engine.drift import reference_for_model
+
+        model.class_names = tuple(data.class_names)
+        reference = reference_for_model(model, data.spec, seed=args.seed).to_dict()
     out = save_model(model, args.out, data.class_names, DEFAULT_CONFIG, training=described, metrics=metrics,
-                     overwrite=args.overwrite, inputs=(data_path,))
+                     drift_reference=reference, overwrite=args.overwrite,
+                     inputs=(data_path,))
     val = f", validation accuracy {100 * metrics['val_accuracy']:.1f} %" if "val_accuracy" in metrics else ""
     print(f"trained {args.model} on {len(data)} windows ({np.count_nonzero(counts)} classes){val} → {out}")
     return 0

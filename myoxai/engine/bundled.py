@@ -107,7 +107,11 @@ def train_bundled_model(path: Path = BUNDLED_MODEL, progress: Callable[[float, s
                "val_accuracy": report.get("val_accuracy"), "epochs_run": report.get("epochs_run")}
     training = {"data": BUNDLED_RECORDING.name, "part": f"first {TRAIN_S:g} s of every {FILE_S:g} s gesture file",
                 "n_train_windows": int(len(y)), "seed": SEED, "command": "myoxai live --train-bundled"}
-    save_model(model, path, rec.class_names, DEFAULT_CONFIG, training, metrics)
+    from myoxai.engine.drift import reference_for_model
+
+    model.class_names = tuple(rec.class_names)
+    reference = reference_for_model(model, x, seed=SEED).to_dict()
+    save_model(model, path, rec.class_names, DEFAULT_CONFIG, training, metrics, drift_reference=reference)
     if progress:
         progress(1.0, f"held-out accuracy {held_out:.3f}")
     log.info("bundled model saved to %s (held-out accuracy %.3f)", path, held_out)

@@ -240,7 +240,10 @@ def train_from_recording(path: str | Path, epochs: int = 30, seed: int = 0, thre
     model = build_model("allconvnet", len(rec.class_names), seed=seed, channels=tuple(channels or CHANNELS))
     report = train_model(model, x, y, TrainSettings(epochs=epochs, seed=seed, threads=threads))
     model.class_names = tuple(rec.class_names)
-    model.description = {"training": {"data": str(path), "seed": seed, "n_train_windows": int(len(y))}}
+    from myoxai.engine.drift import reference_for_model
+
+    model.description = {"training": {"data": str(path), "seed": seed, "n_train_windows": int(len(y))},
+                         "drift_reference": reference_for_model(model, x, seed=seed).to_dict()}
     metrics = {"n_train_windows": int(len(y)), "val_accuracy": report.get("val_accuracy"),
                "epochs_run": report.get("epochs_run")}
     return model, SourceData(x, y, description={"data": str(path)}), metrics

@@ -99,6 +99,7 @@ class Engine(ThreadOwner):
         self._status = EngineStatus()
         shape = config.spec_shape if self.input_kind == "spectrogram" else (config.window, config.n_channels)
         self.buffer = WindowRing(int(buffer_minutes * 60 * config.fs / config.step), shape)
+        self.drift: Any = None  # the DriftMonitor sink, when one is attached (myoxai.engine.drift)
 
     # -- model management ------------------------------------------------------------------------
     def _make_active(self, model: Model, origin: str) -> ActiveModel:

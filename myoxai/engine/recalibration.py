@@ -157,6 +157,7 @@ class Recalibration(ThreadOwner):
             return
         swapped = report.accepted  # a rejected run returns the old model: nothing to swap
         if swapped:
+            _attach_drift_reference(new_model, model, inputs)
             try:
                 self._new_version = self.engine.swap_model(new_model, origin=f"{self.method} recalibration").version
             except MyoxaiError as exc:  # e.g. the user loaded a model with other gestures meanwhile
@@ -284,3 +285,17 @@ def _child_main(model: dict[str, Any], source_data: Any, inputs: Any, method: st
     except Exception as exc:  # the parent logs it and shows it; the traceback is logged here
         log.exception("recalibration process failed")
         messages.put(("error", f"{type(exc).__name__}: {exc}"))
+
+
+def _attach_drift_reference(new_model: Any, old_model: Any, inputs: Any) -> None:
+    """The recalibrated model's drift reference: today's (adaptation) windows are its calibration data."""
+    from myoxai.engine.drift import REFERENCE_KEY, reference_for_model
+
+    desc = dict(getattr(old_model, "description", None) or {})
+    if getattr(new_model, "input_kind", "spectrogram") == "spectrogram":
+        try:
+            desc[REFERENCE_KEY] = reference_for_model(new_model, inputs).to_dict()
+        except MyoxaiError as exc:  # e.g. the buffer held only rest: the monitor then has no reference
+            log.warning("no drift reference for the recalibrated model: %s", exc)
+            desc.pop(REFERENCE_KEY, None)
+    new_model.description = desc

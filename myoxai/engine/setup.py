@@ -88,6 +88,9 @@ class EngineOptions:
         Unlabeled windows kept for recalibration.
     chunk:
         Samples per replayed chunk; ``None`` = 10 (50 ms, like a Myo) when paced, 1000 at max speed.
+    drift:
+        Attach the drift monitor (``engine.drift``) when the model carries a drift reference; its
+        score then also goes to the LSL outlet and the decision log.
     """
 
     source: str | None = None
@@ -101,6 +104,7 @@ class EngineOptions:
     log: str | Path | None = None
     buffer_minutes: float = 5.0
     chunk: int | None = None
+    drift: bool = True
 
     def __post_init__(self) -> None:
         if self.vote < 1:
@@ -122,6 +126,7 @@ def build_engine(options: EngineOptions, model: Model | None = None) -> tuple[En
     The decision log and the LSL outlet are built through the engine's sink factories, so they follow
     a change of gestures and are closed when the engine stops.
     """
+    from myoxai.engine.drift import attach_drift_monitor
     from myoxai.engine.sinks import DecisionLog, LslDecisionOutlet
 
     if model is None:
@@ -131,11 +136,12 @@ def build_engine(options: EngineOptions, model: Model | None = None) -> tuple[En
         source.match_classes(model_class_names(model, model.n_classes))
     engine = Engine(source, model, explain=options.explain, vote=options.vote, threshold=options.threshold,
                     buffer_minutes=options.buffer_minutes, highpass=highpass)
+    monitor = attach_drift_monitor(engine) if options.drift else None
     try:
         if options.log:
-            engine.add_sink_factory(lambda names, path=options.log: DecisionLog(path, names))
+            engine.add_sink_factory(lambda names, path=options.log: DecisionLog(path, names, drift=monitor))
         if options.lsl:
-            engine.add_sink_factory(lambda names: LslDecisionOutlet(names))
+            engine.add_sink_factory(lambda names: LslDecisionOutlet(names, drift=monitor))
     except BaseException:
         engine.stop()
         raise

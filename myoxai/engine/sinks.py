@@ -18,11 +18,12 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from myoxai.engine.decision import Decision
+from myoxai.engine.drift import STATE_CODES
 from myoxai.errors import MyoxaiError
 
 log = logging.getLogger(__name__)
@@ -118,16 +119,21 @@ class LslDecisionOutlet:
         Electrodes (one φ column each).
     name:
         Stream name.
+    drift:
+        A ``DriftMonitor``: two more columns, its score and state (0 ok, 1 watch, 2 recalibrate).
     """
 
-    def __init__(self, class_names: Sequence[str], n_channels: int = 8, name: str = "myoxai-decisions") -> None:
+    def __init__(self, class_names: Sequence[str], n_channels: int = 8, name: str = "myoxai-decisions",
+                 drift: Any = None) -> None:
         import pylsl
 
-        self.n_values = 1 + len(class_names) + n_channels
+        self.drift = drift
+        self.n_values = 1 + len(class_names) + n_channels + (2 if drift is not None else 0)
         info = pylsl.StreamInfo(name, "Decisions", self.n_values, pylsl.IRREGULAR_RATE, pylsl.cf_float32,
                                 f"{name}-{'-'.join(class_names)[:40]}")
         channels = info.desc().append_child("channels")
         labels = ["label"] + [f"p:{c}" for c in class_names] + [f"phi:ch{i + 1}" for i in range(n_channels)]
+        labels += ["drift", "drift_state"] if drift is not None else []
         for lab in labels:
             channels.append_child("channel").append_child_value("label", lab)
         classes = info.desc().append_child("classes")
@@ -145,7 +151,11 @@ class LslDecisionOutlet:
     def _row(self, d: Decision) -> np.ndarray:
         v = d.as_vector()
         out = np.full(self.n_values, np.nan, np.float32)
-        out[:len(v)] = v[:self.n_values]
+        n = self.n_values - (2 if self.drift is not None else 0)
+        out[:min(len(v), n)] = v[:n]
+        if self.drift is not None:
+            a = self.drift.latest
+            out[-2:] = a.score, STATE_CODES[a.state]
         return out
 
     def close(self) -> None:
@@ -159,8 +169,9 @@ class DecisionLog:
     Written from the engine thread in small buffered writes; ``close`` flushes.
     """
 
-    def __init__(self, path: str | Path, class_names: Sequence[str]) -> None:
+    def __init__(self, path: str | Path, class_names: Sequence[str], drift: Any = None) -> None:
         self.path = Path(path)
+        self.drift = drift  # a DriftMonitor: its score, state and cause go into every line
         try:
             self._f = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
         except OSError as exc:
@@ -179,6 +190,9 @@ class DecisionLog:
             if d.phi is not None:
                 rec["phi"] = np.round(d.phi_label, 5).tolist()
                 rec["C"] = round(float(d.total[d.raw_label]), 5)
+            if self.drift is not None:
+                a = self.drift.latest
+                rec.update({"drift": round(a.score, 4), "drift_state": a.state, "drift_cause": a.cause})
             lines.append(json.dumps(rec))
         with self._lock:
             if not self._f.closed:

@@ -66,6 +66,10 @@ class QueuedRecorder:
     def marker(self, timestamp: float, label: str) -> None:
         self._put(self.recorder.marker, float(timestamp), str(label))
 
+    def write(self, fn: Callable[..., None], *args: Any) -> None:
+        """Queue another write on the recorder (e.g. samples of an extra stream), in order with the rest."""
+        self._put(fn, *args)
+
     def _put(self, fn: Callable[..., None], *args: Any) -> None:
         if self._finishing.is_set():
             return

@@ -15,8 +15,11 @@ from typing import Any
 
 from PyQt6 import QtCore, QtWidgets
 
+from myoxai.engine.drift import attach_drift_monitor
+from myoxai.engine.motion_test import RunningAccuracy
 from myoxai.engine.setup import EngineOptions, build_engine
 from myoxai.errors import MyoxaiError
+from myoxai.gui.drift_panel import DriftPanel, cause_sentence
 from myoxai.gui.emg_view import EmgTraces, SpectrogramView
 from myoxai.gui.matrix import ShapleyMatrix
 from myoxai.gui.probabilities import GesturePanel
@@ -72,6 +75,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.ring = ArmbandRing(engine.config.n_channels)
         self.matrix = ShapleyMatrix(engine.config.n_channels)
         self.recalibrate = RecalibratePanel()
+        self.drift = DriftPanel()
+        self.accuracy = RunningAccuracy()  # real-time accuracy of a labelled replay, in the status bar
         self.views: list[DecisionView] = [self.gesture, self.ring, self.matrix, self.spectrogram]
         self._build_layout()
         self._build_toolbar()
@@ -95,13 +100,14 @@ class MainWindow(QtWidgets.QMainWindow):
         right.addWidget(self.ring)
         right.addWidget(self.matrix)
         right.addWidget(self.recalibrate)
-        right.setSizes([300, 300, 200])
+        right.addWidget(self.drift)
+        right.setSizes([260, 260, 200, 220])
         main = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         main.addWidget(left)
         main.addWidget(self.gesture)
         main.addWidget(right)
         main.setSizes([600, 420, 480])
-        for w in (self.ring, self.matrix, self.recalibrate, self.gesture, self.emg, self.spectrogram):
+        for w in (self.ring, self.matrix, self.recalibrate, self.drift, self.gesture, self.emg, self.spectrogram):
             w.setMinimumWidth(200)
         self.setCentralWidget(main)
         self.resize(1560, 940)
@@ -112,6 +118,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.load_action = bar.addAction("Load model…", self.load_model_dialog)
         self.save_action = bar.addAction("Save model…", self.save_model_dialog)
         self.calibrate_action = bar.addAction("Calibration session…", self.open_wizard)
+        self.motion_test_action = bar.addAction("Motion Test…", self.open_motion_test)
         bar.addSeparator()
         bar.addWidget(QtWidgets.QLabel(" vote over "))
         self.vote = QtWidgets.QSpinBox()
@@ -136,6 +143,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.vote.setValue(int(engine.post.vote))
         self.threshold.setValue(float(engine.post.threshold))
         self.recalibrate.attach(engine, source_data)
+        self.drift.attach(attach_drift_monitor(engine))
+        self.accuracy = RunningAccuracy()
         self._set_classes(engine.class_names)
 
     def _set_classes(self, class_names: tuple[str, ...]) -> None:
@@ -171,6 +180,7 @@ class MainWindow(QtWidgets.QMainWindow):
                 v.show_decisions(decisions)
             self.decisions_shown += len(decisions)
             self.last_decision = decisions[-1]
+            self.accuracy.update(decisions)
         samples, _ = self.engine.peek_emg(int(5 * self.engine.config.fs))
         self.emg.show_samples(samples)
         self.frames += 1
@@ -182,8 +192,13 @@ class MainWindow(QtWidgets.QMainWindow):
             self.cpu_percent = self._process.cpu_percent(None)
         if now - self._slow_t >= 0.5:
             self._slow_t = now
-            self.status_label.setText(status_text(self.engine.status(), self.source_desc, self.cpu_percent, self.fps))
+            status = status_text(self.engine.status(), self.source_desc, self.cpu_percent, self.fps)
+            self.status_label.setText(status + (f"  |  {self.accuracy.text()}" if self.accuracy.n else ""))
             self.recalibrate.refresh()
+            self.drift.refresh()
+            advice = self.drift.state == "recalibrate"
+            self.recalibrate.show_drift(cause_sentence("recalibrate", self.drift.cause, self.drift.components_now)
+                                        if advice else "")
 
     # actions ----------------------------------------------------------------------------------
     def _error(self, exc: Exception) -> None:
@@ -238,6 +253,13 @@ class MainWindow(QtWidgets.QMainWindow):
                            training={"origin": active.origin, "saved_from": "myoxai live"})
             except (MyoxaiError, OSError, ValueError) as exc:
                 self._error(exc)
+
+    def open_motion_test(self) -> Any:
+        from myoxai.gui.motion_test_dialog import MotionTestDialog
+
+        dialog = MotionTestDialog(self.engine, parent=self)
+        dialog.show()
+        return dialog
 
     def open_wizard(self) -> Any:
         from myoxai.gui.wizard import CalibrationWizard

@@ -51,6 +51,9 @@ class RecalibratePanel(QtWidgets.QGroupBox):
         for w in (self.buffered,):
             layout.addWidget(w)
         layout.addLayout(top)
+        self.drift_prompt = QtWidgets.QLabel("")  # the drift monitor's reason to recalibrate, beside the button
+        self.drift_prompt.setWordWrap(True)
+        layout.addWidget(self.drift_prompt)
         layout.addWidget(self.progress)
         layout.addWidget(self.message)
         layout.addWidget(self.result)
@@ -101,6 +104,10 @@ class RecalibratePanel(QtWidgets.QGroupBox):
         elif self.engine is not None and self.engine.status().can_revert:
             self.engine.revert()
         self.refresh()
+
+    def show_drift(self, cause: str) -> None:
+        """Prompt next to the button when the drift monitor says "recalibrate" ('' hides it)."""
+        self.drift_prompt.setText(f"<b style='color:#c0392b'>Recalibration advised:</b> {cause}" if cause else "")
 
     def refresh(self) -> None:
         """Poll the engine and the job (called by the window's timer)."""

@@ -18,7 +18,8 @@ from myoxai.models.registry import MODELS, Model, build_model
 
 def save_model(model: Model, path: str | Path, class_names: Sequence[str], config: SignalConfig = DEFAULT_CONFIG,
                training: dict[str, Any] | None = None, metrics: dict[str, Any] | None = None, *,
-               overwrite: bool = True, inputs: tuple[str | Path, ...] = ()) -> Path:
+               drift_reference: dict[str, Any] | None = None, overwrite: bool = True,
+               inputs: tuple[str | Path, ...] = ()) -> Path:
     """Write ``model`` with its architecture, class names, signal config, training description and metrics.
 
     Parameters
@@ -38,6 +39,9 @@ def save_model(model: Model, path: str | Path, class_names: Sequence[str], confi
     overwrite, inputs:
         Passed to ``myoxai.io.outputs``: commands refuse an existing ``path`` unless the user asked,
         and always refuse a ``path`` that is one of their inputs.
+    drift_reference:
+        The calibration profile the drift monitor compares live data with
+        (``myoxai.adapt.drift.DriftReference.to_dict()``); stored as the optional entry ``drift_reference``.
     """
     if len(class_names) != model.n_classes:
         raise ValueError(f"{len(class_names)} class names for a {model.n_classes}-class model")
@@ -50,6 +54,8 @@ def save_model(model: Model, path: str | Path, class_names: Sequence[str], confi
     desc = {"architecture": model.name, "arguments": model.init_args, "n_classes": model.n_classes,
             "input_kind": model.input_kind, "class_names": list(class_names),
             "training": training or {}, "metrics": metrics or {}}
+    if drift_reference is not None:
+        desc["drift_reference"] = drift_reference
     return write_model_file(path, arrays, desc, config, overwrite=overwrite, inputs=inputs)
 
 

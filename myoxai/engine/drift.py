@@ -1,0 +1,240 @@
+"""The live drift monitor: a decision sink that keeps the last seconds of non-rest decisions and assesses drift.
+
+It runs in the engine thread (``engine.add_sink(monitor)``, added before any sink that publishes the
+score). Per decision it keeps only the window's per-electrode power, its probabilities and φ of the
+predicted class, so a 30 s window costs a few hundred kB. Every ``every_s`` seconds of signal it
+recomputes the components against the model's reference (``myoxai.adapt.drift``) and appends the
+score to a trend. Readers (GUI timer, sinks) call ``snapshot()``/``score``; nothing blocks the engine.
+
+The reference comes from the model file (``drift_reference``, written at training/calibration time);
+for a model without one, ``reference_for_model`` computes it from the model's training windows.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from myoxai.adapt.drift import (
+    DriftAssessment,
+    DriftReference,
+    DriftThresholds,
+    assess,
+    drift_components,
+    normalised_profiles,
+    reference_from_outputs,
+    window_power,
+)
+from myoxai.config import DEFAULT_CONFIG, SignalConfig
+
+log = logging.getLogger(__name__)
+
+REFERENCE_KEY = "drift_reference"  # the model file's JSON entry
+
+
+def rest_class(class_names: Sequence[str]) -> int | None:
+    lowered = [c.lower() for c in class_names]
+    return lowered.index("rest") if "rest" in lowered else None
+
+
+def reference_for_model(model: Any, spectrograms: np.ndarray, config: SignalConfig = DEFAULT_CONFIG,
+                        shapley_windows: int = 400, seed: int = 0) -> DriftReference:
+    """The drift reference of ``model`` on its training windows.
+
+    Energy, confidence and entropy use every window; the Shapley profile a fixed random subset of
+    ``shapley_windows`` non-rest windows (exact Shapley costs 2^8 forward passes a window).
+    """
+    from myoxai.explain.outputs import predicted_class_outputs
+
+    x = np.asarray(spectrograms, np.float32)
+    proba, _ = predicted_class_outputs(model, x, config, shapley=False)
+    rest = rest_class(tuple(getattr(model, "class_names", ()) or ()))
+    ref = reference_from_outputs(x, proba, None, rest)
+    pred = proba.argmax(axis=1)
+    active = np.flatnonzero(pred != rest) if rest is not None else np.arange(len(pred))
+    pick = np.sort(np.random.default_rng(seed).choice(active, min(len(active), shapley_windows), replace=False))
+    p_sub, phi_sub = predicted_class_outputs(model, x[pick], config)
+    if phi_sub is None:
+        return ref
+    profiles, _ = normalised_profiles(phi_sub, p_sub.argmax(axis=1), proba.shape[1])
+    return dataclasses.replace(ref, shapley=profiles)
+
+
+def stored_reference(model: Any) -> DriftReference | None:
+    """The validated reference in the model file, or None when the file has none."""
+    entry = (getattr(model, "description", None) or {}).get(REFERENCE_KEY)
+    if entry is None:
+        return None
+    return DriftReference.from_dict(entry, n_classes=int(model.n_classes))
+
+
+class DriftMonitor:
+    """Rolling drift assessment of the decisions of one model.
+
+    Parameters
+    ----------
+    reference:
+        The model's calibration reference (None: nothing to compare with, the state stays "ok").
+    window_s:
+        Length of the rolling window, in seconds of non-rest decisions.
+    min_s:
+        Seconds of non-rest decisions needed before anything but "ok" can be reported.
+    every_s:
+        Signal seconds between two assessments.
+    step_s:
+        Seconds per decision (config step / fs).
+    thresholds:
+        Watch / recalibrate levels per component.
+    history:
+        Assessments kept for the trend.
+    model_reference:
+        Called when the deciding model changes (swap, revert, recalibration): the new model's
+        reference, or None to keep the current one (e.g. ``lambda: stored_reference(engine.active.model)``).
+    """
+
+    def __init__(self, reference: DriftReference | None, window_s: float = 30.0, min_s: float = 5.0,
+                 every_s: float = 1.0, step_s: float = 0.05, thresholds: DriftThresholds | None = None,
+                 history: int = 600,
+                 model_reference: Callable[[], DriftReference | None] | None = None) -> None:
+        self.reference = reference
+        self.model_reference = model_reference
+        self.thresholds = thresholds or DriftThresholds()
+        self.every_s, self.min_n = every_s, int(round(min_s / step_s))
+        n = int(round(window_s / step_s))
+        self._power: collections.deque = collections.deque(maxlen=n)
+        self._proba: collections.deque = collections.deque(maxlen=n)
+        self._phi: collections.deque = collections.deque(maxlen=n)
+        self._lock = threading.Lock()
+        self._latest = DriftAssessment()
+        self._trend: collections.deque = collections.deque(maxlen=history)  # (timestamp, score, state, cause)
+        self._next_t: float | None = None
+        self._model_version: int | None = None
+        self._n_classes = 0
+
+    def __call__(self, decisions: Sequence[Any]) -> None:
+        """Sink: take the non-rest decisions, reassess every ``every_s`` seconds of signal (also inside a backlog)."""
+        for d in decisions:
+            if self._model_version is not None and d.model_version != self._model_version:
+                self._n_classes = len(d.probabilities)
+                self._new_model()
+            self._model_version = d.model_version
+            if self.reference is None:
+                continue
+            if d.raw_label != self.reference.rest and d.spectrogram is not None:
+                self._power.append(window_power(d.spectrogram[None])[0])
+                self._proba.append(np.asarray(d.probabilities, float))
+                self._phi.append(None if d.phi is None else np.asarray(d.phi[d.raw_label], float))
+            if self._next_t is None:
+                self._next_t = d.timestamp + self.every_s
+            elif d.timestamp >= self._next_t:
+                self._next_t = d.timestamp + self.every_s
+                self.update(d.timestamp)
+
+    def update(self, timestamp: float = 0.0) -> DriftAssessment:
+        """Assess the current window now (also called by the sink on its schedule)."""
+        n = len(self._power)
+        if self.reference is None or n < self.min_n:
+            result = DriftAssessment(n_windows=n)
+        else:
+            phis = list(self._phi)
+            phi = None if any(p is None for p in phis) else np.stack(phis)
+            comps = drift_components(self.reference, np.stack(self._power), np.stack(self._proba), phi)
+            result = assess(comps, self.thresholds, n)
+        with self._lock:
+            self._latest = result
+            self._trend.append((timestamp, result.score, result.state, result.cause))
+        return result
+
+    def _new_model(self) -> None:
+        """A new model decides: compare with its own reference from now on, from scratch.
+
+        A model without a stored reference keeps the current one if it has the same gestures (e.g.
+        a reverted model); with other gestures there is nothing to compare with.
+        """
+        new = None
+        if self.model_reference is not None:
+            try:
+                new = self.model_reference()
+            except Exception:  # a malformed entry must not stop the engine thread
+                log.exception("drift reference of the new model unreadable")
+        if new is not None:
+            self.reference = new
+        elif self.reference is not None and len(self.reference.class_log_rms) != self._n_classes:
+            self.reference = None
+        self.reset()
+
+    def reset(self) -> None:
+        for q in (self._power, self._proba, self._phi):
+            q.clear()
+        with self._lock:
+            self._latest = DriftAssessment()
+        self._next_t = None
+
+    def set_reference(self, reference: DriftReference) -> None:
+        """A new model (e.g. after recalibration) brings its own reference."""
+        self.reference = reference
+        self.reset()
+
+    @property
+    def score(self) -> float:
+        return self._latest.score
+
+    @property
+    def latest(self) -> DriftAssessment:
+        """The latest assessment (what the decision sinks publish with each decision)."""
+        return self._latest
+
+    def snapshot(self) -> tuple[DriftAssessment, list[tuple[float, float, str, str]]]:
+        """(latest assessment, trend of (timestamp, score, state, cause)) for a viewer."""
+        with self._lock:
+            return self._latest, list(self._trend)
+
+
+def attach_drift_monitor(engine: Any, **settings: Any) -> DriftMonitor | None:
+    """Give ``engine`` a drift monitor (``engine.drift``) fed by its decisions; None when the model has no reference.
+
+    The monitor is added as a plain sink, so it runs before the engine's owned sinks (LSL outlet,
+    decision log) and they publish the score of the batch they carry. It follows model changes: a
+    swapped-in model brings its own stored reference.
+    """
+    if getattr(engine, "drift", None) is not None:
+        return engine.drift
+    reference = stored_reference(engine.active.model)
+    if reference is None:
+        log.info("the model has no drift reference: drift monitoring off")
+        return None
+    cfg = engine.config
+    monitor = DriftMonitor(reference, step_s=cfg.step / cfg.fs, **settings,
+                           model_reference=lambda: stored_reference(engine.active.model))
+    engine.add_sink(monitor)
+    engine.drift = monitor
+    return monitor
+
+
+STATE_CODES = {"ok": 0, "watch": 1, "recalibrate": 2}
+
+CAUSE_TEXT = {"rotation": "armband rotated", "gain": "signal amplitude changed", "shapley":
+              "electrode contributions changed", "confidence": "the model is less confident"}
+
+
+def cause_sentence(state: str, cause: str, components: dict[str, Any]) -> str:
+    """What to tell the user, e.g. 'armband rotated by +1.0 electrodes'."""
+    if state == "ok" or not cause:
+        return ""
+    text = CAUSE_TEXT.get(cause, cause)
+    v = components.get(cause)
+    if cause == "rotation" and v is not None:
+        text += f" by {v:+.1f} electrodes"
+    elif cause == "gain" and v is not None:
+        text += f" (×{v:.2f})"
+    elif cause == "confidence" and v is not None:
+        text += f" ({v:+.2f})"
+    elif cause == "shapley" and v is not None:
+        text += f" (distance {v:.2f})"
+    return text

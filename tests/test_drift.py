@@ -1,0 +1,199 @@
+"""Drift reference, components and state: synthetic rotations and gains, validation of the stored entry, the command."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from myoxai.adapt.drift import (
+    DriftReference,
+    DriftThresholds,
+    assess,
+    drift_components,
+    matched_reference_profile,
+    reference_from_outputs,
+    window_power,
+)
+from myoxai.cli import main
+from myoxai.errors import MyoxaiError
+
+
+def _synthetic(n: int = 400, rotate: int = 0, gain: float = 1.0, seed: int = 0):
+    """Spectrograms of 3 gestures, each loading a different electrode group; probabilities and φ to match."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(1, 4, size=n)  # never rest (0)
+    level = np.ones((4, 8))
+    level[1, :3], level[2, 3:6], level[3, [6, 7, 0]] = 6, 4, 3
+    spec = rng.rayleigh(size=(n, 4, 8, 10)) * level[y][:, None, :, None] * gain
+    spec = np.roll(spec, rotate, axis=2)
+    proba = np.full((n, 4), 0.02)
+    proba[np.arange(n), y] = 0.94
+    phi = np.roll(level[y] / level[y].sum(1, keepdims=True), rotate, axis=1)
+    return spec.astype(np.float32), proba, phi, y
+
+
+def test_reference_and_unchanged_data_are_ok():
+    spec, proba, phi, _ = _synthetic()
+    ref = reference_from_outputs(spec, proba, phi, rest=0)
+    s2, p2, f2, _ = _synthetic(seed=1)
+    comps = drift_components(ref, window_power(s2), p2, f2)
+    assert abs(comps["rotation"]) < 0.1 and comps["gain"] == pytest.approx(1, abs=0.05)
+    assert comps["shapley"] < 0.01 and abs(comps["confidence"]) < 1e-9
+    assert assess(comps).state == "ok"
+
+
+@pytest.mark.parametrize("rotate", [1, -1, 2])
+def test_rotation_signed_and_named(rotate):
+    ref = reference_from_outputs(*_synthetic()[:3], rest=0)
+    s, p, f, _ = _synthetic(rotate=rotate, seed=2)
+    comps = drift_components(ref, window_power(s), p, f)
+    assert comps["rotation"] == pytest.approx(rotate, abs=0.25)
+    a = assess(comps)
+    assert a.state == "recalibrate" and a.cause == "rotation"  # Shapley moved too, but rotation is the cause
+
+
+def test_gain_change_named_and_mix_matched():
+    ref = reference_from_outputs(*_synthetic()[:3], rest=0)
+    s, p, f, y = _synthetic(gain=3.0, seed=3)
+    comps = drift_components(ref, window_power(s), p, f)
+    assert comps["gain"] == pytest.approx(3.0, rel=0.1) and abs(comps["rotation"]) < 0.1
+    assert assess(comps).cause == "gain"
+    # a window holding only one gesture is compared with that gesture's reference, not the pooled profile
+    one = y == 1
+    comps = drift_components(ref, window_power(s[one] / 3), p[one], f[one])
+    assert abs(comps["rotation"]) < 0.1 and comps["gain"] == pytest.approx(1, abs=0.1)
+    assert np.allclose(matched_reference_profile(ref, np.ones(5, int)), ref.class_log_rms[1])
+
+
+def test_confidence_drop_and_thresholds():
+    comps = {"rotation": 0.0, "gain": 1.0, "shapley": 0.0, "confidence": -0.15}
+    th = DriftThresholds(confidence=(0.1, 0.2))
+    a = assess(comps, th)
+    assert (a.state, a.cause) == ("watch", "confidence") and a.score == pytest.approx(0.75)
+    assert assess({**comps, "confidence": 0.3}, th).state == "ok"  # more confident is not drift
+    assert assess({"rotation": None, "gain": None, "shapley": None, "confidence": None}).state == "ok"
+
+
+def test_reference_round_trip_and_validation():
+    ref = reference_from_outputs(*_synthetic()[:3], rest=0)
+    doc = json.loads(json.dumps(ref.to_dict()))
+    back = DriftReference.from_dict(doc, n_classes=4)
+    assert np.allclose(back.log_rms, ref.log_rms, atol=1e-5) and back.rest == 0
+    assert np.isnan(back.shapley[0]).all()  # rest was never predicted: no profile
+    for broken in ({**doc, "version": 99}, {**doc, "log_rms": [1, 2]}, {**doc, "confidence": "high"},
+                   {**doc, "shapley": [[0.1] * 8]}, [1, 2, 3]):
+        with pytest.raises(MyoxaiError, match="drift_reference"):
+            DriftReference.from_dict(broken, n_classes=4)
+    with pytest.raises(MyoxaiError, match="20 non-rest"):
+        reference_from_outputs(*_synthetic(n=10)[:3], rest=0)
+
+
+def test_bundled_model_stores_reference_and_command(tmp_path, capsys):
+    from myoxai.engine.bundled import BUNDLED_MODEL
+    from myoxai.engine.drift import stored_reference
+    from myoxai.models import load_model
+
+    assert stored_reference(load_model(BUNDLED_MODEL)) is not None
+    out = tmp_path / "d.json"
+    assert main(["drift", "--json", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["state"] == "ok" and doc["cause"] == ""
+    assert set(doc["components"]) >= {"gain", "rotation", "confidence", "shapley"}
+    assert main(["drift", "--rotate", "1", "--json", str(out), "--overwrite"]) == 0
+    doc = json.loads(out.read_text())
+    assert (doc["state"], doc["cause"]) == ("recalibrate", "rotation")
+    assert doc["components"]["rotation"] == pytest.approx(1.0, abs=0.3)
+    assert main(["drift", "--json", str(out)]) == 2  # never overwritten silently
+    assert "exists" in capsys.readouterr().err
+
+
+def test_selection_and_summary_on_synthetic_rows():
+    from myoxai.evaluation.drift_validation import choose_thresholds, summarise
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for s in range(4):
+        for d in range(2, 31):
+            conf = -rng.uniform(0, 0.3)
+            rows.append({"subject": s, "day": d, "position": "NIO"[d % 3], "accuracy": 0.9 + 2 * conf,
+                         "reference_accuracy": 0.9, "accuracy_change": 2 * conf + rng.normal(0, 0.02),
+                         "components": {"rotation": rng.normal(0, 0.1), "gain": 1.0, "shapley": rng.uniform(0, 0.1),
+                                        "confidence": conf, "entropy": -conf, "rejection_rate": 0.0}})
+    th, info = choose_thresholds([r for r in rows if 3 <= r["day"] <= 8])
+    assert info["spearman_selection"] < -0.8
+    out = summarise(rows)
+    assert out["spearman"]["score_vs_accuracy_change"] < -0.8
+    assert out["per_component"]["confidence"] < -0.8 and set(out["per_position"]) == {"N", "I", "O"}
+    assert 2 not in range(3, 9) and 2 in out["report_days"]
+
+
+def test_monitor_window_schedule_and_model_change():
+    from myoxai.engine.decision import Decision
+    from myoxai.engine.drift import DriftMonitor
+
+    spec, proba, phi, y = _synthetic(n=900)
+    ref = reference_from_outputs(spec, proba, phi, rest=0)
+    rot_spec = np.roll(spec, 1, axis=2)
+    swapped_in = {"ref": None}
+    mon = DriftMonitor(ref, window_s=30, min_s=5, model_reference=lambda: swapped_in["ref"])
+
+    def decisions(x, start, version):
+        return [Decision(timestamp=start + 0.05 * i, sample=i, probabilities=proba[i], raw_label=int(y[i]),
+                         label=int(y[i]), confidence=0.9, phi=np.tile(np.roll(phi[i], 1), (4, 1)), total=None,
+                         latency_s=0.0, model_version=version, spectrogram=x[i]) for i in range(len(x))]
+
+    batch = decisions(rot_spec, 0.0, 1)
+    mon(batch[:50])  # 2.5 s: too little to judge
+    assert mon.snapshot()[0].state == "ok" and mon.snapshot()[0].components == {}
+    mon(batch[50:])  # one engine batch of 42 s: reassessed every second inside it
+    a, trend = mon.snapshot()
+    assert (a.state, a.cause) == ("recalibrate", "rotation") and len(trend) >= 40
+    assert a.n_windows == 600  # the 30 s window
+    swapped_in["ref"] = reference_from_outputs(rot_spec, proba, np.roll(phi, 1, axis=1), rest=0)
+    mon(decisions(rot_spec, 100.0, 2)[:300])  # a recalibrated model with today's data as its reference
+    a, _ = mon.snapshot()
+    assert mon.reference is swapped_in["ref"] and a.state == "ok" and 250 <= a.n_windows <= 300
+
+
+def test_score_published_in_decision_log_and_lsl_stream(tmp_path, capsys):
+    """``myoxai live --log`` and ``--lsl`` carry the drift score; --headless prints the state changes."""
+    import pylsl
+
+    from myoxai.engine.sinks import LslDecisionOutlet
+    from myoxai.io.xdf import write_recording
+
+    rotated = tmp_path / "rotated.xdf"
+    from myoxai.engine.bundled import held_out_recording
+
+    rec = held_out_recording()
+    rec.samples = np.roll(rec.samples, 1, axis=1).astype(np.float32)
+    write_recording(rotated, rec)
+    log = tmp_path / "decisions.jsonl"
+    assert main(["live", "--headless", "--source", f"replay:{rotated}", "--speed", "max", "--log", str(log)]) == 0
+    out = capsys.readouterr().out
+    assert "drift: RECALIBRATE — armband rotated by +" in out
+    lines = [json.loads(x) for x in log.read_text().splitlines()[1:]]
+    assert {"drift", "drift_state", "drift_cause"} <= set(lines[-1])
+    assert lines[0]["drift_state"] == "ok" and lines[-1]["drift_state"] == "recalibrate"
+    assert lines[-1]["drift_cause"] == "rotation" and lines[-1]["drift"] > 1
+
+    class Latest:
+        latest = assess({"rotation": 1.0, "gain": 1.0, "shapley": 0.0, "confidence": 0.0})
+
+    outlet = LslDecisionOutlet(("a", "b"), drift=Latest())
+    info = outlet.outlet.get_info()
+    ch = info.desc().child("channels").first_child()
+    labels = []
+    while not ch.empty():
+        labels.append(ch.child_value("label"))
+        ch = ch.next_sibling()
+    assert info.channel_count() == 1 + 2 + 8 + 2 and labels[-2:] == ["drift", "drift_state"]
+    from myoxai.engine.decision import Decision
+
+    d = Decision(timestamp=pylsl.local_clock(), sample=0, probabilities=np.array([0.3, 0.7]), raw_label=1, label=1,
+                 confidence=0.7, phi=np.zeros((2, 8)), total=np.zeros(2), latency_s=0.0, model_version=1)
+    row = outlet._row(d)
+    assert row[-2] == pytest.approx(2.0) and row[-1] == 2 and row[0] == 1
+    outlet.close()

@@ -1,0 +1,100 @@
+"""Drift monitor on the bundled replay, through the engine and the GUI panel (pytest-qt, offscreen).
+
+The rotated replay circularly shifts the bundled recording's electrodes by one; it must reach
+"recalibrate" within 30 s of signal, naming rotation. The unrotated replay stays OK throughout.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from myoxai.engine import Engine
+from myoxai.engine.bundled import BUNDLED_MODEL, held_out_recording
+from myoxai.models import load_model
+from myoxai.sources.replay import ReplaySource
+
+torch.set_num_threads(1)
+pytestmark = pytest.mark.timeout(300)
+
+
+def rotated(rec, electrodes: int):
+    rec = rec.slice(0, len(rec))
+    rec.samples = np.roll(rec.samples, electrodes, axis=1)
+    return rec
+
+
+def _run(qtbot, rec):
+    """The whole window on an unpaced replay; returns it (stopped) and the monitor's trend."""
+    from myoxai.gui.main_window import MainWindow
+
+    engine = Engine(ReplaySource(rec, speed=0), load_model(BUNDLED_MODEL))
+    win = MainWindow(engine, "replay", None)
+    qtbot.addWidget(win)
+    win.show()
+    win.start()
+    qtbot.waitUntil(lambda: not engine.running, timeout=240_000)
+    win._slow_t = 0.0
+    win.tick()  # a last frame: panels, prompt and status bar from the final state
+    win.timer.stop()
+    return win, engine.drift.snapshot()[1]
+
+
+def test_rotated_replay_reaches_recalibrate_naming_rotation(qtbot):
+    win, trend = _run(qtbot, rotated(held_out_recording(), 1))
+    t0 = trend[0][0] - 1.0  # the first assessment comes one second of signal after the first decision
+    first = next((t - t0, cause) for t, _, state, cause in trend if state == "recalibrate")
+    assert first[0] <= 30.0 and first[1] == "rotation"
+    assert all(cause == "rotation" for _, _, state, cause in trend if state == "recalibrate")
+    assert win.drift.state == "recalibrate" and "rotated by +1" in win.drift.state_label.text()
+    assert "rotated" in win.recalibrate.drift_prompt.text()  # the prompt beside the Recalibrate button
+    assert win.engine.drift.latest.components["rotation"] > 0.5
+    assert "real-time accuracy" in win.status_label.text()  # a labelled replay
+    win.close()
+
+
+def test_unrotated_replay_stays_ok(qtbot):
+    win, trend = _run(qtbot, held_out_recording())
+    assert len(trend) > 60 and {state for _, _, state, _ in trend} == {"ok"}
+    assert win.drift.state == "ok" and "OK" in win.drift.state_label.text()
+    assert win.recalibrate.drift_prompt.text() == ""
+    acc = win.accuracy.accuracy
+    assert acc is not None and f"{100 * acc:.1f} %" in win.status_label.text()
+    win.close()
+
+
+def test_motion_test_dialog_live_prompts_and_labels(qtbot, tmp_path):
+    """The dialog walks a short live schedule on a running replay, then scores the replay's labels."""
+    from myoxai.gui.motion_test_dialog import MotionTestDialog
+    from myoxai.io import read_recording
+
+    rec = held_out_recording()
+    engine = Engine(ReplaySource(rec.slice(2400, len(rec)), speed=1, loop=True), load_model(BUNDLED_MODEL),
+                    explain=False)
+    dlg = MotionTestDialog(engine)
+    qtbot.addWidget(dlg)
+    engine.start()
+    try:
+        dlg.repetitions.setValue(1)
+        dlg.hold.setValue(0.6)
+        dlg.rest.setValue(0.2)
+        dlg.k.setValue(2)
+        dlg.record.setText(str(tmp_path / "mt.xdf"))
+        dlg.start()
+        qtbot.waitUntil(lambda: dlg.session is None, timeout=60_000)  # 7 gestures × 0.8 s
+        doc = dlg.results.doc
+        assert doc is not None and doc["trials"] == 7 and len(doc["gestures"]) == 7
+        assert dlg.results.table.rowCount() == 8 and dlg.save_button.isEnabled()
+        assert read_recording(tmp_path / "mt.xdf").labels is not None  # prompts are the file's gesture markers
+        dlg.save(tmp_path / "mt.json")
+        assert (tmp_path / "mt.png").exists()
+        dlg.mode.setCurrentIndex(1)  # the replay's own labels
+        dlg.duration.setValue(12.0)
+        dlg.record.setText("")
+        dlg.start()
+        qtbot.waitUntil(lambda: dlg.session is None, timeout=60_000)
+        doc = dlg.results.doc
+        assert doc["trials"] >= 1 and doc["realtime_accuracy"] is not None
+    finally:
+        engine.stop()
