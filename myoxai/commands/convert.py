@@ -9,7 +9,7 @@ HELP = "convert a dataset session, day folder or file to an XDF recording (EMG +
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("src", help="myo-readings session folder or <label>.txt, long-term day folder or trial, "
-                        "or .xdf")
+                        "Myo Armband round folder (training0/Test0/Test1) or classe_<i>.dat, or .xdf")
     parser.add_argument("out", help="output .xdf path (never overwritten)")
     parser.add_argument("--seconds-per-file", type=float, default=None,
                         help="myo-readings sessions: keep only the first N seconds of each gesture file")
