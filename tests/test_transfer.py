@@ -68,3 +68,18 @@ def test_scatnet_saves_and_loads(tmp_path):
     out = save_model(model, tmp_path / "s.safetensors", ["a", "b", "c", "d"])
     again = load_model(out)
     np.testing.assert_array_equal(predict(model, x), predict(again, x))
+
+
+def test_cached_frozen_prefix_gives_the_same_model(monkeypatch):
+    import copy
+
+    from myoxai.models import predict_logits
+    from myoxai.models import transfer
+
+    a = transfer_copy(build_model("allconvnet", 5, seed=0), 4)
+    b = copy.deepcopy(a)
+    x, y = _toy(4)
+    fine_tune(a, x, y, FineTuneSettings(steps=30, batch_size=32))
+    monkeypatch.setattr(transfer, "_frozen_prefix", lambda model: None)  # the plain, uncached path
+    fine_tune(b, x, y, FineTuneSettings(steps=30, batch_size=32))
+    np.testing.assert_allclose(predict_logits(a, x), predict_logits(b, x), atol=1e-6)

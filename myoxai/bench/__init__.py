@@ -6,4 +6,4 @@ Each module ``myoxai.bench.<name>`` defines ``HELP``, ``add_arguments(parser)`` 
 
 from __future__ import annotations
 
-BENCHMARKS = ("dsp", "models", "shapley", "recalibrate", "live", "acquisition")
+BENCHMARKS = ("dsp", "models", "shapley", "recalibrate", "live", "acquisition", "calibrate")

@@ -100,12 +100,41 @@ def transfer_copy(pretrained: MyoModel, n_classes: int, frozen: int | None = Non
     return model
 
 
+def _frozen_prefix(model: MyoModel) -> tuple[Callable[[torch.Tensor], torch.Tensor],
+                                               Callable[[torch.Tensor], torch.Tensor]] | None:
+    """(prefix, suffix) of an All-ConvNet whose leading convs are frozen, so their output can be computed once.
+
+    Exact because the frozen part (standardisation, convolutions, ELU) behaves the same in train and
+    eval mode; dropout comes only after pooling. ``None`` when nothing leading is frozen.
+    """
+    if not isinstance(model, AllConvNet):
+        return None
+    k = next((i for i, conv in enumerate(model.convs) if any(p.requires_grad for p in conv.parameters())),
+             len(model.convs))
+    if k == 0:
+        return None
+
+    def prefix(x: torch.Tensor) -> torch.Tensor:
+        h = model.standardize(x)
+        for conv in model.convs[:k]:
+            h = model.act(conv(h))
+        return h
+
+    def suffix(h: torch.Tensor) -> torch.Tensor:
+        for conv in model.convs[k:]:
+            h = model.act(conv(h))
+        return model.head(model.dropout(h.mean(dim=(2, 3))))
+
+    return prefix, suffix
+
+
 def fine_tune(model: MyoModel, x: np.ndarray, y: np.ndarray, settings: FineTuneSettings | None = None,
               progress: Progress | None = None, should_stop: Callable[[], bool] | None = None) -> dict[str, Any]:
     """Train the unfrozen parameters of ``model`` on (x, y) for about ``settings.steps`` steps (whole epochs).
 
     Class-balanced cross-entropy, Adam, shuffled mini-batches from a seeded generator. ``progress``
     is called after each epoch; ``should_stop`` returning True ends training early (a user cancel).
+    An All-ConvNet's frozen leading convolutions are evaluated once, not every step (same result, faster).
     """
     settings = settings or FineTuneSettings()
     y = np.asarray(y, dtype=np.int64)
@@ -119,6 +148,12 @@ def fine_tune(model: MyoModel, x: np.ndarray, y: np.ndarray, settings: FineTuneS
         loss_fn = nn.CrossEntropyLoss(weight=class_weights(y, model.n_classes))
         gen = torch.Generator().manual_seed(settings.seed)
         xt, yt = torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y)
+        split = _frozen_prefix(model)
+        forward: Callable[[torch.Tensor], torch.Tensor] = model
+        if split is not None:
+            with torch.no_grad():
+                xt = torch.cat([split[0](xt[i:i + 4096]) for i in range(0, len(xt), 4096)])
+            forward = split[1]
         losses: list[float] = []
         epochs = settings.epochs_for(len(y))
         for epoch in range(epochs):
@@ -129,7 +164,7 @@ def fine_tune(model: MyoModel, x: np.ndarray, y: np.ndarray, settings: FineTuneS
                 b = order[i:i + settings.batch_size]
                 if len(b) < 2:
                     continue  # a 1-sample batch breaks BatchNorm
-                loss = loss_fn(model(xt[b]), yt[b])
+                loss = loss_fn(forward(xt[b]), yt[b])
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
