@@ -228,6 +228,7 @@ def step_curve(root: Path, config: SignalConfig, name: str, settings: TrainSetti
     The last ``n_targets`` pre-training participants play new users: a model pre-trained on the
     others is fine-tuned on their first k cycles (and a fresh one trained from scratch), and the
     accuracy on their remaining cycles is recorded after the epoch that reaches each checkpoint.
+    "transfer-unfrozen" fine-tunes every layer (at a lower learning rate) instead of freezing the early ones.
     """
     names = ma.participants(root, "pre-training")
     src_names, targets = names[:-n_targets], names[-n_targets:]
@@ -236,13 +237,16 @@ def step_curve(root: Path, config: SignalConfig, name: str, settings: TrainSetti
     del src
     out: dict[str, Any] = {"model": name, "source": src_names, "targets": targets, "k": k, "curves": {}}
     for kind, base in (("transfer", FineTuneSettings(steps=max(checkpoints))),
+                       ("transfer-unfrozen", FineTuneSettings(steps=max(checkpoints), lr=1e-3)),
                        ("scratch", FineTuneSettings(steps=max(checkpoints), lr=3e-3))):
         curve: dict[int, list[float]] = {c: [] for c in checkpoints}
         for person in targets:
             data = windows_of(ma.load_participant(root, "pre-training", person), config)
             cal, test = data.subset(data.meta["cycle"] < k), data.subset(data.meta["cycle"] >= k)
-            model = (transfer_copy(source, 7, seed=base.seed) if kind == "transfer"
-                     else _build(name, 7, config, base.seed))
+            if kind == "scratch":
+                model = _build(name, 7, config, base.seed)
+            else:
+                model = transfer_copy(source, 7, frozen=0 if kind == "transfer-unfrozen" else None, seed=base.seed)
             per_epoch = -(-len(cal) // base.batch_size)
             pending = list(checkpoints)
 
