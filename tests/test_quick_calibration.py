@@ -74,3 +74,15 @@ def test_train_pretrain_makes_a_source_model(kanoga_root, tmp_path):
                  "--out", str(tmp_path / "x.safetensors")]) == 2
     assert main(["train", "--pretrain", "emg:/nowhere", "--model", "allconvnet",
                  "--out", str(tmp_path / "y.safetensors")]) == 2
+
+
+def test_vote_never_mixes_probabilities_of_two_models():
+    from myoxai.engine.postprocess import PostProcessor
+
+    post = PostProcessor(vote=5)
+    for _ in range(4):
+        post(np.eye(8)[7])  # the old 8-gesture model, deciding a batch that arrives after the swap
+    post.reset()
+    post(np.eye(8)[7])
+    label, confidence = post(np.eye(4)[2])  # the new 4-gesture model
+    assert (label, confidence) == (2, 1.0)

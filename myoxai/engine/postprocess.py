@@ -49,6 +49,10 @@ class PostProcessor:
             self._reset = False
             self._history.clear()
         p = np.asarray(probabilities, dtype=np.float64)
+        if self._history and self._history[-1][1].shape != p.shape:
+            # a swap to a model with other gestures: a batch decided by the old model may arrive after
+            # reset() (the deciding thread took its model snapshot before the swap); never mix the two
+            self._history.clear()
         self._history.append((int(p.argmax()), p))
         k = min(max(1, int(self.vote)), len(self._history))
         recent = [self._history[-k + i] for i in range(k)]
