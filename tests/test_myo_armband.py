@@ -93,3 +93,26 @@ def test_paper_windows_have_the_default_spectrogram_shape(myo_armband_root):
     assert int(np.sum(data.meta["cycle"] == 0)) == len(data) and np.sum(data.y == 0) == n0
     # no high-pass: the window is the raw signal
     np.testing.assert_array_equal(data.win[1], recs[0].samples[5:57])
+
+
+def test_eval_cli_runs_lda_on_one_participant_and_refuses_bad_options(myo_armband_root, tmp_path):
+    import json
+
+    from myoxai.cli import main
+
+    out = tmp_path / "e.json"
+    base = ["eval", "--dataset", "myo-armband", "--root", str(myo_armband_root), "--protocol", "inter-subject"]
+    assert main(base + ["--models", "lda", "--participants", "Male0", "--trials-per-gesture", "1,4",
+                        "--json", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    recs = doc["results"]
+    assert [(r["subject"], r["train"]["variant"]) for r in recs] == [("Male0", "lda-k1"), ("Male0", "lda-k4")]
+    assert recs[0]["train"]["n_windows"] < recs[1]["train"]["n_windows"]  # 1 cycle vs the whole round 1
+    assert recs[0]["test"]["rounds"] == ["Test0", "Test1"] and recs[1]["accuracy"] > 0.8
+    assert doc["signal_config"]["window"] == 50
+    assert main(base + ["--models", "lda", "--json", str(out)]) == 2  # never overwrites
+    assert main(base + ["--models", "lda", "--align", "sideways", "--json", str(tmp_path / "a.json")]) == 2
+    assert main(base + ["--models", "lstm-fin", "--json", str(tmp_path / "b.json")]) == 2
+    assert main(base + ["--models", "lda", "--trials-per-gesture", "5", "--json", str(tmp_path / "c.json")]) == 2
+    assert main(["eval", "--dataset", "myo-armband", "--root", str(myo_armband_root), "--protocol", "inter-day",
+                 "--json", str(tmp_path / "d.json")]) == 2
