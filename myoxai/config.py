@@ -16,7 +16,10 @@ from myoxai.errors import MyoxaiError
 
 @dataclass(frozen=True)
 class SignalConfig:
-    """Sampling, filtering, windowing and spectrogram parameters (Myo defaults)."""
+    """Sampling, filtering, windowing and spectrogram parameters (Myo defaults).
+
+    ``highpass_hz = 0`` means no high-pass (e.g. the Myo Armband dataset paper's pipeline).
+    """
 
     fs: float = 200.0
     n_channels: int = 8
@@ -40,8 +43,8 @@ class SignalConfig:
                 f"invalid signal config: window={self.window}, nperseg={self.nperseg}, "
                 f"noverlap={self.noverlap}; need window >= nperseg > noverlap"
             )
-        if not 0 < self.highpass_hz < self.fs / 2:
-            raise MyoxaiError(f"high-pass {self.highpass_hz} Hz must lie between 0 and fs/2")
+        if not 0 <= self.highpass_hz < self.fs / 2:
+            raise MyoxaiError(f"high-pass {self.highpass_hz} Hz must lie between 0 (no high-pass) and fs/2")
 
     @property
     def n_frames(self) -> int:
@@ -77,3 +80,5 @@ class SignalConfig:
 
 
 DEFAULT_CONFIG = SignalConfig()
+# Côté-Allard et al. (TNSRE 2019) on the Myo Armband dataset: 260 ms windows every 25 ms, no high-pass.
+MYO_ARMBAND_PAPER_CONFIG = SignalConfig(highpass_hz=0.0, window=52, step=5)

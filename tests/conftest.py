@@ -73,3 +73,12 @@ def myo_readings_root() -> Path:
     if not archive.exists():
         pytest.skip(f"myo-readings dataset not found at {archive.parent} (needs ../shared/data or MYOXAI_DATA)")
     return _unpack(archive, CACHE / "myo_readings")
+
+
+@pytest.fixture(scope="session")
+def myo_armband_root() -> Path:
+    """Unpacked Myo Armband dataset (Côté-Allard et al.; GPL-3.0: evaluation only, no weights in the repo)."""
+    archive = SHARED_DATA / "myo_armband" / "myo_armband_dataset.tar.xz"
+    if not archive.exists():
+        pytest.skip(f"Myo Armband dataset not found at {archive.parent} (needs ../shared/data or MYOXAI_DATA)")
+    return _unpack(archive, CACHE / "myo_armband")

@@ -109,6 +109,7 @@ def test_wizard_records_a_valid_xdf_and_loads_the_trained_model(qtbot, window, t
         item = wizard.gesture_list.item(i)
         item.setCheckState(QtCore.Qt.CheckState.Checked if item.text() in ("flexion", "fist")
                            else QtCore.Qt.CheckState.Unchecked)
+    wizard.quick.setChecked(False)  # the full mode (the quick one is tested in test_quick_calibration_gui.py)
     wizard.repetitions.setValue(2)
     wizard.hold.setValue(1.0)
     wizard.rest.setValue(0.5)

@@ -11,7 +11,7 @@ HELP = "convert a dataset session, day folder or file to an XDF recording (EMG +
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("src", help="myo-readings session folder or <label>.txt, long-term day folder or trial, "
-                        "or .xdf")
+                        "Myo Armband round folder (training0/Test0/Test1) or classe_<i>.dat, or .xdf")
     parser.add_argument("out", help="output .xdf path (never an input; an existing file only with --overwrite)")
     parser.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     parser.add_argument("--seconds-per-file", type=seconds, default=None,

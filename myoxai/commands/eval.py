@@ -12,11 +12,12 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-HELP = "evaluate models on the long-term dataset or myo-readings (intra-day, inter-day, inter-subject)"
+HELP = ("evaluate models on the long-term dataset, myo-readings or the Myo Armband dataset (intra-day, inter-day, "
+        "inter-subject)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dataset", required=True, choices=("kanoga", "myo-readings"))
+    parser.add_argument("--dataset", required=True, choices=("kanoga", "myo-readings", "myo-armband"))
     parser.add_argument("--root", required=True, help="the unpacked dataset folder")
     parser.add_argument("--subjects", help="kanoga: 1-4 or 1,2; myo-readings: participant ids (default: all)")
     parser.add_argument("--days", help="kanoga days, e.g. 1-30 (default 1; with --adapt: the test days, 2-30 by "
@@ -35,6 +36,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--trials-per-gesture", default="1,2,4", help="inter-subject calibration sizes")
     parser.add_argument("--incremental-every", type=int, default=1,
                         help="inter-day: evaluate the incremental upper bound on every k-th test day (and the last)")
+    armband = parser.add_argument_group("myo-armband (inter-subject: pre-train on 19 people, calibrate 17 new ones)")
+    armband.add_argument("--signal", choices=("default", "paper"), default="default",
+                         help="default: 15 Hz high-pass, 50-sample windows every 10; paper: Côté-Allard et al.'s "
+                         "260 ms (52) windows every 25 ms (5), no high-pass")
+    armband.add_argument("--align", default="off", help="electrode alignment by labeled circular shift: off, on "
+                         "or off,on (both, measured side by side)")
+    armband.add_argument("--cross-dataset", metavar="KANOGA_ROOT", help="also pre-train on the long-term dataset "
+                         "(subjects 1-4, days 1-3, 22 gestures) and fine-tune the same way")
+    armband.add_argument("--pretrained-cache", metavar="DIR", help="keep pre-trained models in DIR and reuse them "
+                         "(training is deterministic per seed; GPL-derived weights: keep them out of the repository)")
+    armband.add_argument("--participants", help="evaluation participants, e.g. Male0,Female1 (default: all 17)")
     parser.add_argument("--incremental-models", help="inter-day: models that get the incremental bound "
                         "(default: all; retraining on up to 29 days is the slow part)")
     ad = parser.add_argument_group("unsupervised recalibration (--adapt)")
@@ -199,6 +211,10 @@ def run(args: argparse.Namespace) -> int:
     check_output(out_path, overwrite=args.overwrite, inputs=[args.root])
     if args.figures:
         check_output_dir(args.figures, overwrite=args.overwrite)
+    if args.dataset == "myo-armband":  # its own runner (pre-training is shared by every participant)
+        from myoxai.evaluation.myo_armband_run import run_armband
+
+        return run_armband(args)
     if args.workers is not None and args.workers < 1:
         raise MyoxaiError("--workers takes a number of processes ≥ 1")
     adapt = getattr(args, "adapt", "none") != "none"

@@ -8,7 +8,8 @@ HELP = "show streams, duration, rate and labels of a recording (XDF, dataset ses
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("path", help="an .xdf file, a myo-readings session folder/file, or a long-term trial/day")
+    parser.add_argument("path", help="an .xdf file, a myo-readings session folder/file, a long-term trial/day, or a "
+                        "Myo Armband round folder or classe_<i>.dat")
 
 
 def run(args: argparse.Namespace) -> int:

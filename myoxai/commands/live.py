@@ -35,6 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quit-after", type=seconds, default=None, metavar="S",
                         help="close the window after S seconds (demos, screenshots)")
     parser.add_argument("--screenshot", metavar="PNG", default=None, help="with --quit-after: save the window first")
+    parser.add_argument("--pretrained", metavar="MODEL", default=None,
+                        help="the calibration wizard's quick mode fine-tunes this pre-trained model (default: the "
+                        "bundled one, pre-trained on the long-term dataset; make one with myoxai train --pretrain)")
     parser.add_argument("--train-bundled", action="store_true",
                         help="(re)train the bundled demo model from the bundled recording (seed 0) and exit")
 
@@ -83,7 +86,15 @@ def run(args: argparse.Namespace) -> int:
     _require_display()
     from myoxai.gui.app import run_app
 
-    return run_app(options, quit_after=args.quit_after, screenshot=args.screenshot)
+    if args.pretrained:
+        from myoxai.engine.quick_calibration import load_pretrained
+
+        load_pretrained(args.pretrained)  # a bad file is reported now, not after the user's 35-s calibration
+
+    def use_pretrained(window: Any) -> None:
+        window.wizard_pretrained = args.pretrained
+
+    return run_app(options, quit_after=args.quit_after, screenshot=args.screenshot, on_start=use_pretrained)
 
 
 def _require_display() -> None:

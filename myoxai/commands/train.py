@@ -8,8 +8,16 @@ HELP = "train a gesture classifier (spectrogram-convnet, allconvnet, lstm-fin, l
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", required=True, help="a labeled recording (.xdf with markers, a myo-readings "
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", help="a labeled recording (.xdf with markers, a myo-readings "
                         "session folder) or kanoga:ROOT for the long-term dataset")
+    source.add_argument("--pretrain", metavar="DATASET:ROOT", help="pre-train a transfer-learning source on many "
+                        "people: myo-armband:ROOT (the 19 pre-training participants; GPL-3.0 data, so keep the "
+                        "weights to yourself) or kanoga:ROOT (--subjects/--days, default 1-4 and 1-3); early stopping "
+                        "on whole held-out cycles/trials. Fine-tune it with the wizard's quick calibration "
+                        "(myoxai live --pretrained MODEL)")
+    parser.add_argument("--channels", help="conv widths of allconvnet/spectrogram-convnet, e.g. 8,16,16,32 "
+                        "(the live default's half widths)")
     parser.add_argument("--subjects", help="with kanoga:ROOT: subjects, e.g. 1 or 1-3 (default 1)")
     parser.add_argument("--days", help="with kanoga:ROOT: days, e.g. 1 or 1-5 (default 1)")
     parser.add_argument("--model", required=True, help="spectrogram-convnet | allconvnet | lstm-fin | lda")
@@ -40,6 +48,11 @@ def run(args: argparse.Namespace) -> int:
         raise MyoxaiError(f"--model {args.model!r}: choose one of {', '.join(MODEL_NAMES)}")
     if args.epochs < 1 or args.threads < 1:
         raise MyoxaiError("--epochs and --threads must be at least 1")
+    if args.pretrain:
+        check_output(args.out, overwrite=args.overwrite, inputs=[args.pretrain.partition(":")[2]])
+        return _pretrain(args)
+    if args.channels:
+        raise MyoxaiError("--channels applies to --pretrain only")
     data_path = args.data[len("kanoga:"):] if args.data.startswith("kanoga:") else args.data
     check_output(args.out, overwrite=args.overwrite, inputs=[data_path])  # before any training time is spent
     if args.data.startswith("kanoga:"):
@@ -77,4 +90,57 @@ def run(args: argparse.Namespace) -> int:
                      inputs=(data_path,))
     val = f", validation accuracy {100 * metrics['val_accuracy']:.1f} %" if "val_accuracy" in metrics else ""
     print(f"trained {args.model} on {len(data)} windows ({np.count_nonzero(counts)} classes){val} → {out}")
+    return 0
+
+
+def _pretrain(args: argparse.Namespace) -> int:
+    """``--pretrain DATASET:ROOT``: a source model for transfer learning, validated on whole held-out holds."""
+    from pathlib import Path
+
+    from myoxai.config import DEFAULT_CONFIG
+    from myoxai.errors import MyoxaiError
+    from myoxai.evaluation import parse_int_list
+    from myoxai.evaluation.data import kanoga_windows
+    from myoxai.evaluation.myo_armband import pretraining_set
+    from myoxai.models import TrainSettings, build_model, save_model, train_model
+
+    dataset, _, root_text = args.pretrain.partition(":")
+    root = Path(root_text).expanduser()
+    if dataset not in ("myo-armband", "kanoga") or not root_text:
+        raise MyoxaiError(f"--pretrain {args.pretrain!r}: use myo-armband:ROOT or kanoga:ROOT")
+    if not root.exists():
+        raise MyoxaiError(f"--pretrain: {root} does not exist; unpack the dataset there first")
+    if dataset == "myo-armband":
+        if args.subjects or args.days:
+            raise MyoxaiError("--subjects/--days apply to kanoga:ROOT; myo-armband uses all 19 pre-training people")
+        data, _ = pretraining_set(root, DEFAULT_CONFIG)
+        val = data.meta["cycle"] == 3
+        described = {"source": "myo-armband", "group": "pre-training", "licence": "GPL-3.0",
+                     "validation": "4th cycle of every participant"}
+    else:
+        subjects = parse_int_list(args.subjects, "subjects") or [1, 2, 3, 4]
+        days = parse_int_list(args.days, "days") or [1, 2, 3]
+        data = kanoga_windows(root, subjects, days, DEFAULT_CONFIG)
+        val = data.meta["trial"] == 4
+        described = {"source": "kanoga", "subjects": subjects, "days": days, "licence": "Apache-2.0",
+                     "validation": "trial 4 of every day"}
+    kwargs = {}
+    if args.channels:
+        if args.model not in ("allconvnet", "spectrogram-convnet"):
+            raise MyoxaiError("--channels applies to allconvnet and spectrogram-convnet")
+        kwargs["channels"] = tuple(int(c) for c in args.channels.split(","))
+    if args.model == "lda":
+        raise MyoxaiError("--pretrain makes a transfer-learning source; choose a network, not lda")
+    settings = TrainSettings(epochs=args.epochs, seed=args.seed, threads=args.threads, progress=not args.no_progress,
+                             patience=3, lr_patience=1)
+    model = build_model(args.model, len(data.class_names), seed=args.seed, **kwargs)
+    report = train_model(model, data.inputs(model.input_kind), data.y, settings, val_mask=val)
+    described.update({"n_windows": len(data), "settings": settings.to_dict(), "role": "pre-trained source"})
+    metrics = {k: report.get(k) for k in ("val_accuracy", "best_val_loss", "best_epoch", "epochs_run")}
+    out = save_model(model, args.out, data.class_names, DEFAULT_CONFIG, training=described, metrics=metrics,
+                     overwrite=args.overwrite, inputs=(root,))
+    print(f"pre-trained {args.model} on {len(data)} windows of {dataset} ({len(data.class_names)} gestures), "
+          f"validation accuracy on held-out holds {100 * report.get('val_accuracy', float('nan')):.1f} % → {out}")
+    if dataset == "myo-armband":
+        print("note: these weights derive from GPL-3.0 data; do not redistribute them under another licence")
     return 0

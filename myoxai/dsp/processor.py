@@ -47,11 +47,12 @@ class WindowStream:
     highpass:
         Apply the causal high-pass. Pass ``False`` for data the recording says is already
         filtered with the same filter (the long-term dataset), so it is not filtered twice.
+        A config with ``highpass_hz = 0`` never filters.
     """
 
     def __init__(self, config: SignalConfig, highpass: bool = True) -> None:
         self.config = config
-        self.filter = StreamingHighpass(config) if highpass else None
+        self.filter = StreamingHighpass(config) if highpass and config.highpass_hz > 0 else None
         self.reset()
 
     def reset(self) -> None:

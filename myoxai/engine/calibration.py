@@ -81,18 +81,23 @@ class CalibrationSession:
         Output ``.xdf`` (refuses to overwrite).
     gestures, repetitions, hold_s, rest_s, lead_in_s:
         The protocol (see ``make_schedule``). Class 0 is always ``rest``.
+    schedule:
+        Prompts to follow instead (e.g. the quick calibration's); the other protocol numbers are then
+        only recorded in the file's metadata.
     """
 
     def __init__(self, engine: Any, path: str | Path, gestures: Sequence[str], repetitions: int = 3,
-                 hold_s: float = 5.0, rest_s: float = 3.0, lead_in_s: float = 2.0) -> None:
+                 hold_s: float = 5.0, rest_s: float = 3.0, lead_in_s: float = 2.0,
+                 schedule: list[Prompt] | None = None) -> None:
         from myoxai.io.xdf import EmgXdfRecorder
 
         self.engine = engine
-        self.schedule = make_schedule(gestures, repetitions, hold_s, rest_s, lead_in_s)
+        self.schedule = schedule or make_schedule(gestures, repetitions, hold_s, rest_s, lead_in_s)
         self.class_names = (REST,) + tuple(dict.fromkeys(g for g in gestures if g != REST))
         self.total_s = self.schedule[-1].end
         meta = {"protocol": {"gestures": list(self.class_names[1:]), "repetitions": repetitions, "hold_s": hold_s,
-                             "rest_s": rest_s, "lead_in_s": lead_in_s}}
+                             "rest_s": rest_s, "lead_in_s": lead_in_s,
+                             "schedule": "custom" if schedule else "repetitions"}}
         self.done = threading.Event()  # set when the file is complete
         self.error: str | None = None  # why the file is incomplete, if it is
         self.recorder = QueuedRecorder(EmgXdfRecorder(path, engine.config.fs, self.class_names,
@@ -175,14 +180,19 @@ class TrainingJob(ThreadOwner):
     """Train a live model on a calibration recording in a worker thread.
 
     The result is ``(model, source_data, metrics)``: ``source_data`` (``myoxai.adapt.SourceData``) is what
-    recalibration later keeps the model anchored to.
+    recalibration later keeps the model anchored to. ``trainer(progress)`` replaces the default
+    training from scratch (the quick calibration fine-tunes a pre-trained model); a ``"summary"`` in
+    its metrics becomes the final message.
     """
 
     def __init__(self, path: str | Path, epochs: int = 30, seed: int = 0, threads: int = 1,
-                 channels: Sequence[int] | None = None) -> None:
+                 channels: Sequence[int] | None = None,
+                 trainer: Callable[[Callable[[float, str], None]], tuple[Any, Any, dict[str, Any]]] | None = None
+                 ) -> None:
         self.path = Path(path)
         self.epochs, self.seed, self.threads = epochs, seed, threads
         self.channels = channels
+        self.trainer = trainer
         self.result: tuple[Any, Any, dict[str, Any]] | None = None
         self._state = TrainingState()
         self._lock = threading.Lock()
@@ -208,10 +218,16 @@ class TrainingJob(ThreadOwner):
 
         lower_thread_priority()
         try:
-            self.result = train_from_recording(self.path, self.epochs, self.seed, self.threads, self.channels,
-                                               progress=lambda f, m: self._set(progress=f, message=m))
-            self._set(state="done", progress=1.0,
-                      message=f"trained on {self.result[2]['n_train_windows']} windows")
+            def progress(f: float, m: str) -> None:
+                self._set(progress=f, message=m)
+
+            if self.trainer is not None:
+                self.result = self.trainer(progress)
+            else:
+                self.result = train_from_recording(self.path, self.epochs, self.seed, self.threads, self.channels,
+                                                   progress=progress)
+            self._set(state="done", progress=1.0, message=self.result[2].get(
+                "summary", f"trained on {self.result[2]['n_train_windows']} windows"))
         except Exception as exc:  # shown in the wizard and logged
             log.exception("training on %s failed", self.path)
             self._set(state="failed", error=str(exc), message=f"training failed: {exc}")

@@ -64,6 +64,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.frames = 0
         self.decisions_shown = 0
         self.wizard_epochs = 30
+        self.wizard_pretrained: str | Path | None = None  # the quick calibration's source (None: bundled)
         self._fps_frames, self._fps_t = 0, time.perf_counter()
         self._slow_t = 0.0
         self.class_names: tuple[str, ...] = ()
@@ -264,7 +265,8 @@ class MainWindow(QtWidgets.QMainWindow):
     def open_wizard(self) -> Any:
         from myoxai.gui.wizard import CalibrationWizard
 
-        wizard = CalibrationWizard(self.engine, self._wizard_model, epochs=self.wizard_epochs, parent=self)
+        wizard = CalibrationWizard(self.engine, self._wizard_model, epochs=self.wizard_epochs, parent=self,
+                                   pretrained=self.wizard_pretrained)
         wizard.show()
         return wizard
 

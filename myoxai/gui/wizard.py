@@ -2,10 +2,14 @@
 
 The view over ``myoxai.engine.calibration``: the session (schedule on the source clock, EMG +
 markers to XDF) and the training job run outside the GUI thread; this dialog polls them.
+The quick mode (``myoxai.engine.quick_calibration``, the default when a pre-trained model is
+available) records one hold per gesture, fine-tunes the pre-trained model on it in seconds and
+shows the accuracy on a short second hold it did not train on.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -13,6 +17,7 @@ from typing import Any
 
 from PyQt6 import QtCore, QtGui, QtWidgets
 
+from myoxai.engine import quick_calibration
 from myoxai.engine.calibration import REST, CalibrationSession, TrainingJob
 from myoxai.errors import MyoxaiError
 from myoxai.gui.views import centred_label
@@ -32,15 +37,19 @@ class CalibrationWizard(QtWidgets.QDialog):
     gestures:
         Gestures offered (rest is always recorded between holds).
     epochs:
-        Training epochs cap.
+        Training epochs cap (full mode).
+    pretrained:
+        The quick mode's pre-trained model file (default: the bundled one).
     """
 
     def __init__(self, engine: Any, on_model: Callable[[Any, Any, Path], None],
                  gestures: Sequence[str] = DEFAULT_GESTURES, epochs: int = 30,
-                 parent: QtWidgets.QWidget | None = None) -> None:
+                 parent: QtWidgets.QWidget | None = None, pretrained: str | Path | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Calibration session")
         self.engine, self.on_model, self.epochs = engine, on_model, epochs
+        self.pretrained = Path(pretrained) if pretrained else quick_calibration.PRETRAINED_MODEL
+        self.quick_split_s: float | None = None  # session time where the quick mode's test round starts
         self.session: CalibrationSession | None = None
         self.training: TrainingJob | None = None
         self.stack = QtWidgets.QStackedWidget()
@@ -62,6 +71,9 @@ class CalibrationWizard(QtWidgets.QDialog):
             item.setFlags(item.flags() | QtCore.Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(QtCore.Qt.CheckState.Checked)
             self.gesture_list.addItem(item)
+        self.quick = QtWidgets.QCheckBox("quick: one hold per gesture fine-tunes the pre-trained model, "
+                                         "then a short second hold measures accuracy")
+        self.quick.toggled.connect(self._quick_toggled)
         self.repetitions = QtWidgets.QSpinBox()
         self.repetitions.setRange(1, 20)
         self.repetitions.setValue(3)
@@ -82,6 +94,7 @@ class CalibrationWizard(QtWidgets.QDialog):
         self.start_button.clicked.connect(self.start_session)
         self.settings_error = QtWidgets.QLabel("")
         form.addRow("gestures (rest is recorded between holds)", self.gesture_list)
+        form.addRow("mode", self.quick)
         form.addRow("repetitions", self.repetitions)
         form.addRow("hold", self.hold)
         form.addRow("rest", self.rest)
@@ -89,7 +102,15 @@ class CalibrationWizard(QtWidgets.QDialog):
         form.addRow("save to", self.path_edit)
         form.addRow(self.start_button)
         form.addRow(self.settings_error)
+        self.quick.setEnabled(self.pretrained.exists())
+        self.quick.setChecked(self.pretrained.exists())
         return page
+
+    def _quick_toggled(self, quick: bool) -> None:
+        """Quick mode: one hold per gesture (the repetitions are fixed) and a 2 s rest between holds."""
+        self.repetitions.setEnabled(not quick)
+        if quick:
+            self.rest.setValue(quick_calibration.REST_S)
 
     def _session_page(self) -> QtWidgets.QWidget:
         page = QtWidgets.QWidget()
@@ -127,9 +148,15 @@ class CalibrationWizard(QtWidgets.QDialog):
 
     def start_session(self) -> None:
         try:
+            schedule = None
+            if self.quick.isChecked():
+                schedule, self.quick_split_s = quick_calibration.quick_schedule(
+                    self.chosen_gestures(), self.hold.value(), min(quick_calibration.TEST_HOLD_S, self.hold.value()),
+                    self.rest.value(), self.lead_in.value())
+                threading.Thread(target=quick_calibration.warm_up, daemon=True, name="myoxai-warm-up").start()
             self.session = CalibrationSession(self.engine, self.path_edit.text(), self.chosen_gestures(),
-                                              self.repetitions.value(), self.hold.value(), self.rest.value(),
-                                              self.lead_in.value())
+                                              1 if schedule else self.repetitions.value(), self.hold.value(),
+                                              self.rest.value(), self.lead_in.value(), schedule=schedule)
         except (MyoxaiError, OSError) as exc:
             self.settings_error.setText(str(exc))
             return
@@ -145,7 +172,10 @@ class CalibrationWizard(QtWidgets.QDialog):
         if self.training is not None:
             st = self.training.state()
             self.train_message.setText(st.message)
-            if st.state == "running":  # the trainer reports stages, not epochs: show a busy bar while fitting
+            if st.state == "running" and self.quick_split_s is not None:  # fine-tuning reports its epochs
+                self.train_progress.setRange(0, 1000)
+                self.train_progress.setValue(int(st.progress * 1000))
+            elif st.state == "running":  # the trainer reports stages, not epochs: show a busy bar while fitting
                 self.train_progress.setRange(0, 0 if st.progress > 0.05 else 1000)
             else:
                 self.train_progress.setRange(0, 1000)
@@ -172,7 +202,13 @@ class CalibrationWizard(QtWidgets.QDialog):
         if view.done:
             self.stack.setCurrentIndex(2)
             self.train_message.setText(f"recorded {self.session.samples} samples to {self.session.path}; training…")
-            self.training = TrainingJob(self.session.path, epochs=self.epochs)
+            trainer = None
+            if self.quick_split_s is not None:
+                path, split, pretrained = self.session.path, self.quick_split_s, self.pretrained
+
+                def trainer(progress: Callable[[float, str], None]) -> Any:
+                    return quick_calibration.quick_from_file(path, split, pretrained, progress=progress)
+            self.training = TrainingJob(self.session.path, epochs=self.epochs, trainer=trainer)
             self.training.start()
 
     def done(self, result: int) -> None:  # noqa: D102 - Qt override: never leave a recording open

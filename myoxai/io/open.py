@@ -1,11 +1,12 @@
-"""Open whatever a user points at — an XDF file, a myo-readings session or file, a long-term trial — as Recordings."""
+"""Open whatever a user points at — an XDF file, a myo-readings session or file, a long-term trial, a Myo Armband
+round or hold — as Recordings."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from myoxai.errors import MyoxaiError
-from myoxai.io import kanoga, myo_readings
+from myoxai.io import kanoga, myo_armband, myo_readings
 from myoxai.io.recording import Recording, concatenate
 from myoxai.io.xdf import read_recording
 
@@ -18,7 +19,9 @@ def open_recording(path: str | Path, strict: bool = True) -> Recording:
 
     - ``*.xdf``: the EMG stream and its markers;
     - a myo-readings session folder (``<id>-<session>/``) or one ``<label>.txt`` file;
-    - a long-term dataset day folder (``dayD/``: its trials joined in motion/trial order) or one ``DdMmTt.csv``.
+    - a long-term dataset day folder (``dayD/``: its trials joined in motion/trial order) or one ``DdMmTt.csv``;
+    - a Myo Armband dataset round folder (``training0/``, ``Test0/``, ``Test1/``: its 28 holds in file order)
+      or one ``classe_<i>.dat``.
     """
     p = Path(path)
     if not p.exists():
@@ -32,13 +35,19 @@ def open_recording(path: str | Path, strict: bool = True) -> Recording:
             return myo_readings.load_file(p, strict=strict)
         if p.suffix == ".csv":
             return kanoga.load_trial(p, strict=strict)
-        raise MyoxaiError(f"{p}: unknown file type; expected .xdf, a myo-readings <label>.txt or a DdMmTt.csv trial")
+        if p.suffix == ".dat":
+            return myo_armband.load_file(p)
+        raise MyoxaiError(f"{p}: unknown file type; expected .xdf, a myo-readings <label>.txt, a DdMmTt.csv trial "
+                          "or a Myo Armband classe_<i>.dat")
     if list(p.glob("[0-9].txt")):
         return myo_readings.load_session(p, strict=strict)
     trials = sorted(p.glob("D*M*T*.csv"), key=_trial_order)
     if trials:
         return concatenate([kanoga.load_trial(t, strict=strict) for t in trials])
-    raise MyoxaiError(f"{p}: folder holds neither a myo-readings session (0.txt …) nor long-term trials (DdMmTt.csv)")
+    if list(p.glob("classe_*.dat")):
+        return myo_armband.open_round(p)
+    raise MyoxaiError(f"{p}: folder holds neither a myo-readings session (0.txt …), long-term trials (DdMmTt.csv) "
+                      "nor a Myo Armband round (classe_<i>.dat)")
 
 
 def _trial_order(path: Path) -> tuple[int, ...]:

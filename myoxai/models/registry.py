@@ -12,8 +12,9 @@ from myoxai.models.base import SPECTROGRAM, MyoModel
 from myoxai.models.convnets import AllConvNet, SpectrogramConvNet
 from myoxai.models.lda import LdaBaseline
 from myoxai.models.lstm_fin import LstmFin
+from myoxai.models.scatnet import ScatNet
 
-MODELS: dict[str, type] = {cls.name: cls for cls in (SpectrogramConvNet, AllConvNet, LstmFin, LdaBaseline)}
+MODELS: dict[str, type] = {cls.name: cls for cls in (SpectrogramConvNet, AllConvNet, LstmFin, LdaBaseline, ScatNet)}
 MODEL_NAMES = tuple(MODELS)
 
 Model = MyoModel | LdaBaseline

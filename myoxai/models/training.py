@@ -162,10 +162,13 @@ def _eval_loss(model: nn.Module, forward: Callable, xt: torch.Tensor, tt: torch.
 
 
 def train_model(model: MyoModel | LdaBaseline, x: np.ndarray, y: np.ndarray,
-                settings: TrainSettings | None = None, fit_standardizer: bool = True) -> dict[str, Any]:
+                settings: TrainSettings | None = None, fit_standardizer: bool = True,
+                val_mask: np.ndarray | None = None) -> dict[str, Any]:
     """Train ``model`` on inputs ``x`` (of its ``input_kind``) and labels ``y``; return a training report.
 
     ``fit_standardizer=False`` keeps existing statistics (fine-tuning a pre-trained model).
+    ``val_mask`` (boolean, one per window) names the validation windows, e.g. whole held-out
+    trials; by default a random class-stratified share is held out.
     """
     settings = settings or TrainSettings()
     y = np.asarray(y, dtype=np.int64)
@@ -178,7 +181,10 @@ def train_model(model: MyoModel | LdaBaseline, x: np.ndarray, y: np.ndarray,
         torch.manual_seed(settings.seed)
         if fit_standardizer:
             model.fit_standardizer(x)
-        train_idx, val_idx = stratified_split(y, settings.val_fraction, settings.seed)
+        if val_mask is None:
+            train_idx, val_idx = stratified_split(y, settings.val_fraction, settings.seed)
+        else:
+            train_idx, val_idx = np.flatnonzero(~val_mask), np.flatnonzero(val_mask)
         if isinstance(model, LstmFin):
             report["fin"] = _fit_imitation(model, x, settings, train_idx, val_idx, fit_standardizer)
         weights = class_weights(y[train_idx], model.n_classes) if settings.class_balanced else None

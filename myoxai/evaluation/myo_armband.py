@@ -1,0 +1,260 @@
+"""The Myo Armband dataset's inter-subject protocol: pre-train on many people, calibrate a new one in seconds.
+
+Pre-training: the 19 pre-training participants (round 1, all 4 cycles); early stopping on their
+4th cycle (whole holds, never an evaluation participant's data). Per evaluation participant and
+calibration size k (cycles of round 1): "transfer" fine-tunes a copy of the pre-trained model
+(new head, early layers frozen) for a fixed step budget, "scratch" trains the same architecture
+from random weights for a fixed (larger) budget, LDA fits time-domain features; all are tested on
+rounds 2 and 3 (Test0 + Test1). The budgets are declared up front (``ArmbandSettings``) and can be
+checked on pre-training participants with ``step_curve``; they are never tuned on an evaluation
+participant's test rounds. Electrode alignment (``align=True``) rolls an evaluation participant's
+electrodes by the circular shift whose activity profile (per-gesture RMS, from the calibration
+cycles' labels) best matches the pre-training population's template; the pre-training set is the
+reference frame and stays as recorded. Scratch models and LDA are trained and tested on the same
+person, so a fixed electrode roll changes nothing for them: alignment is measured on transfer only.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from myoxai.config import SignalConfig
+from myoxai.dsp import process_signal
+from myoxai.evaluation.data import WindowSet, concat
+from myoxai.evaluation.metrics import scores
+from myoxai.io import myo_armband as ma
+from myoxai.io.recording import Recording
+from myoxai.models import LdaBaseline, MyoModel, TrainSettings, build_model, predict_logits, train_model
+from myoxai.models.transfer import FineTuneSettings, fine_tune, transfer_copy
+
+log = logging.getLogger(__name__)
+TORCH_MODELS = ("allconvnet", "spectrogram-convnet", "scatnet")
+
+
+@dataclass
+class ArmbandSettings:
+    """What one ``myoxai eval --dataset myo-armband`` run does."""
+
+    models: list[str]
+    trials_per_gesture: tuple[int, ...] = (1, 2, 4)
+    align: tuple[bool, ...] = (False,)
+    pretrain: TrainSettings = field(default_factory=TrainSettings)
+    transfer: FineTuneSettings = field(default_factory=lambda: FineTuneSettings(steps=200))
+    scratch: FineTuneSettings = field(default_factory=lambda: FineTuneSettings(steps=300, lr=3e-3))
+    participants: list[str] | None = None  # evaluation participants (default: all 17)
+    cross_dataset: Path | None = None  # long-term dataset root: also pre-train there (subjects 1-4, days 1-3)
+    cache: Path | None = None  # folder for pre-trained models (reused when present)
+
+
+# ---------------------------------------------------------------- windows and alignment
+
+def _rms_profile(recs: list[Recording]) -> np.ndarray:
+    """(gestures, 8) mean per-channel RMS of each gesture's holds (offset removed), rows summing to 1."""
+    prof = np.zeros((len(ma.GESTURES), ma.N_CHANNELS))
+    for r in recs:
+        x = r.samples - r.samples.mean(axis=0)
+        prof[r.meta["gesture"]] += np.sqrt(np.mean(x ** 2, axis=0))
+    return prof / np.maximum(prof.sum(axis=1, keepdims=True), 1e-9)
+
+
+def best_shift(profile: np.ndarray, template: np.ndarray) -> int:
+    """Circular shift s (aligned channel c = raw channel (c + s) mod 8) best matching the template.
+
+    The neutral gesture (row 0, noise) is ignored; the score is the summed product of profiles.
+    """
+    scores_ = [float(np.sum(np.roll(profile[1:], -s, axis=1) * template[1:])) for s in range(profile.shape[1])]
+    return int(np.argmax(scores_))
+
+
+def population_template(profiles: list[np.ndarray], iterations: int = 3) -> np.ndarray:
+    """Mean activity profile of many people after aligning each to it (started from the first person)."""
+    template = profiles[0]
+    for _ in range(iterations):
+        template = np.mean([np.roll(p, -best_shift(p, template), axis=1) for p in profiles], axis=0)
+    return template
+
+
+def windows_of(recs: list[Recording], config: SignalConfig, shift: int = 0) -> WindowSet:
+    """Windows of every hold (each hold filtered and windowed on its own), electrodes rolled by ``shift``."""
+    parts = []
+    for r in recs:
+        batch = process_signal(np.roll(r.samples, -shift, axis=1), config)
+        n = len(batch)
+        meta = {"subject": np.full(n, r.meta["participant"]), "round": np.full(n, ma.ROUNDS.index(r.meta["round"])),
+                "cycle": np.full(n, r.meta["cycle"]), "start": batch.start}
+        parts.append(WindowSet(batch.spectrograms.astype(np.float32), batch.windows.astype(np.float32),
+                               np.full(n, r.meta["gesture"], dtype=np.int64), meta, ma.GESTURES))
+    return concat(parts)
+
+
+# ---------------------------------------------------------------- training pieces
+
+def _inputs(model: Any, data: WindowSet) -> np.ndarray:
+    return data.inputs(model.input_kind)
+
+
+def _build(name: str, n_classes: int, config: SignalConfig, seed: int) -> Any:
+    kwargs = {"window": config.window} if name == "scatnet" else {}
+    return build_model(name, n_classes, seed=seed, **kwargs)
+
+
+def pretrain(name: str, data: WindowSet, config: SignalConfig, settings: TrainSettings,
+             val_mask: np.ndarray) -> tuple[MyoModel, dict[str, Any]]:
+    """Train ``name`` on the pre-training windows; early stopping on the whole held-out holds in ``val_mask``."""
+    model = _build(name, len(data.class_names), config, settings.seed)
+    report = train_model(model, _inputs(model, data), data.y, settings, val_mask=val_mask)
+    report.pop("history", None)
+    return model, report
+
+
+def calibrate(kind: str, name: str, cal: WindowSet, config: SignalConfig, settings: ArmbandSettings,
+              source: MyoModel | None = None) -> tuple[Any, dict[str, Any]]:
+    """A model for one participant from their calibration windows: transfer, scratch or LDA."""
+    if name == "lda":
+        model = LdaBaseline(len(cal.class_names))
+        model.fit(None, cal.y, features=cal.features(model.feature_set))
+        return model, {"seconds": 0.0}
+    if kind == "scratch":
+        model = _build(name, len(cal.class_names), config, settings.scratch.seed)
+        return model, fine_tune(model, _inputs(model, cal), cal.y, settings.scratch)
+    model = transfer_copy(source, len(cal.class_names), seed=settings.transfer.seed)
+    return model, fine_tune(model, _inputs(model, cal), cal.y, settings.transfer)
+
+
+def predict_on(model: Any, data: WindowSet) -> np.ndarray:
+    if isinstance(model, LdaBaseline):
+        return np.argmax(model.decision(data.features(model.feature_set)), axis=1)
+    return np.argmax(predict_logits(model, _inputs(model, data)), axis=1)
+
+
+# ---------------------------------------------------------------- the protocol
+
+def pretraining_set(root: Path, config: SignalConfig) -> tuple[WindowSet, np.ndarray]:
+    """Windows of all pre-training participants, and their population activity template (for alignment)."""
+    people = {p: ma.load_participant(root, "pre-training", p) for p in ma.participants(root, "pre-training")}
+    template = population_template([_rms_profile(r) for r in people.values()])
+    return concat([windows_of(recs, config) for recs in people.values()]), template
+
+
+def cached_pretrain(name: str, data: WindowSet, config: SignalConfig, settings: TrainSettings, val_mask: np.ndarray,
+                    cache: Path | None, tag: str) -> MyoModel:
+    """``pretrain``, or its earlier result from ``cache`` (same model, data tag, signal config and seed).
+
+    Training is deterministic for a seed, so the cache only saves time (and lets parallel runs
+    share one pre-training); the files stay outside the repository (GPL-derived weights).
+    """
+    from myoxai.models import load_model, save_model
+
+    stem = f"{tag}-{name}-{config.fingerprint()}-seed{settings.seed}"
+    path = None if cache is None else Path(cache) / f"{stem}.safetensors"
+    if path is not None and path.exists():
+        return load_model(path, expect_config=config)
+    model, report = pretrain(name, data, config, settings, val_mask)
+    log.info("pre-trained %s on %s: %s", name, tag, report)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_model(model, path, data.class_names, config, training={"source": tag},
+                   metrics={k: report.get(k) for k in ("best_epoch", "epochs_run", "val_accuracy")})
+    return model
+
+
+def kanoga_source(root: Path, config: SignalConfig) -> tuple[WindowSet, np.ndarray]:
+    """Long-term dataset subjects 1-4, days 1-3 (22 gestures) as a cross-dataset pre-training set; trial 4 validates."""
+    from myoxai.evaluation.data import kanoga_windows
+
+    data = kanoga_windows(root, [1, 2, 3, 4], [1, 2, 3], config)
+    return data, data.meta["trial"] == 4
+
+
+def run_inter_subject(root: Path, config: SignalConfig, settings: ArmbandSettings,
+                      emit: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+    """Every (participant, k, model, variant, alignment) record; ``emit`` sees each as soon as it exists."""
+    from tqdm.auto import tqdm
+
+    torch_models = [m for m in settings.models if m in TORCH_MODELS]
+    people = settings.participants or ma.participants(root, "evaluation")
+    source, template = pretraining_set(root, config)
+    val = source.meta["cycle"] == ma.N_CYCLES - 1
+    sources = {("transfer", n): cached_pretrain(n, source, config, settings.pretrain, val, settings.cache,
+                                                "myo-armband") for n in torch_models}
+    del source
+    if settings.cross_dataset is not None:
+        kdata, kval = kanoga_source(settings.cross_dataset, config)
+        for n in torch_models:
+            sources[("transfer-kanoga", n)] = cached_pretrain(n, kdata, config, settings.pretrain, kval,
+                                                              settings.cache, "kanoga-s1-4-d1-3")
+        del kdata
+    records: list[dict[str, Any]] = []
+    for person in tqdm(people, desc="participants", unit="person"):
+        recs = ma.load_participant(root, "evaluation", person, ma.ROUNDS)
+        for k in settings.trials_per_gesture:
+            cal_recs = [r for r in recs if r.meta["round"] == ma.ROUNDS[0] and r.meta["cycle"] < k]
+            shift = best_shift(_rms_profile(cal_recs), template)
+            for align in settings.align:
+                data = windows_of(recs, config, shift if align else 0)
+                cal = data.subset((data.meta["round"] == 0) & (data.meta["cycle"] < k))
+                test = data.subset(data.meta["round"] > 0)
+                runs = [] if align else [("lda", "lda", None)] if "lda" in settings.models else []
+                runs += [] if align else [("scratch", n, None) for n in torch_models]
+                runs += [(kind, n, m) for (kind, n), m in sources.items() if not (align and kind != "transfer")]
+                for kind, name, src in runs:
+                    model, report = calibrate(kind, name, cal, config, settings, src)
+                    variant = f"{kind}-k{k}" + ("-aligned" if align else "")
+                    rec = {"dataset": "myo-armband", "subject": person, "protocol": "inter-subject", "model": name,
+                           "adapt": "none",
+                           "train": {"variant": variant, "kind": kind, "trials_per_gesture": k, "aligned": align,
+                                     "shift": shift if align else 0, "n_windows": len(cal),
+                                     "seconds": round(report.get("seconds", 0.0), 2)},
+                           "test": {"rounds": list(ma.ROUNDS[1:]), "n_windows": len(test)}}
+                    rec.update(scores(test.y, predict_on(model, test), len(test.class_names)))
+                    records.append(rec)
+                    if emit is not None:
+                        emit(rec)
+    return records
+
+
+def step_curve(root: Path, config: SignalConfig, name: str, settings: TrainSettings,
+               checkpoints: tuple[int, ...] = (50, 100, 200, 300, 500), n_targets: int = 5, k: int = 1
+               ) -> dict[str, Any]:
+    """Accuracy against fine-tuning steps, measured on pre-training participants only (to check the budgets).
+
+    The last ``n_targets`` pre-training participants play new users: a model pre-trained on the
+    others is fine-tuned on their first k cycles (and a fresh one trained from scratch), and the
+    accuracy on their remaining cycles is recorded after the epoch that reaches each checkpoint.
+    "transfer-unfrozen" fine-tunes every layer (at a lower learning rate) instead of freezing the early ones.
+    """
+    names = ma.participants(root, "pre-training")
+    src_names, targets = names[:-n_targets], names[-n_targets:]
+    src = concat([windows_of(ma.load_participant(root, "pre-training", p), config) for p in src_names])
+    source, _ = pretrain(name, src, config, settings, src.meta["cycle"] == ma.N_CYCLES - 1)
+    del src
+    out: dict[str, Any] = {"model": name, "source": src_names, "targets": targets, "k": k, "curves": {}}
+    for kind, base in (("transfer", FineTuneSettings(steps=max(checkpoints))),
+                       ("transfer-unfrozen", FineTuneSettings(steps=max(checkpoints), lr=1e-3)),
+                       ("scratch", FineTuneSettings(steps=max(checkpoints), lr=3e-3))):
+        curve: dict[int, list[float]] = {c: [] for c in checkpoints}
+        for person in targets:
+            data = windows_of(ma.load_participant(root, "pre-training", person), config)
+            cal, test = data.subset(data.meta["cycle"] < k), data.subset(data.meta["cycle"] >= k)
+            if kind == "scratch":
+                model = _build(name, 7, config, base.seed)
+            else:
+                model = transfer_copy(source, 7, frozen=0 if kind == "transfer-unfrozen" else None, seed=base.seed)
+            per_epoch = -(-len(cal) // base.batch_size)
+            pending = list(checkpoints)
+
+            def at_epoch(epoch: int, _total: int, _loss: float, model: Any = model, test: WindowSet = test,
+                         curve: dict = curve, pending: list = pending, per_epoch: int = per_epoch) -> None:
+                while pending and epoch * per_epoch >= pending[0]:
+                    curve[pending.pop(0)].append(float(np.mean(predict_on(model, test) == test.y)))
+
+            fine_tune(model, _inputs(model, cal), cal.y, copy.copy(base), progress=at_epoch)
+        out["curves"][kind] = {str(c): float(np.mean(v)) for c, v in curve.items() if v}
+    return out

@@ -1,0 +1,69 @@
+"""The wizard's quick mode offscreen (pytest-qt): one hold per gesture, the pre-trained model fine-tuned with
+progress, accuracy on the short second hold shown, and the new model running in the window."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from PyQt6 import QtCore
+
+from myoxai.engine import Engine
+from myoxai.engine.bundled import BUNDLED_MODEL, bundled_source_data, held_out_recording
+from myoxai.gui.main_window import MainWindow
+from myoxai.models import load_model
+from myoxai.sources.replay import ReplaySource
+
+torch.set_num_threads(1)
+pytestmark = pytest.mark.timeout(240)
+
+
+@pytest.fixture
+def window(qtbot):
+    engine = Engine(ReplaySource(held_out_recording(), speed=4, loop=True), load_model(BUNDLED_MODEL))
+    win = MainWindow(engine, "test replay", bundled_source_data())
+    qtbot.addWidget(win)
+    win.show()
+    win.start()
+    yield win
+    win.close()
+
+
+def test_quick_calibration_fine_tunes_the_pretrained_model(qtbot, window, tmp_path):
+    from myoxai.engine import quick_calibration
+    from myoxai.engine.quick_calibration import load_pretrained
+    from myoxai.io import read_recording
+
+    wizard = window.open_wizard()
+    qtbot.addWidget(wizard)
+    assert wizard.quick.isChecked()  # the quick mode is the default when a pre-trained model is bundled
+    assert not wizard.repetitions.isEnabled()
+    for i in range(wizard.gesture_list.count()):
+        item = wizard.gesture_list.item(i)
+        item.setCheckState(QtCore.Qt.CheckState.Checked if item.text() in ("flexion", "extension", "fist")
+                           else QtCore.Qt.CheckState.Unchecked)
+    wizard.hold.setValue(2.0)  # short holds keep the test fast; the app's default is 5 s (test holds: 2 s)
+    wizard.rest.setValue(0.5)
+    wizard.lead_in.setValue(0.5)
+    path = tmp_path / "quick.xdf"
+    wizard.path_edit.setText(str(path))
+    qtbot.mouseClick(wizard.start_button, QtCore.Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: wizard.session.done.is_set(), timeout=60_000)
+    rec = read_recording(path)
+    ts = rec.timestamps  # the schedule runs on the source's clock
+    held = [(rec.class_names[lab], ts[min(b, len(ts) - 1)] - ts[a]) for a, b, lab in rec.segments() if lab != 0]
+    # one training hold per gesture, then a short test hold of each
+    assert [g for g, _ in held] == ["flexion", "extension", "fist"] * 2
+    assert all(s == pytest.approx(2.0, abs=0.02) for _, s in held[:3]), held
+    assert all(s == pytest.approx(quick_calibration.TEST_HOLD_S, abs=0.02) for _, s in held[3:]), held
+    qtbot.waitUntil(lambda: wizard.close_button.isEnabled(), timeout=120_000)
+    state = wizard.training.state()
+    assert state.state == "done", state
+    assert wizard.train_progress.value() == wizard.train_progress.maximum()
+    assert "second hold" in wizard.train_message.text() and "%" in wizard.train_message.text()
+    model, _, metrics = wizard.training.result
+    assert 0.0 <= metrics["test_accuracy"] <= 1.0 and metrics["n_test_windows"] > 0
+    pre = load_pretrained()
+    assert torch.equal(model.convs[0].weight, pre.convs[0].weight)  # the frozen, pre-trained first conv
+    assert window.engine.class_names == ("rest", "flexion", "extension", "fist")
+    qtbot.waitUntil(lambda: window.last_decision is not None and len(window.last_decision.probabilities) == 4,
+                    timeout=10_000)
