@@ -107,6 +107,12 @@ def test_bundled_model_stores_reference_and_command(tmp_path, capsys):
     assert doc["components"]["rotation"] == pytest.approx(1.0, abs=0.3)
     assert main(["drift", "--json", str(out)]) == 2  # never overwritten silently
     assert "exists" in capsys.readouterr().err
+    strict = tmp_path / "strict.json"  # thresholds as a --dataset run writes them (inf = component ignored)
+    strict.write_text('{"thresholds": {"rotation": [0.001, 0.002], "gain": [Infinity, Infinity], "shapley": '
+                      '[Infinity, Infinity], "confidence": [Infinity, Infinity], "entropy": [Infinity, Infinity]}}')
+    assert main(["drift", "--thresholds", str(strict), "--json", str(out), "--overwrite"]) == 0
+    assert json.loads(out.read_text())["state"] == "recalibrate"
+    assert main(["drift", "--thresholds", str(out)]) == 2  # not a --dataset result
 
 
 def test_selection_and_summary_on_synthetic_rows():

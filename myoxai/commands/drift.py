@@ -21,6 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                                      "session (default: the bundled recording's held-out part)")
     parser.add_argument("--rotate", type=int, default=0, metavar="N",
                         help="circularly shift the recording's electrodes by N first (to see a rotated band)")
+    parser.add_argument("--thresholds", metavar="JSON", default=None,
+                        help="(watch, recalibrate) per component from a --dataset run's JSON (default: the live ones)")
     parser.add_argument("--shapley-windows", type=int, default=400,
                         help="non-rest windows (fixed random subset) for the Shapley-profile distance (default 400)")
     parser.add_argument("--dataset", choices=("kanoga",), default=None,
@@ -91,7 +93,7 @@ def _recording(args: argparse.Namespace) -> dict[str, Any]:
     sub = np.sort(np.random.default_rng(0).choice(sub, min(len(sub), args.shapley_windows), replace=False))
     p_sub, phi_sub = predicted_class_outputs(model, spec[sub])
     comps["shapley"] = drift_components(ref, window_power(spec[sub]), p_sub, phi_sub)["shapley"]
-    result = assess(comps, n_windows=int(active.sum())).to_dict()
+    result = assess(comps, _thresholds(args.thresholds), n_windows=int(active.sum())).to_dict()
     result.update({"data": what, "rotated_by": args.rotate})
     c = result["components"]
     print(f"drift of {what}{f' (rotated by {args.rotate})' if args.rotate else ''}: {result['state'].upper()}"
@@ -100,6 +102,27 @@ def _recording(args: argparse.Namespace) -> dict[str, Any]:
           f"entropy {c['entropy']:+.3f}, Shapley-profile distance "
           + ("n/a" if c["shapley"] is None else f"{c['shapley']:.3f}") + f" ({result['n_windows']} non-rest windows)")
     return result
+
+
+def _thresholds(path: str | None) -> Any:
+    """The live defaults, or the ``thresholds`` entry of a ``myoxai drift --dataset`` JSON file."""
+    import json
+    import math
+
+    from myoxai.adapt.drift import COMPONENTS, DriftThresholds
+    from myoxai.errors import MyoxaiError
+
+    if path is None:
+        return DriftThresholds()
+    try:
+        with open(path, encoding="utf-8") as f:
+            entry = json.load(f)["thresholds"]
+        values = {k: (float(entry[k][0]), float(entry[k][1])) for k in COMPONENTS}
+    except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+        raise MyoxaiError(f"--thresholds {path}: not a `myoxai drift --dataset` result ({exc})") from None
+    if any(math.isnan(v) or v < 0 for pair in values.values() for v in pair):
+        raise MyoxaiError(f"--thresholds {path}: thresholds must be non-negative numbers")
+    return DriftThresholds(**values)
 
 
 def _dataset(args: argparse.Namespace) -> dict[str, Any]:
