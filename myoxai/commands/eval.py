@@ -27,6 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--adapt", default="none", help="unsupervised recalibration to compare, e.g. "
                         "none,dann,scadann,labeled (anything but none runs myoxai.evaluation.adaptation's "
                         "separated adapt/test splits)")
+    parser.add_argument("--model-cache", metavar="DIR", help="--adapt: keep the calibration models in DIR and "
+                        "reuse them when the recipe, data and seed match")
     parser.add_argument("--incremental-models", help="inter-day: models that get the incremental bound "
                         "(default: all; retraining on up to 29 days is the slow part)")
 
