@@ -1,7 +1,8 @@
 """``myoxai`` command line: a thin dispatcher over one module per command in ``myoxai.commands``.
 
 Command modules import their heavy dependencies (torch, Qt) inside ``run`` so ``myoxai --help``
-and light commands start fast. A ``MyoxaiError`` (a mistake the user can fix) prints one line and
+and light commands start fast. A command module that fails to import is a broken install and
+raises at once, rather than hiding the command. A ``MyoxaiError`` (a mistake the user can fix) prints one line and
 exits with code 2; anything else is a bug and keeps its traceback.
 """
 
@@ -25,12 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
-        try:
-            mod = importlib.import_module(f"myoxai.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"myoxai.commands.{name}":
-                raise
-            continue  # command not built yet
+        mod = importlib.import_module(f"myoxai.commands.{name}")  # an import error is a broken install: loud
         p = sub.add_parser(name, help=mod.HELP, description=mod.HELP)
         mod.add_arguments(p)
         p.set_defaults(_run=mod.run)

@@ -86,6 +86,36 @@ def test_engine_decisions_equal_offline_pipeline(model, held_out):
     assert len(snap) == len(decisions) and np.all(np.diff(snap.timestamps) > 0)
 
 
+def test_max_speed_replay_in_batches_gives_the_live_decisions(model, held_out):
+    """A file replayed at max speed is classified and explained in large batches; every decision
+    (label, vote, confidence, probabilities, φ, sample, time, truth) is the one the live path makes
+    when each 10-sample chunk is processed on its own as it arrives."""
+    from myoxai.engine.setup import MAX_SPEED_CHUNK
+
+    rec = held_out.slice(0, 3000)  # 15 s, 296 windows, several gestures
+    src = ReplaySource(rec, speed=0, chunk=10)
+    live = Engine(src, model, vote=5, threshold=0.4)
+    expected = []
+    src.start()
+    for chunk in src.chunks(timeout=5.0):
+        expected += live.process([chunk], time.perf_counter())
+    src.stop()
+    fast = Engine(ReplaySource(rec, speed=0, chunk=MAX_SPEED_CHUNK), model, vote=5, threshold=0.4)
+    got = run_to_end(fast)
+    assert len(got) == len(expected) == len(process_signal(rec.samples, DEFAULT_CONFIG))
+    assert fast.status().decisions == len(got)
+    for a, b in zip(got, expected, strict=True):
+        assert (a.sample, a.raw_label, a.label, a.true_label, a.after_gap, a.model_version) == \
+            (b.sample, b.raw_label, b.label, b.true_label, b.after_gap, b.model_version)
+        assert a.confidence == b.confidence
+        np.testing.assert_array_equal(a.probabilities, b.probabilities)
+        np.testing.assert_array_equal(a.phi, b.phi)
+        np.testing.assert_array_equal(a.spectrogram, b.spectrogram)
+    # the two replays start at their own clock; the spacing of decision times is the recording's
+    np.testing.assert_allclose(np.diff([d.timestamp for d in got]), np.diff([d.timestamp for d in expected]),
+                               atol=1e-9)
+
+
 class TwoBurstSource(ThreadedSource):
     """Emits a recording in two bursts with samples lost in between, as a device source reports a dropout."""
 
@@ -172,7 +202,8 @@ def test_recalibration_runs_on_buffer_then_accept_and_revert(model, held_out):
     st = rc.state()
     assert st.state == "done", st
     assert st.verdict in ("accepted", "rejected")
-    assert "source_val_accuracy_before" in st.report and "coverage" in st.report
+    assert st.report.method == "scadann" and st.report.status == st.verdict
+    assert st.report.source_val_accuracy_before is not None and st.report.coverage is not None
     assert progress and progress[-1] == 1.0
     if st.verdict == "accepted":
         assert st.swapped and engine.active.version == 2 and engine.status().can_revert
@@ -217,23 +248,25 @@ def test_lsl_outlet_and_log_carry_label_probabilities_and_phi(model, held_out, t
     from myoxai.engine import DecisionLog, LslDecisionOutlet
 
     engine = Engine(ReplaySource(held_out.slice(0, 400), speed=0), model, vote=1)
-    outlet = LslDecisionOutlet(engine.class_names, name="myoxai-decisions-test")
+    engine.add_sink_factory(lambda names: LslDecisionOutlet(names, name="myoxai-decisions-test"))
     found = pylsl.resolve_byprop("name", "myoxai-decisions-test", timeout=5.0)
     assert found, "outlet not visible on the loopback LSL network"
     inlet = pylsl.StreamInlet(found[0])
     inlet.open_stream(timeout=5.0)
-    engine.add_sink(outlet)
     log_path = tmp_path / "decisions.jsonl"
-    log = DecisionLog(log_path, engine.class_names)
-    engine.add_sink(log)
-    decisions = run_to_end(engine)
-    log.close()
+    engine.add_sink_factory(lambda names: DecisionLog(log_path, names))
+    sub = engine.subscribe(maxlen=100_000)
+    engine.start()
+    assert engine.wait(60), "engine did not finish"
+    decisions = sub.drain()
     rows, stamps = [], []
     deadline = time.monotonic() + 5.0
-    while len(rows) < len(decisions) and time.monotonic() < deadline:
+    while len(rows) < len(decisions) and time.monotonic() < deadline:  # while the outlet is still up
         chunk, ts = inlet.pull_chunk(timeout=0.5)
         rows += chunk
         stamps += ts
+    inlet.close_stream()
+    engine.stop()  # closes the outlet and flushes the log
     assert len(rows) == len(decisions)
     last, row = decisions[-1], np.asarray(rows[-1])
     assert row.shape == (1 + len(engine.class_names) + 8,) and row[0] == last.label
@@ -242,6 +275,58 @@ def test_lsl_outlet_and_log_carry_label_probabilities_and_phi(model, held_out, t
     lines = log_path.read_text().splitlines()
     assert json.loads(lines[0])["classes"] == list(engine.class_names) and len(lines) == len(decisions) + 1
     assert json.loads(lines[-1])["phi"] == pytest.approx(last.phi_label.tolist(), abs=1e-5)
+
+
+def test_sinks_follow_a_change_of_gestures_and_close_on_stop(model, held_out, tmp_path):
+    """A model with other gestures rebuilds the LSL outlet (new columns) and starts a new log header."""
+    import json
+
+    import pylsl
+
+    from myoxai.engine import DecisionLog, LslDecisionOutlet
+    from myoxai.models import build_model
+
+    engine = Engine(ReplaySource(held_out.slice(0, 1200), speed=0, chunk=10, queue_chunks=4), model, vote=1)
+    log_path = tmp_path / "decisions.jsonl"
+    engine.add_sink_factory(lambda names: DecisionLog(log_path, names))
+    engine.add_sink_factory(lambda names: LslDecisionOutlet(names, name="myoxai-decisions-classes"))
+    sub = engine.subscribe(maxlen=100_000)
+    engine.start()
+    try:
+        while engine.status().decisions < 20:
+            time.sleep(0.01)
+        other = build_model("allconvnet", 3, seed=0, channels=(4, 4, 4, 4))
+        other.class_names = ("a", "b", "c")
+        engine.swap_model(other, origin="three gestures", new_classes=True)
+        assert engine.wait(60)
+        outlet = next(s for s in engine.owned_sinks if isinstance(s, LslDecisionOutlet))
+        assert outlet.class_names == ("a", "b", "c") and outlet.n_values == 1 + 3 + 8
+        found = pylsl.resolve_byprop("name", "myoxai-decisions-classes", timeout=5.0)
+        assert sorted(int(f.channel_count()) for f in found) == [12], "the old 17-column outlet is still up"
+    finally:
+        engine.stop()
+    assert outlet.outlet is None and engine.owned_sinks == []  # stop() closed them
+    decisions = sub.drain()
+    rows = [json.loads(line) for line in log_path.read_text().splitlines()]
+    headers = [i for i, r in enumerate(rows) if "classes" in r]
+    assert [rows[i]["classes"] for i in headers] == [list(model.class_names), ["a", "b", "c"]]
+    new = [d for d in decisions if d.class_names == ("a", "b", "c")]
+    assert new and all(len(r["p"]) == 3 for r in rows[headers[1] + 1:])
+    assert len(rows) == len(decisions) + 2  # every decision logged once, closed (flushed) by stop()
+
+
+def test_engine_refuses_a_source_with_another_rate_or_channel_count(model, held_out):
+    from myoxai.errors import MyoxaiError
+
+    rec = held_out.slice(0, 400)
+    src = ReplaySource(rec, speed=0)
+    src.fs = 1000.0
+    with pytest.raises(MyoxaiError, match="1000 Hz"):
+        Engine(src, model)
+    src = ReplaySource(rec, speed=0)
+    src.n_channels = 16
+    with pytest.raises(MyoxaiError, match="16 channels"):
+        Engine(src, model)
 
 
 def test_calibration_schedule_alternates_holds_and_rests():
@@ -256,3 +341,58 @@ def test_calibration_schedule_alternates_holds_and_rests():
         make_schedule(["rest"], 1, 1.0, 1.0)
     with pytest.raises(MyoxaiError, match="positive"):
         make_schedule(["fist"], 1, 0.0, 1.0)
+
+
+class GatedDisk:
+    """The real XDF recorder behind a gate: every write waits until the test opens it (a stalled disk)."""
+
+    def __init__(self, path, class_names) -> None:
+        from myoxai.io.xdf import EmgXdfRecorder
+
+        self.real = EmgXdfRecorder(path, 200.0, class_names)
+        self.path = self.real.path
+        self.gate = threading.Event()
+
+    def append(self, samples, timestamps) -> None:
+        self.gate.wait()
+        self.real.append(samples, timestamps)
+
+    def marker(self, timestamp, label) -> None:
+        self.gate.wait()
+        self.real.marker(timestamp, label)
+
+    def close(self) -> None:
+        self.real.close()
+
+
+def test_calibration_recording_hands_over_without_waiting_on_disk(held_out, tmp_path):
+    from myoxai.engine.writer import QueuedRecorder
+    from myoxai.io import read_recording
+
+    rec = held_out.slice(0, 400)
+    disk = GatedDisk(tmp_path / "session.xdf", rec.class_names)
+    writer = QueuedRecorder(disk, max_pending=100)
+    writer.marker(float(rec.timestamps[0]), rec.class_names[0])
+    for a in range(0, 400, 10):  # returns although the disk has not written anything yet
+        writer.append(rec.samples[a:a + 10], rec.timestamps[a:a + 10])
+    assert not writer.closed.is_set() and writer.refused == 0
+    disk.gate.set()
+    writer.close()
+    got = read_recording(tmp_path / "session.xdf")
+    np.testing.assert_array_equal(got.samples, rec.samples.astype(np.float32))
+    np.testing.assert_array_equal(got.timestamps, rec.timestamps)
+
+
+def test_calibration_recording_reports_a_disk_that_cannot_keep_up(held_out, tmp_path):
+    from myoxai.engine.writer import QueuedRecorder
+    from myoxai.errors import MyoxaiError
+
+    rec = held_out.slice(0, 400)
+    disk = GatedDisk(tmp_path / "session.xdf", rec.class_names)
+    writer = QueuedRecorder(disk, max_pending=5)
+    for a in range(0, 400, 10):
+        writer.append(rec.samples[a:a + 10], rec.timestamps[a:a + 10])
+    assert writer.refused >= 40 - 6  # the queue held 5 (+1 taken by the writer); the rest were refused, not waited for
+    disk.gate.set()
+    with pytest.raises(MyoxaiError, match="did not keep up"):
+        writer.close()

@@ -137,14 +137,10 @@ def test_wizard_records_a_valid_xdf_and_loads_the_trained_model(qtbot, window, t
 
 
 def test_source_picker_switches_to_another_replay(qtbot, window, bundled_path):
-    from myoxai.engine.setup import open_source
+    from myoxai.engine.setup import EngineOptions
     from myoxai.gui.dialogs import SourceDialog, spec_for
 
-    def factory(spec, model):
-        source, highpass, desc = open_source(spec, speed=2, loop=True)
-        return Engine(source, model, highpass=highpass), desc
-
-    window.engine_factory = factory
+    window.options = EngineOptions(speed=2)
     dialog = SourceDialog(window)
     dialog.kind.setCurrentIndex(1)
     dialog.argument.setText(str(bundled_path))
@@ -155,3 +151,34 @@ def test_source_picker_switches_to_another_replay(qtbot, window, bundled_path):
     assert window.source_desc == f"replay:{bundled_path}"
     shown = window.decisions_shown
     qtbot.waitUntil(lambda: window.decisions_shown > shown + 10, timeout=20_000)
+
+
+def test_production_source_switch_keeps_sinks_and_settings(qtbot, tmp_path, bundled_path):
+    """The window ``myoxai live`` builds: after a source switch the decision log still fills and vote,
+    threshold and Shapley setting are the command line's (or the user's latest), not defaults."""
+    import json
+
+    from myoxai.engine.setup import EngineOptions
+    from myoxai.gui.app import make_window
+
+    log = tmp_path / "decisions.jsonl"
+    win = make_window(EngineOptions(speed=2, explain=False, vote=3, threshold=0.2, log=log))
+    qtbot.addWidget(win)
+    win.start()
+    try:
+        qtbot.waitUntil(lambda: win.engine.status().decisions > 5, timeout=20_000)
+        win.threshold.setValue(0.25)  # changed live by the user before the switch
+        old = win.engine
+        win.switch_source(f"replay:{bundled_path}")
+        assert not old.running and win.engine is not old
+        qtbot.waitUntil(lambda: win.engine.status().decisions > 20, timeout=20_000)
+        engine = win.engine
+        assert engine.post.vote == 3 and engine.post.threshold == pytest.approx(0.25)
+        assert engine.active.explainer is None  # --no-shapley survives too
+    finally:
+        win.close()
+    rows = [json.loads(line) for line in log.read_text().splitlines()]
+    headers = [i for i, r in enumerate(rows) if "classes" in r]
+    assert len(headers) == 2, "the new engine did not get the decision log"
+    after = rows[headers[1] + 1:]
+    assert len(after) >= 20 and all("phi" not in r for r in after)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from myoxai.errors import MyoxaiError
-from myoxai.evaluation.adaptation import _int_list, parse_methods, summarize
+from myoxai.evaluation import int_list_arg, parse_int_list
+from myoxai.evaluation.adaptation import parse_methods, summarize
 
 
 def test_parse_methods() -> None:
@@ -15,8 +16,15 @@ def test_parse_methods() -> None:
 
 
 def test_int_list_ranges_and_steps() -> None:
-    assert _int_list("2-30:7") == [2, 9, 16, 23, 30]
-    assert _int_list("1-4") == [1, 2, 3, 4] and _int_list("1,3") == [1, 3]
+    assert parse_int_list("2-30:7", "days") == [2, 9, 16, 23, 30]
+    assert parse_int_list("1-4", "days") == [1, 2, 3, 4] and parse_int_list("3,1,3", "days") == [1, 3]
+    assert parse_int_list("", "days") is None
+    with pytest.raises(MyoxaiError, match="--days"):
+        parse_int_list("4-1", "days")
+    import argparse
+
+    with pytest.raises(argparse.ArgumentTypeError, match="--trials"):
+        int_list_arg("trials")("x")
 
 
 def test_summary_reports_mean_sd_delta_and_acceptance() -> None:

@@ -214,3 +214,62 @@ def test_building_explainers_does_not_disturb_forwards_in_other_threads():
         stop.set()
         t.join(timeout=30)
     assert not errors, errors
+
+
+class HiddenCrossTerm:
+    """An All-ConvNet whose forward adds a cross-electrode term its declared row-local chain does not have.
+
+    The term, relu(z_1 + z_2 − 1) on the standardised input, is off for inputs near zero (z ≈ −mean/std)
+    and on for inputs at the data's own scale — the case a near-zero probe cannot see.
+    """
+
+    @staticmethod
+    def build():
+        from myoxai.models import AllConvNet
+
+        class Net(AllConvNet):
+            def forward(self, x):
+                z = self.standardize(x)
+                cross = torch.relu(z[:, :, 0] + z[:, :, 1] - 1.0).mean(dim=(1, 2))
+                return super().forward(x) + cross[:, None] * torch.linspace(-1, 1, self.n_classes)
+
+        net = Net(4, channels=(4, 4, 4, 4)).eval()
+        with torch.no_grad():
+            net.standardize.mean.fill_(5.0)
+            net.standardize.std.fill_(3.0)
+        return net
+
+
+def test_fast_path_probe_uses_the_models_own_data_scale():
+    net = HiddenCrossTerm.build()
+    near_zero = torch.rand(3, 4, 8, 10) * 0.05
+    with torch.no_grad():  # the old probe would not see the term: it is off near zero
+        assert float(torch.relu((near_zero[:, :, 0] - 5) / 3 + (near_zero[:, :, 1] - 5) / 3 - 1).max()) == 0.0
+    cs = ChannelShapley(net)
+    assert cs.path != "rowlocal"  # refused by the draws from the standardiser statistics
+    x = (5.0 + 3.0 * torch.randn(2, 4, 8, 10, generator=torch.Generator().manual_seed(1))).numpy()
+    want = brute_force_phi(net, torch.as_tensor(x[0]), torch.zeros(4, 8, 10))
+    assert np.abs(cs.explain(x).phi_prob[0] - want).max() < 1e-6
+
+
+def test_fast_path_falls_back_on_the_first_real_batch(caplog):
+    from myoxai.models import AllConvNet
+
+    net = AllConvNet(4, channels=(4, 4, 4, 4)).eval()
+    cs = ChannelShapley(net)
+    assert cs.path == "rowlocal"
+    real = ChannelShapley(net, fast=False)
+    x = spectrograms(3, seed=2).numpy()
+
+    class Broken:  # a fast path that is wrong on real data (it passed the probe by assumption)
+        def __init__(self, good):
+            self.good = good
+
+        def logits(self, xc):
+            return self.good.logits(xc) + 0.1
+
+    cs._fast = Broken(cs._fast)
+    with caplog.at_level("WARNING", logger="myoxai.explain.shapley"):
+        got = cs.explain(x)
+    assert cs.path == "plain" and "disagrees" in caplog.text
+    np.testing.assert_allclose(got.phi_prob, real.explain(x).phi_prob, atol=1e-7)

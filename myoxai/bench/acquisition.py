@@ -93,12 +93,10 @@ def _decode_rate(packets: int) -> float:
 
 def _replay_rate() -> float:
     """Unpaced ReplaySource throughput on the bundled recording (thread + queue + drain)."""
-    from pathlib import Path
-
+    from myoxai.io.open import BUNDLED_RECORDING
     from myoxai.sources.replay import ReplaySource
 
-    path = Path(__file__).resolve().parents[2] / "recordings" / "myo_readings_12548-1.xdf"
-    src = ReplaySource(path, speed=0, chunk=10)
+    src = ReplaySource(BUNDLED_RECORDING, speed=0, chunk=10)
     t = time.perf_counter()
     src.start()
     n = sum(len(c) for c in src.chunks(timeout=1.0))

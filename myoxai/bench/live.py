@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from myoxai.bench.report import Result
+from myoxai.engine.setup import EngineOptions, build_engine
 
 HELP = "live pipeline: decision latency with exact Shapley, replay throughput, GUI frame rate under Xvfb"
 
@@ -40,49 +41,42 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--skip-gui", action="store_true", help="do not start the GUI under Xvfb")
 
 
-def _replay(minutes: float) -> Any:
-    from myoxai.io import read_recording
+def _options(explain: bool) -> EngineOptions:
+    """The bench's engine: the bundled recording (240 s, all of it) looped at max speed, the bundled model."""
     from myoxai.io.open import BUNDLED_RECORDING
-    from myoxai.sources.replay import ReplaySource
 
-    rec = read_recording(BUNDLED_RECORDING)
-    return ReplaySource(rec, speed=0, loop=True, chunk=10), int(minutes * 60 * rec.fs)
+    return EngineOptions(source=f"replay:{BUNDLED_RECORDING}", speed=0.0, loop=True, explain=explain)
 
 
 def latency(minutes: float, explain: bool = True) -> tuple[np.ndarray, int]:
-    """Per-chunk latencies (s) of decisions, one chunk at a time, on one torch thread."""
-    from myoxai.engine import Engine
-    from myoxai.engine.setup import load_live_model
-    from myoxai.models import torch_threads
-
-    source, n_samples = _replay(minutes)
-    engine = Engine(source, load_live_model(None), explain=explain)
+    """Per-chunk latencies (s) of decisions, one chunk at a time (the process runs one torch thread)."""
+    engine, _ = build_engine(_options(explain))
+    source = engine.source
+    n_samples = int(minutes * 60 * engine.config.fs)
     lat: list[float] = []
     done = 0
     source.start()
     try:
-        with torch_threads(1):
-            while done < n_samples:
-                for chunk in source.read(1.0):
-                    t_in = time.perf_counter()
-                    lat.extend(d.latency_s for d in engine.process([chunk], t_in))
-                    done += len(chunk)
-                    if done >= n_samples:
-                        break
+        while done < n_samples:
+            for chunk in source.read(1.0):
+                t_in = time.perf_counter()
+                lat.extend(d.latency_s for d in engine.process([chunk], t_in))
+                done += len(chunk)
+                if done >= n_samples:
+                    break
     finally:
-        source.stop()
+        engine.stop()
     return np.asarray(lat), done
 
 
 def throughput(minutes: float, explain: bool, threads: int) -> float:
     """Signal seconds processed per wall second by the free-running engine thread."""
-    from myoxai.engine import Engine
-    from myoxai.engine.setup import load_live_model
+    from myoxai.models import set_torch_threads
 
-    source, n_samples = _replay(minutes)
-    engine = Engine(source, load_live_model(None), explain=explain, torch_threads=threads)
+    set_torch_threads(threads)
+    engine, _ = build_engine(_options(explain))
     sub = engine.subscribe(maxlen=10)
-    target = n_samples // engine.config.step
+    target = int(minutes * 60 * engine.config.fs) // engine.config.step
     t0 = time.perf_counter()
     engine.start()
     try:
@@ -93,18 +87,61 @@ def throughput(minutes: float, explain: bool, threads: int) -> float:
     finally:
         engine.stop()
         engine.unsubscribe(sub)
+        set_torch_threads(1)
     return made * engine.config.step / engine.config.fs / wall
 
 
+def gui_probe(seconds: float, out: str, recalibrate_at: float | None = None) -> int:
+    """Run the live window for ``seconds`` and write its probe JSON to ``out`` (in the Xvfb child process).
+
+    Once a second the probe records the window's frame rate and the process CPU share, and whether
+    a recalibration is running; ``recalibrate_at`` starts one (SCADANN on the buffer) after that many seconds.
+    """
+    from PyQt6 import QtCore
+
+    from myoxai.gui.app import run_app
+    from myoxai.models import set_torch_threads
+
+    set_torch_threads(1)
+    samples: list[dict[str, float]] = []
+    t0 = time.perf_counter()
+
+    def on_start(window: Any) -> Any:
+        def sample() -> None:
+            job = window.recalibrate.job
+            samples.append({"t": time.perf_counter() - t0, "fps": window.fps, "cpu": window.cpu_percent,
+                            "recalibrating": float(job is not None and job.running)})
+
+        probe = QtCore.QTimer(window)
+        probe.timeout.connect(sample)
+        probe.start(1000)
+        if recalibrate_at is not None:
+            QtCore.QTimer.singleShot(int(recalibrate_at * 1000), window.recalibrate.start)
+
+        def write() -> None:
+            st = window.engine.status()
+            job = window.recalibrate.job
+            rc = job.state() if job is not None else None
+            Path(out).write_text(json.dumps({
+                "samples": samples, "decisions": st.decisions, "frames": window.frames,
+                "latency_p50_ms": st.latency_p50_ms, "latency_p99_ms": st.latency_p99_ms,
+                "recalibration": None if rc is None else {"state": rc.state, "verdict": rc.verdict,
+                                                         "message": rc.message}}))
+
+        return write
+
+    return run_app(EngineOptions(), quit_after=seconds, on_start=on_start)
+
+
 def gui_run(seconds: float, recalibrate_at: float | None) -> dict[str, Any] | None:
-    """Run ``myoxai live`` under Xvfb; returns its probe JSON (None without xvfb-run)."""
+    """Run ``gui_probe`` under Xvfb in a child process; returns its probe JSON (None without xvfb-run)."""
     xvfb = shutil.which("xvfb-run")
     if xvfb is None:
         return None
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "gui.json"
-        cmd = [xvfb, "-a", "-s", "-screen 0 1600x1000x24", sys.executable, "-m", "myoxai", "live",
-               "--quit-after", str(seconds), "--bench-json", str(out)]
+        cmd = [xvfb, "-a", "-s", "-screen 0 1600x1000x24", sys.executable, "-m", "myoxai.bench.live",
+               "--probe-seconds", str(seconds), "--probe-json", str(out)]
         if recalibrate_at is not None:
             cmd += ["--recalibrate-at", str(recalibrate_at)]
         env = {k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM"}
@@ -113,8 +150,9 @@ def gui_run(seconds: float, recalibrate_at: float | None) -> dict[str, Any] | No
 
 
 def run(args: argparse.Namespace) -> list[Result]:
-    import torch
+    from myoxai.models import set_torch_threads
 
+    set_torch_threads(1)
     results: list[Result] = []
     lat, n = latency(args.minutes, explain=True)
     p = {"signal_s": round(n / 200.0, 1), "threads": 1, "model": "bundled allconvnet (8,16,16,32)",
@@ -130,7 +168,6 @@ def run(args: argparse.Namespace) -> list[Result]:
             x = throughput(args.throughput_minutes, explain, threads)
             name = "live.throughput_shapley" if explain else "live.throughput_classify"
             results.append(Result(name, x, "x", {"threads": threads, "signal_min": args.throughput_minutes}))
-    torch.set_num_threads(1)
     if not args.skip_gui:
         for recal in (None, 12.0):
             rep = gui_run(args.gui_seconds if recal is None else max(args.gui_seconds, 45.0), recal)
@@ -148,3 +185,12 @@ def run(args: argparse.Namespace) -> list[Result]:
                             Result(f"live.{tag}_cpu_percent", float(np.mean([x["cpu"] for x in s])), "%",
                                    {**params, "note": "process CPU, 100 = one core"})]
     return results
+
+
+if __name__ == "__main__":  # the GUI probe's child process (see gui_run)
+    probe = argparse.ArgumentParser(description="myoxai bench live: the GUI probe (run under Xvfb by gui_run)")
+    probe.add_argument("--probe-seconds", type=float, required=True)
+    probe.add_argument("--probe-json", required=True)
+    probe.add_argument("--recalibrate-at", type=float, default=None)
+    a = probe.parse_args()
+    sys.exit(gui_probe(a.probe_seconds, a.probe_json, a.recalibrate_at))

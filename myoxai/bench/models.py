@@ -35,17 +35,16 @@ def _timed(fn, repeats: int) -> np.ndarray:
 
 
 def run(args: argparse.Namespace) -> list[Result]:
-    from pathlib import Path
 
     import torch
 
     from myoxai.config import DEFAULT_CONFIG
     from myoxai.dsp import process_signal
     from myoxai.io import read_recording
+    from myoxai.io.open import BUNDLED_RECORDING
     from myoxai.models import LdaBaseline, build_model, predict_logits, torch_threads
 
-    rec_path = Path(__file__).resolve().parents[2] / "recordings" / "myo_readings_12548-1.xdf"
-    rec = read_recording(rec_path)
+    rec = read_recording(BUNDLED_RECORDING)
     batch = process_signal(rec.samples[:20000], DEFAULT_CONFIG, highpass=True)
     y = rec.labels[batch.end - 1]
     results = []

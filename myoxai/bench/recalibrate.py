@@ -14,12 +14,14 @@ import threading
 import time
 from pathlib import Path
 
+from myoxai.io.open import BUNDLED_RECORDING
+
 HELP = "seconds and peak memory (RSS) of a SCADANN recalibration on buffered data, and cancel latency"
-BUNDLED = Path(__file__).resolve().parents[2] / "recordings" / "myo_readings_12548-1.xdf"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--recording", default=str(BUNDLED), help="labeled XDF recording (default: bundled excerpt)")
+    parser.add_argument("--recording", default=str(BUNDLED_RECORDING),
+                        help="labeled XDF recording (default: bundled excerpt)")
     parser.add_argument("--model", default="allconvnet", choices=("allconvnet", "spectrogram-convnet"))
     parser.add_argument("--buffer-seconds", type=float, default=120.0, help="unlabeled buffer length")
     parser.add_argument("--threads", type=int, default=2, help="torch threads for the recalibration")

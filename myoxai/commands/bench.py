@@ -7,18 +7,13 @@ import importlib
 
 from myoxai.bench import BENCHMARKS
 
-HELP = "run a benchmark (dsp, models, shapley, recalibrate, live) and print machine-readable results"
+HELP = f"run a benchmark ({', '.join(BENCHMARKS)}) and print machine-readable results"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="benchmark", metavar="BENCHMARK", required=True)
     for name in BENCHMARKS:
-        try:
-            mod = importlib.import_module(f"myoxai.bench.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"myoxai.bench.{name}":
-                raise
-            continue
+        mod = importlib.import_module(f"myoxai.bench.{name}")  # a module that fails to import is an error
         p = sub.add_parser(name, help=mod.HELP, description=mod.HELP)
         p.add_argument("--json", metavar="OUT", help="write the results as JSON to OUT")
         mod.add_arguments(p)

@@ -8,19 +8,9 @@ from __future__ import annotations
 
 import argparse
 
+from myoxai.evaluation import int_list_arg
+
 HELP = "explain a model on labelled data: exact channel Shapley, IG, GradientSHAP, LIME, Grad-CAM and their agreement"
-
-
-def _ints(text: str) -> list[int]:
-    """``1,2,5-7`` → [1, 2, 5, 6, 7]."""
-    out: list[int] = []
-    try:
-        for part in text.split(","):
-            a, _, b = part.partition("-")
-            out += list(range(int(a), int(b or a) + 1))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected numbers like 1,2,5-7, not {text!r}") from None
-    return out
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,8 +20,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                     "long-term day folder or trial")
     src.add_argument("--kanoga", metavar="ROOT", help="long-term dataset folder (with --subject/--days/--trials)")
     parser.add_argument("--subject", type=int, default=1, help="long-term subject (default 1)")
-    parser.add_argument("--days", type=_ints, default=[1], help="long-term days, e.g. 4-6 (default 1)")
-    parser.add_argument("--trials", type=_ints, default=[1, 2, 3, 4], help="long-term trials (default 1-4)")
+    parser.add_argument("--days", type=int_list_arg("days"), default=[1], help="long-term days, e.g. 4-6 (default 1)")
+    parser.add_argument("--trials", type=int_list_arg("trials"), default=[1, 2, 3, 4],
+                        help="long-term trials (default 1-4)")
     parser.add_argument("--methods", default="shapley,ig,gradshap,lime,gradcam",
                         help="comma-separated subset of shapley,ig,gradshap,lime,gradcam")
     parser.add_argument("--max-windows", type=int, default=512,

@@ -11,6 +11,7 @@ import argparse
 from typing import Any
 
 from myoxai.commands.replay import speed
+from myoxai.engine.setup import EngineOptions, build_engine
 
 HELP = "run the live app: gestures, EMG, per-channel Shapley, recalibration (--headless: one line per decision)"
 
@@ -33,8 +34,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quit-after", type=float, default=None, metavar="S",
                         help="close the window after S seconds (demos, screenshots)")
     parser.add_argument("--screenshot", metavar="PNG", default=None, help="with --quit-after: save the window first")
-    parser.add_argument("--recalibrate-at", type=float, default=None, help=argparse.SUPPRESS)  # bench live
-    parser.add_argument("--bench-json", default=None, help=argparse.SUPPRESS)  # bench live: fps/CPU samples
     parser.add_argument("--train-bundled", action="store_true",
                         help="(re)train the bundled demo model from the bundled recording (seed 0) and exit")
 
@@ -56,10 +55,16 @@ def headless_line(d: Any, names: tuple[str, ...], t0: float = 0.0, top: int = 3)
     return "  ".join(parts)
 
 
-def run(args: argparse.Namespace) -> int:
-    import logging
+def engine_options(args: argparse.Namespace) -> EngineOptions:
+    """The engine-building part of the command line (checked: a bad value is a ``MyoxaiError``)."""
+    return EngineOptions(source=args.source, model=args.model, speed=args.speed,
+                         loop=args.seconds is not None or args.source is None or not args.headless,
+                         explain=not args.no_shapley, vote=args.vote, threshold=args.threshold, lsl=args.lsl,
+                         log=args.log)
 
-    from myoxai.errors import MyoxaiError
+
+def run(args: argparse.Namespace) -> int:
+    from myoxai.models import set_torch_threads
 
     if args.train_bundled:
         from myoxai.engine.bundled import BUNDLED_MODEL, train_bundled_model
@@ -68,15 +73,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"saved {BUNDLED_MODEL}: held-out accuracy {metrics['held_out_accuracy']:.3f} "
               f"on {metrics['n_held_out_windows']} windows")
         return 0
-    if args.vote < 1:
-        raise MyoxaiError("--vote must be at least 1")
+    options = engine_options(args)
+    set_torch_threads(args.threads)
     if args.headless:
-        return _run_headless(args, args.speed)
+        return _run_headless(options, args.seconds)
     _require_display()
     from myoxai.gui.app import run_app
 
-    logging.getLogger(__name__).debug("starting the GUI")
-    return run_app(args, args.speed)
+    return run_app(options, quit_after=args.quit_after, screenshot=args.screenshot)
 
 
 def _require_display() -> None:
@@ -90,38 +94,15 @@ def _require_display() -> None:
                           "decision in this terminal, or start it under a display (e.g. xvfb-run myoxai live)")
 
 
-def build_engine(args: argparse.Namespace, speed: float, loop: bool = True,
-                 with_source_data: bool = True) -> tuple[Any, Any, str]:
-    """(engine, source_data or None, source description) from the command-line options."""
-    from myoxai.engine import DecisionLog, Engine, LslDecisionOutlet
-    from myoxai.engine.setup import load_live_model, open_source
-
-    model = load_live_model(args.model)
-    source, highpass, desc = open_source(args.source, speed, loop=loop)
-    engine = Engine(source, model, explain=not args.no_shapley, vote=args.vote, threshold=args.threshold,
-                    torch_threads=args.threads, highpass=highpass)
-    if args.lsl:
-        engine.add_sink(LslDecisionOutlet(engine.class_names))
-    if args.log:
-        engine.add_sink(DecisionLog(args.log, engine.class_names))
-    source_data = None
-    if args.model is None and with_source_data:
-        from myoxai.engine.bundled import bundled_source_data
-
-        source_data = bundled_source_data()
-    return engine, source_data, desc
-
-
-def _run_headless(args: argparse.Namespace, speed: float) -> int:
+def _run_headless(options: EngineOptions, seconds: float | None) -> int:
     import time
 
     from myoxai.errors import MyoxaiError
 
-    engine, _, desc = build_engine(args, speed, loop=args.seconds is not None or args.source is None,
-                                   with_source_data=False)
+    engine, desc = build_engine(options)
     names = engine.class_names
     print(f"myoxai live: {desc}; model v{engine.active.version} ({', '.join(names)}); "
-          f"Shapley {'off' if args.no_shapley else 'exact, every decision'}", flush=True)
+          f"Shapley {'exact, every decision' if options.explain else 'off'}", flush=True)
     sub = engine.subscribe(maxlen=100_000)
     engine.start()
     n = correct = labelled = 0
@@ -135,7 +116,7 @@ def _run_headless(args: argparse.Namespace, speed: float) -> int:
                 if d.true_label is not None and d.true_label >= 0 and d.label >= 0:
                     labelled += 1
                     correct += d.label == d.true_label
-                if args.seconds is not None and n >= args.seconds * engine.config.fs / engine.config.step:
+                if seconds is not None and n >= seconds * engine.config.fs / engine.config.step:
                     raise StopIteration
             if not engine.running:
                 for d in sub.drain():

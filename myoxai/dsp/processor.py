@@ -2,7 +2,9 @@
 
 The offline path (``process_signal``) is the same object fed the whole signal at once, so a
 window's features are computed by the same code live and offline. Windows are aligned to the
-absolute sample index since the stream started: window k starts at sample ``k * step``.
+absolute sample index since the stream started: window k starts at sample ``k * step``. Each
+push also says where, in the chunk it was given, every completed window ends (``WindowBatch.last``),
+so a caller can pick that sample's timestamp or label without translating indices back.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ class WindowBatch:
 
     windows: np.ndarray  # (k, window, channels) float64, high-passed
     spectrograms: np.ndarray  # (k, frames, channels, freqs) float64
-    start: np.ndarray  # (k,) int64 absolute index of each window's first sample
+    start: np.ndarray  # (k,) int64 absolute index (since the last reset) of each window's first sample
+    last: np.ndarray  # (k,) int64 position, in the pushed chunk, of each window's last sample
 
     def __len__(self) -> int:
         return int(self.start.shape[0])
@@ -74,12 +77,14 @@ class WindowStream:
         win = sliding_windows(buf, self.config.window, self.config.step)
         k = win.shape[0]
         start = self._tail_start + self.config.step * np.arange(k, dtype=np.int64)
+        chunk_start = self._n_seen - y.shape[0]  # absolute index of chunk[0]
+        last = start + self.config.window - 1 - chunk_start
         # keep everything from the next window's start on
         consumed = min(k * self.config.step, buf.shape[0])
         self._tail = buf[consumed:].copy()
         self._tail_start += consumed
         specs = spectrogram(win, self.config) if k else np.empty((0, *self.config.spec_shape))
-        return WindowBatch(windows=win, spectrograms=specs, start=start)
+        return WindowBatch(windows=win, spectrograms=specs, start=start, last=last)
 
 
 def process_signal(x: np.ndarray, config: SignalConfig, highpass: bool = True) -> WindowBatch:

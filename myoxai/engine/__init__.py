@@ -1,5 +1,7 @@
 """The online pipeline between a source and its viewers.
 
+- ``build_engine(EngineOptions(...))`` (``myoxai.engine.setup``) — the one way the live app, the GUI's
+  source switch and ``myoxai bench live`` build an engine: source spec, model, post-processing, sinks.
 - ``Engine(source, model, ...)`` — one thread: chunks → streaming dsp → model → exact channel
   Shapley for every window → post-processing (vote, rejection) → ``Decision`` records published to
   bounded ``Subscription`` mailboxes (``engine.subscribe()``) and non-blocking sinks
@@ -20,7 +22,9 @@ from myoxai.engine.decision import REJECTED, Decision, Subscription
 from myoxai.engine.engine import ActiveModel, Engine, EngineStatus
 from myoxai.engine.postprocess import PostProcessor
 from myoxai.engine.recalibration import Recalibration, RecalibrationState
+from myoxai.engine.setup import EngineOptions, build_engine
 from myoxai.engine.sinks import DecisionLog, LslDecisionOutlet
 
-__all__ = ["REJECTED", "ActiveModel", "BufferedWindows", "Decision", "DecisionLog", "Engine", "EngineStatus",
-           "LslDecisionOutlet", "PostProcessor", "Recalibration", "RecalibrationState", "Subscription", "WindowRing"]
+__all__ = ["REJECTED", "ActiveModel", "BufferedWindows", "Decision", "DecisionLog", "Engine", "EngineOptions",
+           "EngineStatus", "LslDecisionOutlet", "PostProcessor", "Recalibration", "RecalibrationState", "Subscription",
+           "WindowRing", "build_engine"]

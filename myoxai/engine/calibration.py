@@ -4,7 +4,9 @@ The schedule runs on the *source's* clock, not the GUI's: the session listens to
 chunks, starts the schedule at the first sample it sees and writes each prompt's marker at the
 exact sample time the prompt begins. So the labels in the file line up with the samples even if
 the GUI stutters, and a replayed source at ×N speed gives a consistent file too. The view only
-asks ``current()`` what to show.
+asks ``current()`` what to show. The listener runs in the engine thread, so it only hands samples
+to a ``QueuedRecorder``: the XDF is written (and fsynced) by its own writer thread, and ``done`` is
+set once the file is complete.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from myoxai.engine.worker import ThreadOwner
+from myoxai.engine.writer import QueuedRecorder
 from myoxai.errors import MyoxaiError
 
 log = logging.getLogger(__name__)
@@ -90,14 +93,17 @@ class CalibrationSession:
         self.total_s = self.schedule[-1].end
         meta = {"protocol": {"gestures": list(self.class_names[1:]), "repetitions": repetitions, "hold_s": hold_s,
                              "rest_s": rest_s, "lead_in_s": lead_in_s}}
-        self.recorder = EmgXdfRecorder(path, engine.config.fs, self.class_names, engine.config.n_channels,
-                                       meta=meta)
+        self.done = threading.Event()  # set when the file is complete
+        self.error: str | None = None  # why the file is incomplete, if it is
+        self.recorder = QueuedRecorder(EmgXdfRecorder(path, engine.config.fs, self.class_names,
+                                                      engine.config.n_channels, meta=meta),
+                                       on_closed=self._closed)
         self.path = self.recorder.path
-        self.done = threading.Event()
         self._lock = threading.Lock()
         self._t0: float | None = None
         self._last_ts: float | None = None
         self._next_marker = 0
+        self._finished = False  # no more samples are taken (the file may still be being written)
         self.samples = 0
         self.gaps = 0
 
@@ -106,7 +112,7 @@ class CalibrationSession:
 
     def _on_chunks(self, chunks: Sequence[Any]) -> None:
         with self._lock:
-            if self.done.is_set():
+            if self._finished:
                 return
             for c in chunks:
                 if len(c) == 0:
@@ -130,15 +136,20 @@ class CalibrationSession:
                     return
 
     def _finish(self) -> None:
-        self.recorder.close()
-        self.done.set()
+        self._finished = True
+        self.recorder.finish()  # returns at once: the writer thread closes the file and then sets ``done``
         self.engine.remove_chunk_listener(self._on_chunks)
-        log.info("calibration session saved to %s (%d samples, %d gaps)", self.path, self.samples, self.gaps)
+
+    def _closed(self, error: str | None) -> None:
+        self.error = error
+        log.info("calibration session saved to %s (%d samples, %d gaps)%s", self.path, self.samples, self.gaps,
+                 f"; {error}" if error else "")
+        self.done.set()
 
     def cancel(self) -> None:
         """Stop early; what was recorded stays in the (valid) file."""
         with self._lock:
-            if not self.done.is_set():
+            if not self._finished:
                 self._finish()
 
     def current(self) -> SessionView:

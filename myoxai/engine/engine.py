@@ -1,14 +1,19 @@
 """The online pipeline: source chunks → streaming dsp → model → exact channel Shapley → decisions.
 
 One engine thread does everything per chunk batch: it drains the source (the source's own queue
-is bounded and counts what it drops), pushes the samples through one ``WindowStream``, runs the
-model and the explainer on all completed windows at once, post-processes, and hands each
-``Decision`` to non-blocking sinks and bounded ``Subscription`` mailboxes. Nothing waits on a
-reader, so a stalled GUI can never stall acquisition.
+is bounded and counts what it drops), then ``process`` runs three stages in order:
+
+1. windows — ``ChunkWindows`` pushes the chunks through one ``WindowStream`` and returns every
+   window they complete with its timestamp, label and gap flag (a gap resets the dsp and the vote:
+   windows are never bridged across it);
+2. classify and explain — the model and the exact channel Shapley explainer on all windows at once;
+3. publish — post-processing, then each ``Decision`` to bounded ``Subscription`` mailboxes and
+   non-blocking sinks. Nothing waits on a reader, so a stalled GUI can never stall acquisition.
 
 The active model and its explainer are one immutable tuple, read once per batch and replaced by
-a single assignment, which makes a swap atomic between two decisions. A gap reported by the
-source (``Chunk.gap``) resets the dsp stream and the vote: windows are never bridged across it.
+a single assignment, which makes a swap atomic between two decisions. Sinks whose columns depend on
+the gestures (LSL outlet, decision log) are rebuilt when a model with other gestures takes over and
+closed when the engine stops.
 """
 
 from __future__ import annotations
@@ -19,43 +24,26 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from myoxai.config import DEFAULT_CONFIG, SignalConfig
-from myoxai.dsp import WindowStream
+from myoxai.engine.active import ActiveModel, EngineSource, Model, check_source, model_class_names
 from myoxai.engine.buffer import WindowRing
 from myoxai.engine.decision import Decision, Subscription, percentile_ms
 from myoxai.engine.postprocess import PostProcessor
-from myoxai.engine.runs import continuous_runs
+from myoxai.engine.sinks import ClassSinks, DecisionSink, SinkFactory
 from myoxai.engine.status import EngineStatus
+from myoxai.engine.windowing import ChunkWindows, NewWindows
 from myoxai.engine.worker import ThreadOwner
 from myoxai.errors import MyoxaiError
+from myoxai.sources.base import Chunk
 
 log = logging.getLogger(__name__)
 
-DecisionSink = Callable[[list[Decision]], None]
-
-ChunkListener = Callable[[Any], None]
-__all__ = ["ActiveModel", "Engine", "EngineStatus", "model_class_names"]
-
-
-@dataclass(frozen=True)
-class ActiveModel:
-    """A model with its explainer and version: swapped as one reference."""
-
-    model: Any
-    explainer: Any | None
-    version: int
-    class_names: tuple[str, ...]
-    origin: str = ""
-
-
-def model_class_names(model: Any, n_classes: int) -> tuple[str, ...]:
-    names = tuple(getattr(model, "class_names", ()) or ())
-    return names if len(names) == n_classes else tuple(f"class {i}" for i in range(n_classes))
+ChunkListener = Callable[[Sequence[Chunk]], None]
+__all__ = ["ActiveModel", "Engine", "EngineSource", "EngineStatus", "Model", "model_class_names"]
 
 
 class Engine(ThreadOwner):
@@ -64,8 +52,7 @@ class Engine(ThreadOwner):
     Parameters
     ----------
     source:
-        Anything with the ``myoxai.sources`` Source interface (``start``, ``stop``, ``read``, ``peek``,
-        ``status``, ``running``).
+        A ``myoxai.sources`` source; its rate and channel count must be the config's.
     model:
         A ``myoxai.models`` model (its ``input_kind`` selects spectrograms or windows).
     config:
@@ -76,29 +63,33 @@ class Engine(ThreadOwner):
         Post-processing (majority vote length, rejection threshold); changeable live via ``post``.
     buffer_minutes:
         Length of the unlabeled-window ring kept for recalibration.
-    torch_threads:
-        Intra-op threads torch may use in the engine (bounded so the GUI thread keeps a core).
     highpass:
         Apply the causal high-pass (False for data already filtered with the same filter).
     behind_s:
         A drain holding more than this much signal marks the engine as behind.
+
+    Raises
+    ------
+    MyoxaiError
+        When the source's sampling rate or channel count differs from the config's.
     """
 
-    def __init__(self, source: Any, model: Any, config: SignalConfig = DEFAULT_CONFIG, explain: bool = True,
-                 vote: int = 5, threshold: float = 0.0, buffer_minutes: float = 5.0, torch_threads: int = 1,
+    def __init__(self, source: EngineSource, model: Model, config: SignalConfig = DEFAULT_CONFIG,
+                 explain: bool = True, vote: int = 5, threshold: float = 0.0, buffer_minutes: float = 5.0,
                  highpass: bool = True, behind_s: float = 0.5) -> None:
+        check_source(source, config)
         self.source = source
         self.config = config
         self.explain = explain
         self.post = PostProcessor(vote, threshold)
-        self.torch_threads = torch_threads
         self.behind_s = behind_s
-        self.stream = WindowStream(config, highpass=highpass)
+        self.windowing = ChunkWindows(config, highpass=highpass)
         self._version = 0
         self._active = self._make_active(model, "initial")
         self._previous: ActiveModel | None = None
         self._subs: list[Subscription] = []
-        self._sinks: list[DecisionSink] = []
+        self._sinks: list[Callable[[list[Decision]], None]] = []
+        self._outputs = ClassSinks()
         self._chunk_listeners: list[ChunkListener] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -106,16 +97,15 @@ class Engine(ThreadOwner):
         self._latencies: collections.deque[float] = collections.deque(maxlen=2000)
         self._load_marks: collections.deque[tuple[float, float]] = collections.deque(maxlen=200)
         self._status = EngineStatus()
-        self._segment = 0
-        self._pending_gap = False
-        self._started_samples = False
         shape = config.spec_shape if self.input_kind == "spectrogram" else (config.window, config.n_channels)
         self.buffer = WindowRing(int(buffer_minutes * 60 * config.fs / config.step), shape)
 
     # -- model management ------------------------------------------------------------------------
-    def _make_active(self, model: Any, origin: str) -> ActiveModel:
+    def _make_active(self, model: Model, origin: str) -> ActiveModel:
+        from myoxai.models import MyoModel
+
         explainer = None
-        if self.explain and hasattr(model, "parameters"):
+        if self.explain and isinstance(model, MyoModel):  # LDA has no channel Shapley explainer
             from myoxai.explain import ChannelShapley
             from myoxai.explain.shapley import input_shape_of
 
@@ -129,19 +119,19 @@ class Engine(ThreadOwner):
 
     @property
     def input_kind(self) -> str:
-        return getattr(self._active.model, "input_kind", "spectrogram")
+        return self._active.model.input_kind
 
     @property
     def class_names(self) -> tuple[str, ...]:
         return self._active.class_names
 
-    def swap_model(self, model: Any, origin: str = "swapped", new_classes: bool = False) -> ActiveModel:
+    def swap_model(self, model: Model, origin: str = "swapped", new_classes: bool = False) -> ActiveModel:
         """Make ``model`` active from the next decision on; the current one is kept for ``revert``.
 
         ``new_classes=True`` allows a model with other gestures (e.g. from the calibration wizard);
         there is then nothing meaningful to revert to, so the previous model is dropped.
         """
-        if getattr(model, "input_kind", "spectrogram") != self.input_kind:
+        if model.input_kind != self.input_kind:
             raise MyoxaiError("the new model reads a different input kind; restart the engine with it instead")
         same = model_class_names(model, model.n_classes) == self._active.class_names
         if not same and not new_classes:
@@ -181,12 +171,25 @@ class Engine(ThreadOwner):
             if sub in self._subs:
                 self._subs.remove(sub)
 
-    def add_sink(self, sink: DecisionSink) -> None:
-        """Call ``sink(decisions)`` in the engine thread after each batch; it must not block."""
+    def add_sink(self, sink: Callable[[list[Decision]], None]) -> None:
+        """Call ``sink(decisions)`` in the engine thread after each batch; it must not block.
+
+        The caller owns ``sink``. A sink that lays out columns per gesture or holds a file or an
+        outlet belongs in ``add_sink_factory`` instead.
+        """
         with self._lock:
             self._sinks.append(sink)
 
-    def remove_sink(self, sink: DecisionSink) -> None:
+    def add_sink_factory(self, factory: SinkFactory) -> DecisionSink:
+        """Build ``factory(class_names)`` now; the engine rebuilds it on a class change and closes it on stop."""
+        return self._outputs.add(factory, self.class_names)
+
+    @property
+    def owned_sinks(self) -> list[DecisionSink]:
+        """The sinks built from ``add_sink_factory`` factories, as they are now."""
+        return self._outputs.sinks
+
+    def remove_sink(self, sink: Callable[[list[Decision]], None]) -> None:
         with self._lock:
             if sink in self._sinks:
                 self._sinks.remove(sink)
@@ -221,110 +224,102 @@ class Engine(ThreadOwner):
                 log.error("engine thread did not stop within %.1f s", timeout)
             self._thread = None
         self.source.stop()
+        self._outputs.close()
         if self._status.state == "running":
             self._status.state = "stopped"
 
-
-
     def _run(self) -> None:
-        from myoxai.models import torch_threads
-
         try:
-            with torch_threads(self.torch_threads):
-                while not self._stop.is_set():
-                    if not self.step(timeout=0.1) and not self.source.running:
-                        self._status.state = "finished"
-                        break
+            while not self._stop.is_set():
+                if not self.step(timeout=0.1) and not self.source.running:
+                    self._status.state = "finished"
+                    break
         except Exception as exc:  # surfaced through status(); the GUI shows it
             log.exception("engine failed")
             self._status.state = "error"
             self._status.error = str(exc)
 
-    MAX_CHUNKS_PER_BATCH = 100  # a backlog is worked off in slices so decisions and stop() stay responsive
+    MAX_BATCH_SAMPLES = 4000  # a backlog is worked off in slices (≤ 400 windows) so stop() stays responsive
 
     def step(self, timeout: float = 0.1) -> list[Decision]:
-        """Drain the source once and process what arrived (the thread's loop body; callable directly)."""
+        """Drain the source once and process what arrived (the thread's loop body; callable directly).
+
+        Everything drained is classified in as few batches as possible: a live source yields one or
+        two windows per drain, a file replayed at max speed hundreds, and batching is what makes
+        offline replay fast. The decisions are the same either way (the dsp and the vote do not
+        depend on how the samples were chunked).
+        """
         chunks = self.source.read(timeout)
         if not chunks:
             return []
         t_in = time.perf_counter()
         self._status.behind = sum(len(c) for c in chunks) / self.config.fs > self.behind_s
         out: list[Decision] = []
-        for i in range(0, len(chunks), self.MAX_CHUNKS_PER_BATCH):
-            if i and self._stop.is_set():
-                break  # stopping: the rest of the backlog is not needed
-            out += self.process(chunks[i:i + self.MAX_CHUNKS_PER_BATCH], t_in)
+        batch: list[Chunk] = []
+        size = 0
+        for c in chunks:
+            batch.append(c)
+            size += len(c)
+            if size >= self.MAX_BATCH_SAMPLES:
+                out += self.process(batch, t_in)
+                batch, size = [], 0
+                if self._stop.is_set():
+                    return out  # stopping: the rest of the backlog is not needed
+        if batch:
+            out += self.process(batch, t_in)
         return out
 
-    def process(self, chunks: Sequence[Any], t_in: float) -> list[Decision]:
+    def process(self, chunks: Sequence[Chunk], t_in: float) -> list[Decision]:
         """Classify every window the chunks complete; publish and return the decisions.
 
-        ``t_in`` is when the chunks were drained from the source (the start of each decision's latency).
+        Three stages, in order: windows (dsp, gaps), classify and explain (one model for the whole
+        batch), publish. ``t_in`` is when the chunks were drained from the source (the start of each
+        decision's latency).
         """
         t_start = time.perf_counter()
         with self._lock:
             listeners = list(self._chunk_listeners)
         for listener in listeners:
             self._call(listener, chunks)
-        n_signal = sum(len(c) for c in chunks)
-        parts = []  # (WindowBatch, run, samples seen before it)
-        flagged: set[int] = set()  # indices of the first window after a gap
-        n_windows = 0
-        segments: list[np.ndarray] = []
-        for c in continuous_runs(chunks):
-            if c.gap > 0 and self._started_samples:
-                self.stream.reset()
-                self.post.reset()
-                self._segment += 1
-                self._status.gaps += 1
-                self._pending_gap = True
-                log.info("gap of %d samples in the stream: dsp state reset", c.gap)
-            before = self.stream.samples_seen
-            batch = self.stream.push(c.samples)
-            self._started_samples = True
-            if len(batch):
-                parts.append((batch, c, before))
-                segments.append(np.full(len(batch), self._segment))
-                if self._pending_gap:
-                    flagged.add(n_windows)
-                    self._pending_gap = False
-                n_windows += len(batch)
-        if not parts:
-            self._note_load(t_start, n_signal)
-            return []
-        active = self._active  # one read: the whole batch uses one model
-        kind = getattr(active.model, "input_kind", "spectrogram")
-        x = np.concatenate([b.spectrograms if kind == "spectrogram" else b.windows for b, _, _ in parts])
-        x = x.astype(np.float32)
-        specs = np.concatenate([b.spectrograms for b, _, _ in parts]).astype(np.float32)
-        idx = np.concatenate([b.end - 1 - before for b, _, before in parts])
-        ts = np.concatenate([c.timestamps[b.end - 1 - before] for b, c, before in parts])
-        truth = [c.labels[b.end - 1 - before] if c.labels is not None else None for b, c, before in parts]
-        ends = np.concatenate([b.end for b, _, _ in parts])
+        new = self.windowing.push(chunks)
+        out: list[Decision] = []
+        if new is not None:
+            active = self._active  # one read: the whole batch uses one model
+            x = new.model_input(active.model.input_kind)
+            proba, phi, total = self._classify(active, x)
+            self.buffer.extend(x, new.timestamps, new.segments)
+            out = self._decisions(active, new, proba, phi, total, t_in)
+            self._publish(out)
+        self._note_load(t_start, sum(len(c) for c in chunks))
+        return out
+
+    @staticmethod
+    def _classify(active: ActiveModel, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """(probabilities, φ or None, C or None) for a batch of model inputs."""
         if active.explainer is not None:
             res = active.explainer.explain(x)
-            proba, phi, total = res.f_all, res.phi_prob, res.total
-        else:
-            from myoxai.models import predict_proba
+            return res.f_all, res.phi_prob, res.total
+        from myoxai.models import predict_proba
 
-            proba, phi, total = predict_proba(active.model, x), None, None
-        self.buffer.extend(x, ts, np.concatenate(segments))
+        return predict_proba(active.model, x), None, None
+
+    def _decisions(self, active: ActiveModel, new: NewWindows, proba: np.ndarray, phi: np.ndarray | None,
+                   total: np.ndarray | None, t_in: float) -> list[Decision]:
+        """Post-process (vote, rejection; reset at gaps) and wrap each window's result as a ``Decision``."""
         out: list[Decision] = []
-        labels_true = np.concatenate([t if t is not None else np.full(len(b), -10**9) for t, (b, _, _)
-                                      in zip(truth, parts, strict=True)])
-        posted = [self.post(p) for p in proba]
         now = time.perf_counter()  # latency: chunk drained -> decision handed to subscribers
-        for i in range(len(idx)):
-            label, conf = posted[i]
-            t_true = int(labels_true[i])
-            out.append(Decision(timestamp=float(ts[i]), sample=int(ends[i]), probabilities=proba[i],
-                                raw_label=int(np.argmax(proba[i])), label=label, confidence=conf,
-                                phi=None if phi is None else phi[i], total=None if total is None else total[i],
-                                latency_s=now - t_in, model_version=active.version,
-                                true_label=None if t_true == -10**9 else t_true,
-                                after_gap=i in flagged, spectrogram=specs[i], class_names=active.class_names))
-        self._publish(out)
-        self._note_load(t_start, n_signal)
+        for i in range(len(new)):
+            if new.after_gap[i]:
+                self.post.reset()
+            label, conf = self.post(proba[i])
+            out.append(Decision(timestamp=float(new.timestamps[i]), sample=int(new.samples[i]),
+                                probabilities=proba[i], raw_label=int(np.argmax(proba[i])), label=label,
+                                confidence=conf, phi=None if phi is None else phi[i],
+                                total=None if total is None else total[i], latency_s=now - t_in,
+                                model_version=active.version,
+                                true_label=int(new.true_labels[i]) if new.has_labels[i] else None,
+                                after_gap=bool(new.after_gap[i]), spectrogram=new.spectrograms[i],
+                                class_names=active.class_names))
         return out
 
     def _publish(self, decisions: list[Decision]) -> None:
@@ -335,6 +330,7 @@ class Engine(ThreadOwner):
                 sub.put(d)
         for sink in sinks:
             self._call(sink, decisions)
+        self._outputs.publish(decisions, self._call)
         self._latencies.extend(d.latency_s for d in decisions)
         self._status.decisions += len(decisions)
 
@@ -363,8 +359,9 @@ class Engine(ThreadOwner):
             st.source_rate_hz, st.source_state = src.rate_hz, src.state
             if src.error and not st.error:
                 st.error = src.error
-        except AttributeError:
+        except AttributeError:  # a test stand-in without status()
             pass
+        st.gaps = self.windowing.gaps
         st.buffered_windows = len(self.buffer)
         st.buffered_seconds = self.buffer.seconds(self.config.step / self.config.fs)
         st.model_version, st.model_origin = self._active.version, self._active.origin

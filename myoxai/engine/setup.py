@@ -1,18 +1,26 @@
-"""Turning user choices (a source spec, a model path) into a running engine's parts.
+"""The one way to build an engine from user choices: ``build_engine(EngineOptions(...))``.
 
-Shared by ``myoxai live`` and the GUI's source picker and model loader, so both accept exactly
-the same specs.
+``myoxai live``, the GUI's source switch and ``myoxai bench live`` all call it, so every engine
+gets the same source specs, model, post-processing settings and sinks (``--lsl``, ``--log``).
+The GUI keeps its ``EngineOptions`` and rebuilds with ``dataclasses.replace(options, source=spec)``
+when the user picks another source, so nothing chosen on the command line is lost on the way.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from myoxai.config import DEFAULT_CONFIG
+from myoxai.engine.engine import Engine, Model
+from myoxai.errors import MyoxaiError
 
 BUNDLED_SPEC = "bundled"  # the held-out part of the bundled recording, looped
+LIVE_CHUNK = 10  # samples per replayed chunk when paced: 50 ms, as a Myo delivers them
+MAX_SPEED_CHUNK = 1000  # unpaced replays hand over 5 s at a time; the engine classifies them in batches
 
 
 def open_source(spec: str | None, speed: float = 1.0, loop: bool = True) -> tuple[Any, bool, str]:
@@ -24,12 +32,13 @@ def open_source(spec: str | None, speed: float = 1.0, loop: bool = True) -> tupl
     from myoxai.sources import open_source as source_from_spec
     from myoxai.sources.replay import ReplaySource
 
+    chunk = LIVE_CHUNK if speed > 0 else MAX_SPEED_CHUNK
     if spec is None or spec == BUNDLED_SPEC:
         from myoxai.engine.bundled import held_out_recording
 
-        return (ReplaySource(held_out_recording(), speed=speed, loop=loop), True,
+        return (ReplaySource(held_out_recording(), speed=speed, loop=loop, chunk=chunk), True,
                 "bundled recording (held-out part, looped)")
-    src = source_from_spec(spec, speed=speed, loop=loop)
+    src = source_from_spec(spec, speed=speed, loop=loop, chunk=chunk)
     rec = getattr(src, "recording", None)
     highpass = rec is None or rec.meta.get("highpass_hz") != DEFAULT_CONFIG.highpass_hz
     return src, highpass, spec
@@ -45,3 +54,88 @@ def load_live_model(path: str | Path | None, progress: Callable[[float, str], No
             train_bundled_model(BUNDLED_MODEL, progress=progress)
         path = BUNDLED_MODEL
     return load_model(path)
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """Everything that decides how an engine is built (the ``myoxai live`` options that concern it).
+
+    Attributes
+    ----------
+    source:
+        A source spec (``replay:FILE``, ``myo[:PORT]``, ``myo-ble[:ADDRESS]``, ``lsl:NAME``); ``None`` =
+        the held-out part of the bundled recording.
+    model:
+        Model file; ``None`` = the bundled demo model.
+    speed:
+        Replay speed (1 = real time, 0 = as fast as possible).
+    loop:
+        Replays start again at the end.
+    explain:
+        Exact channel Shapley values for every decision.
+    vote, threshold:
+        Post-processing (majority vote length, rejection threshold).
+    lsl:
+        Publish decisions as the LSL stream ``myoxai-decisions``.
+    log:
+        Append every decision to this JSON-lines file.
+    buffer_minutes:
+        Unlabeled windows kept for recalibration.
+    """
+
+    source: str | None = None
+    model: str | Path | None = None
+    speed: float = 1.0
+    loop: bool = True
+    explain: bool = True
+    vote: int = 5
+    threshold: float = 0.0
+    lsl: bool = False
+    log: str | Path | None = None
+    buffer_minutes: float = 5.0
+
+    def __post_init__(self) -> None:
+        if self.vote < 1:
+            raise MyoxaiError("--vote must be at least 1")
+        if not 0.0 <= self.threshold <= 1.0:
+            raise MyoxaiError("--threshold is a probability: use a value from 0 to 1")
+        if self.speed < 0:
+            raise MyoxaiError("--speed must be positive (or max)")
+
+    def replace(self, **changes: Any) -> EngineOptions:
+        """A copy with ``changes`` (e.g. another ``source``), checked again."""
+        return dataclasses.replace(self, **changes)
+
+
+def build_engine(options: EngineOptions, model: Model | None = None) -> tuple[Engine, str]:
+    """(engine, source description) for ``options``; not started.
+
+    ``model`` overrides ``options.model`` (the GUI passes its active model when it switches source).
+    The decision log and the LSL outlet are built through the engine's sink factories, so they follow
+    a change of gestures and are closed when the engine stops.
+    """
+    from myoxai.engine.sinks import DecisionLog, LslDecisionOutlet
+
+    if model is None:
+        model = load_live_model(options.model)
+    source, highpass, desc = open_source(options.source, options.speed, loop=options.loop)
+    engine = Engine(source, model, explain=options.explain, vote=options.vote, threshold=options.threshold,
+                    buffer_minutes=options.buffer_minutes, highpass=highpass)
+    try:
+        if options.log:
+            engine.add_sink_factory(lambda names, path=options.log: DecisionLog(path, names))
+        if options.lsl:
+            engine.add_sink_factory(lambda names: LslDecisionOutlet(names))
+    except BaseException:
+        engine.stop()
+        raise
+    return engine, desc
+
+
+def live_source_data(options: EngineOptions) -> Any:
+    """The active model's labelled training data for recalibration: known only for the bundled demo model."""
+    if options.model is not None:
+        return None
+    from myoxai.engine.bundled import bundled_source_data
+
+    return bundled_source_data()

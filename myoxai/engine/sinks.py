@@ -4,18 +4,107 @@
 post-processed label (−1 = rejected), then one probability per class, then φ of the predicted
 class per electrode — the layout is also written into the stream's ``<desc>`` so a receiver can
 label its columns. ``DecisionLog`` appends decisions to a CSV-free, numpy-friendly JSON-lines file.
+
+Both fix their columns to a set of gestures when built. The engine therefore owns them through
+``ClassSinks``: it builds each from a factory for the active model's gestures, rebuilds it (a new
+LSL outlet; a new header line in the log) when a model with other gestures takes over, and closes
+it when the engine stops.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
 from myoxai.engine.decision import Decision
+from myoxai.errors import MyoxaiError
+
+log = logging.getLogger(__name__)
+
+
+class DecisionSink(Protocol):
+    """A consumer of decision batches that holds a resource (an outlet, a file)."""
+
+    def __call__(self, decisions: list[Decision]) -> None: ...
+    def close(self) -> None: ...
+
+
+SinkFactory = Callable[[tuple[str, ...]], DecisionSink]  # class names -> a sink laid out for them
+
+
+class ClassSinks:
+    """Sinks laid out for the active gestures: built from factories, rebuilt on a class change, closed on stop.
+
+    ``add`` builds the sink at once in the caller's thread, so a bad path or a missing LSL library
+    is reported to whoever asked for the sink; rebuilds happen in the engine thread, at the first
+    decision of a model with other gestures, before that decision is published.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._factories: list[SinkFactory] = []
+        self._sinks: list[DecisionSink | None] = []
+        self._classes: tuple[str, ...] | None = None
+
+    def add(self, factory: SinkFactory, class_names: tuple[str, ...]) -> DecisionSink:
+        with self._lock:
+            if self._classes is not None and self._classes != class_names:
+                self._rebuild(class_names)
+            sink = factory(class_names)
+            self._factories.append(factory)
+            self._sinks.append(sink)
+            self._classes = class_names
+            return sink
+
+    @property
+    def sinks(self) -> list[DecisionSink]:
+        with self._lock:
+            return [s for s in self._sinks if s is not None]
+
+    def publish(self, decisions: list[Decision], call: Callable[[Callable, list[Decision]], None]) -> None:
+        """Hand ``decisions`` (one model's, so one class set) to every sink, rebuilding them first if needed."""
+        if not decisions or not self._factories:
+            return
+        with self._lock:
+            if decisions[0].class_names != self._classes:
+                self._rebuild(decisions[0].class_names)
+            sinks = [s for s in self._sinks if s is not None]
+        for sink in sinks:
+            call(sink, decisions)
+
+    def _rebuild(self, class_names: tuple[str, ...]) -> None:
+        for i, factory in enumerate(self._factories):
+            _close(self._sinks[i])
+            try:
+                self._sinks[i] = factory(class_names)
+            except (MyoxaiError, OSError, RuntimeError):  # logged; the other sinks and the decisions go on
+                log.exception("could not rebuild decision sink %r for the gestures %s", factory, class_names)
+                self._sinks[i] = None
+        self._classes = class_names
+        log.info("decision sinks rebuilt for the gestures %s", ", ".join(class_names))
+
+    def close(self) -> None:
+        """Close every sink; the next decision rebuilds them (an engine can be started again)."""
+        with self._lock:
+            for i, sink in enumerate(self._sinks):
+                _close(sink)
+                self._sinks[i] = None
+            self._classes = None
+
+
+def _close(sink: DecisionSink | None) -> None:
+    if sink is None:
+        return
+    try:
+        sink.close()
+    except (OSError, RuntimeError):
+        log.exception("closing decision sink %r failed", sink)
 
 
 class LslDecisionOutlet:
@@ -44,10 +133,11 @@ class LslDecisionOutlet:
         classes = info.desc().append_child("classes")
         for c in class_names:
             classes.append_child_value("class", c)
-        self.outlet = pylsl.StreamOutlet(info)
+        self.outlet: pylsl.StreamOutlet | None = pylsl.StreamOutlet(info)
+        self.class_names = tuple(class_names)
 
     def __call__(self, decisions: list[Decision]) -> None:
-        if not decisions:
+        if not decisions or self.outlet is None:
             return
         rows = np.stack([self._row(d) for d in decisions])
         self.outlet.push_chunk(rows.tolist(), [d.timestamp for d in decisions])
@@ -58,6 +148,10 @@ class LslDecisionOutlet:
         out[:len(v)] = v[:self.n_values]
         return out
 
+    def close(self) -> None:
+        """Withdraw the stream from the network (receivers see it end)."""
+        self.outlet = None  # liblsl destroys the outlet with its last reference
+
 
 class DecisionLog:
     """Append every decision as one JSON line (timestamp, label, probabilities, φ, C, latency).
@@ -67,9 +161,14 @@ class DecisionLog:
 
     def __init__(self, path: str | Path, class_names: Sequence[str]) -> None:
         self.path = Path(path)
-        self._f = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        try:
+            self._f = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        except OSError as exc:
+            raise MyoxaiError(f"cannot write the decision log {self.path}: {exc.strerror}; choose another --log file") \
+                from exc
         self._lock = threading.Lock()
-        self._f.write(json.dumps({"classes": list(class_names)}) + "\n")
+        self.class_names = tuple(class_names)
+        self._f.write(json.dumps({"classes": list(class_names)}) + "\n")  # a new header at every class change
 
     def __call__(self, decisions: list[Decision]) -> None:
         lines = []
@@ -82,8 +181,10 @@ class DecisionLog:
                 rec["C"] = round(float(d.total[d.raw_label]), 5)
             lines.append(json.dumps(rec))
         with self._lock:
-            self._f.write("\n".join(lines) + "\n")
+            if not self._f.closed:
+                self._f.write("\n".join(lines) + "\n")
 
     def close(self) -> None:
+        """Flush and close the file (idempotent)."""
         with self._lock:
             self._f.close()

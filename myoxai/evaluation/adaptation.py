@@ -60,6 +60,7 @@ from myoxai.adapt.loop import LoopData, adversarial_fit
 from myoxai.config import DEFAULT_CONFIG
 from myoxai.dsp import process_signal
 from myoxai.errors import MyoxaiError
+from myoxai.evaluation import parse_int_list
 from myoxai.evaluation.metrics import scores
 from myoxai.models import TrainSettings, build_model, predict, torch_threads, train_model
 
@@ -422,16 +423,6 @@ def summarize(records: Sequence[dict[str, Any]]) -> str:
 
 
 # ---------------------------------------------------------------- command line
-def _int_list(text: str) -> list[int]:
-    """'1-4' → [1,2,3,4]; '2-30:7' → [2,9,16,23,30]; '1,3' → [1,3]."""
-    out: list[int] = []
-    for part in text.split(","):
-        rng, _, step = part.partition(":")
-        lo, _, hi = rng.partition("-")
-        out += list(range(int(lo), int(hi or lo) + 1, int(step or 1)))
-    return out
-
-
 def add_arguments(parser: Any) -> None:
     """Options of the adaptation evaluation (shared by ``myoxai eval --adapt`` and ``python -m``)."""
     parser.add_argument("--adapt", default="none,dann,scadann,labeled", help="comma list of " + ",".join(ADAPT_METHODS))
@@ -478,7 +469,7 @@ def run(args: Any) -> int:
 
     if args.dataset == "kanoga":
         root = args.root or str(Path.home() / ".cache/myoxai/kanoga")
-        recs = eval_kanoga(root, _int_list(args.subjects), _int_list(args.days), methods,
+        recs = eval_kanoga(root, parse_int_list(args.subjects, "subjects"), parse_int_list(args.days, "days"), methods,
                            [sp.strip() for sp in args.splits.split(",")], s, write)
     else:
         root = args.root or str(Path.home() / ".cache/myoxai/myo_readings")
@@ -499,7 +490,6 @@ def run_from_eval(args: Any) -> int:
     import json
     from dataclasses import replace
 
-    from myoxai.evaluation import parse_int_list
 
     if args.protocol != "inter-day":
         raise MyoxaiError("--adapt evaluates the inter-day protocol (kanoga: day 1 → later days; myo-readings: "

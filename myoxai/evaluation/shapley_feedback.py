@@ -33,13 +33,13 @@ def _acc(model, x: np.ndarray, y: np.ndarray) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from myoxai.commands.explain import _ints
+    from myoxai.evaluation import int_list_arg
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--kanoga", required=True, help="long-term dataset folder")
     ap.add_argument("--subject", type=int, default=1)
-    ap.add_argument("--train-days", type=_ints, default=[1, 2, 3])
-    ap.add_argument("--test-days", type=_ints, default=[4, 5, 6])
+    ap.add_argument("--train-days", type=int_list_arg("train-days"), default=[1, 2, 3])
+    ap.add_argument("--test-days", type=int_list_arg("test-days"), default=[4, 5, 6])
     ap.add_argument("--model", default="allconvnet", help="spectrogram-convnet or allconvnet")
     ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--head-epochs", type=int, default=15)

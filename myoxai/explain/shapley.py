@@ -12,8 +12,12 @@ Hand-written rather than taken from shap/shapiq because those libraries cannot g
 input by electrode as players without wrapping the model, and because the live engine needs the
 fast path below (compared against both in ``myoxai bench shapley``).
 
-Fast paths (chosen at construction, each verified against the plain path on a random probe and
-used only when they agree to 1e-5 relative to the logits' scale — float32 rounding):
+Fast paths (chosen at construction, each verified against the plain path and used only when they
+agree to 1e-5 relative to the logits' scale — float32 rounding). The probe holds small uniform
+inputs *and* draws at the scale of real data, ``mean + std · randn`` from the model's own
+standardiser statistics, so a cross-electrode term that stays off near zero cannot slip through.
+The first real batch a fast path explains is checked against the plain path once more; on any
+mismatch the explainer falls back to the plain path for good and logs a warning.
 
 - ``rowlocal`` (``myoxai.explain._rowlocal``): through a chain of convolutions the row of
   electrode r only sees a few neighbouring electrodes, so each row is computed once per distinct
@@ -188,6 +192,7 @@ class ChannelShapley:
         self._weights = torch.from_numpy(shapley_matrix_weights(self.n_players))
         self._full_row = len(masks) - 1  # all bits set
         self._fast = None
+        self._verified = False  # the fast path has not yet been checked on real windows
         self.path = "plain"
         if fast:
             self._choose_fast_path(masks)
@@ -201,7 +206,7 @@ class ChannelShapley:
         builders = [("rowlocal", lambda: RowLocalPath.build(self._model, self._baseline, self.n_players)),
                     ("firstconv", lambda: _FirstConvFastPath.build(self._model, self._baseline, masks,
                                                                    self.spec_shape))]
-        probe = torch.rand(3, *self.spec_shape, generator=torch.Generator().manual_seed(0)) * 0.05
+        probe = self._probe()
         with torch.inference_mode():
             plain = self._plain_logits(self._model, probe)
             scale = max(1.0, float(plain.abs().max()))
@@ -216,6 +221,31 @@ class ChannelShapley:
                     self._fast, self.path = candidate, name
                     return
                 log.info("Shapley %s path disagrees with the plain path (max |diff| %.3g); not used", name, err)
+
+    def _probe(self) -> torch.Tensor:
+        """Inputs the fast paths must reproduce: three small uniform ones and five at the data's own scale."""
+        gen = torch.Generator().manual_seed(0)
+        small = torch.rand(3, *self.spec_shape, generator=gen) * 0.05
+        std_module = getattr(self._model, "standardize", None)
+        mean, std = getattr(std_module, "mean", None), getattr(std_module, "std", None)
+        if mean is None or std is None or mean.numel() != self.n_players:
+            return small
+        shape = _keep_shape(1, self.spec_shape)[1:]  # statistics per electrode (axis 1 of a window)
+        draws = mean.float().reshape(shape) + std.float().reshape(shape) * torch.randn(
+            5, *self.spec_shape, generator=gen)
+        return torch.cat([small, draws])
+
+    def _verify_on_real_batch(self, xc: torch.Tensor, fast_out: torch.Tensor) -> torch.Tensor:
+        """Check the fast path once on the first real windows; fall back to the plain path on a mismatch."""
+        self._verified = True
+        plain = self._plain_logits(self._model, xc)
+        err = float((plain - fast_out).abs().max())
+        if err <= 1e-5 * max(1.0, float(plain.abs().max())):
+            return fast_out
+        log.warning("Shapley %s path disagrees with the plain path on real windows (max |diff| %.3g); "
+                    "using the plain path from now on", self.path, err)
+        self._fast, self.path = None, "plain"
+        return plain
 
     @property
     def uses_fast_path(self) -> bool:
@@ -237,6 +267,8 @@ class ChannelShapley:
                 xc = x[i:i + self.chunk]
                 if self._fast is not None and not plain:
                     out = self._fast.logits(xc)
+                    if not self._verified:
+                        out = self._verify_on_real_batch(xc, out)
                 else:
                     out = self._plain_logits(self._model, xc)
                 outs.append(out.reshape(xc.shape[0], len(self._masks_np), -1))

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from PyQt6 import QtCore, QtWidgets
 
+from myoxai.engine.setup import EngineOptions, build_engine
 from myoxai.errors import MyoxaiError
 from myoxai.gui.emg_view import EmgTraces, SpectrogramView
 from myoxai.gui.matrix import ShapleyMatrix
@@ -26,8 +26,6 @@ from myoxai.gui.status import status_text
 from myoxai.gui.views import DecisionView
 
 log = logging.getLogger(__name__)
-
-EngineFactory = Callable[[str, Any], tuple[Any, str]]  # (spec, model) -> (engine, description)
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -41,19 +39,21 @@ class MainWindow(QtWidgets.QMainWindow):
         Shown in the status bar.
     source_data:
         The active model's labelled training data (``myoxai.adapt.SourceData``) for recalibration.
-    engine_factory:
-        Builds a new engine for a source spec and a model (source picker, models with new gestures).
+    options:
+        The options ``engine`` was built from; the source switch rebuilds the engine from them (with the
+        new source, the active model and the current vote and threshold). ``None``: a window without
+        a source switch (an engine built by hand).
     frame_ms:
         Refresh period of the plots.
     """
 
     def __init__(self, engine: Any, source_desc: str, source_data: Any = None,
-                 engine_factory: EngineFactory | None = None, frame_ms: int = 30) -> None:
+                 options: EngineOptions | None = None, frame_ms: int = 30) -> None:
         super().__init__()
         import psutil
 
         self.setWindowTitle("myoxai live")
-        self.engine_factory = engine_factory
+        self.options = options
         self._process = psutil.Process()
         self._process.cpu_percent(None)
         self.cpu_percent = 0.0
@@ -191,9 +191,12 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def switch_source(self, spec: str) -> None:
         """Restart on another source with the active model."""
-        if self.engine_factory is None:
+        if self.options is None:
             raise MyoxaiError("this window was built without a way to open sources")
-        engine, desc = self.engine_factory(spec, self.engine.active.model)
+        options = self.options.replace(source=spec, vote=int(self.engine.post.vote),
+                                       threshold=float(self.engine.post.threshold))
+        engine, desc = build_engine(options, model=self.engine.active.model)
+        self.options = options
         self.set_engine(engine, desc, self.source_data)
         engine.start()
 

@@ -1,6 +1,6 @@
 """Recalibrate button: buffered data, SCADANN progress with cancel, before/after, Accept / Revert.
 
-The work happens in ``myoxai.engine.Recalibration`` (a worker thread); this panel only starts it,
+The work happens in ``myoxai.engine.Recalibration`` (a child process); this panel only starts it,
 polls its state from the window's timer and forwards the user's choice. The stream and the plots
 keep running throughout.
 """
@@ -122,12 +122,11 @@ class RecalibratePanel(QtWidgets.QGroupBox):
         if job.state == "done":
             r = job.report
             self.result.setText(
-                f"{r.get('method', '')}: {job.verdict}"
-                + (f" — {r['reason']}" if r.get("reason") else "")
-                + f"\nsource-validation accuracy {_fmt(r.get('source_val_accuracy_before'))} → "
-                f"{_fmt(r.get('source_val_accuracy_after'))}"
-                f"\npseudo-label coverage {_fmt(r.get('coverage'))}, agreement {_fmt(r.get('agreement'))}, "
-                f"{r.get('n_target', 0)} target windows, {_fmt(r.get('seconds'))} s")
+                f"{r.method}: {job.verdict}" + (f" — {r.reason}" if r.reason else "")
+                + f"\nsource-validation accuracy {_fmt(r.source_val_accuracy_before)} → "
+                f"{_fmt(r.source_val_accuracy_after)}"
+                f"\npseudo-label coverage {_fmt(r.coverage)}, agreement {_fmt(r.agreement)}, "
+                f"{r.n_target} target windows, {_fmt(r.seconds)} s")
         can_choose = job.state == "done" and job.verdict == "accepted"
         self.accept_button.setEnabled(can_choose and not job.committed)
         self.revert_button.setEnabled(bool(st and st.can_revert) or (can_choose and job.swapped))

@@ -164,6 +164,11 @@ class CalibrationWizard(QtWidgets.QDialog):
             self.countdown.setText(f"{view.remaining_s:4.1f} s")
         self.next_label.setText(f"next: {view.next_prompt.label}" if view.next_prompt else "last one")
         self.session_progress.setValue(int(1000 * view.elapsed_s / max(view.total_s, 1e-9)))
+        if view.done and self.session.error:  # the file is incomplete: training on it would mislead
+            self.stack.setCurrentIndex(2)
+            self.train_message.setText(f"recording failed: {self.session.error}")
+            self.session = None
+            return
         if view.done:
             self.stack.setCurrentIndex(2)
             self.train_message.setText(f"recorded {self.session.samples} samples to {self.session.path}; training…")

@@ -39,7 +39,7 @@ from myoxai.models.registry import (
     predict_logits,
     predict_proba,
 )
-from myoxai.models.training import TrainSettings, torch_threads, train_model
+from myoxai.models.training import TrainSettings, set_torch_threads, torch_threads, train_model
 
 __all__ = [
     "FIN_TARGETS",
@@ -62,6 +62,7 @@ __all__ = [
     "predict_logits",
     "predict_proba",
     "save_model",
+    "set_torch_threads",
     "torch_threads",
     "train_model",
 ]

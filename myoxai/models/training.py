@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
@@ -61,11 +62,29 @@ class TrainSettings:
         return asdict(self)
 
 
+def set_torch_threads(n: int) -> None:
+    """Set torch's intra-op thread count for the whole process (commands call it once, at start-up).
+
+    ``torch.set_num_threads`` is process-wide: a background thread that set and restored it would
+    change the count under every other thread's feet. This and ``torch_threads`` on the main thread
+    are the only places that set it.
+    """
+    torch.set_num_threads(max(1, int(n)))
+
+
 @contextlib.contextmanager
 def torch_threads(n: int) -> Iterator[None]:
-    """Bound torch's intra-op threads for the block, then restore."""
+    """Bound torch's intra-op threads for the block, then restore; a no-op off the main thread.
+
+    Offline work (training, evaluation, benchmarks) runs on the main thread and may bound its
+    threads here. In a background thread (the live engine, a recalibration worker) the process's
+    setting (``set_torch_threads``) applies, because setting it there would change it for every thread.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
     old = torch.get_num_threads()
-    torch.set_num_threads(max(1, int(n)))
+    set_torch_threads(n)
     try:
         yield
     finally:

@@ -24,7 +24,6 @@ import struct
 import threading
 import time
 import tty
-from pathlib import Path
 
 import numpy as np
 
@@ -34,7 +33,6 @@ from myoxai.sources.base import local_clock
 
 log = logging.getLogger(__name__)
 
-BUNDLED = Path(__file__).resolve().parents[2] / "recordings" / "myo_readings_12548-1.xdf"
 DEFAULT_ADDRESS = bytes([0x5D, 0x29, 0x37, 0xF5, 0x52, 0xC2])
 FIRMWARE = (1, 5, 1970, 2)
 
@@ -55,9 +53,10 @@ class Bled112Emulator:
     def __init__(self, samples: np.ndarray | None = None, address: bytes = DEFAULT_ADDRESS,
                  readvertise_s: float = 0.1, battery: int = 87) -> None:
         if samples is None:
+            from myoxai.io.open import BUNDLED_RECORDING
             from myoxai.io.xdf import read_recording
 
-            samples = read_recording(BUNDLED).samples
+            samples = read_recording(BUNDLED_RECORDING).samples
         self.samples = np.clip(np.round(np.asarray(samples)), -128, 127).astype(np.int8)
         self.address = address
         self.readvertise_s = readvertise_s
