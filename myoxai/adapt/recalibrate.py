@@ -251,6 +251,10 @@ def adapt_model(model: MyoModel, source: SourceData, unlabeled: np.ndarray, meth
                                                       separate_steps=s.separate_steps, **common)
     report.source_val_accuracy_after = domain_loss_and_accuracy(net, source.x[va], source.y[va], SOURCE)[1]
     merge_batchnorm(net, TARGET)
+    if start is not None:  # the target side carries the start model's input rotation
+        net.init_args.pop("input_rotation", None)
+        if "input_rotation" in start.init_args:
+            net.init_args["input_rotation"] = dict(start.init_args["input_rotation"])
     net.eval()
     return net, report
 
