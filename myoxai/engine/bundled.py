@@ -75,38 +75,66 @@ def labelled_windows(rec: Recording, config: SignalConfig = DEFAULT_CONFIG, inpu
     return np.concatenate(xs), np.concatenate(ys)
 
 
-def bundled_source_data(config: SignalConfig = DEFAULT_CONFIG) -> Any:
-    """The bundled model's training windows (``myoxai.adapt.SourceData``; one group per gesture file)."""
+def _training_windows(rec: Recording, config: SignalConfig = DEFAULT_CONFIG) -> tuple[np.ndarray, ...]:
+    """Spectrograms, labels and group ids of the training part: one group per held gesture or rest run."""
+    xs, ys, groups = [], [], []
+    for f, (a, b) in enumerate(_parts(rec, True)):
+        x, y = labelled_windows(rec, config, pieces=[(a, b)])
+        run = np.concatenate([[0], np.cumsum(y[1:] != y[:-1])])  # a new group where the label changes
+        xs.append(x), ys.append(y), groups.append(f * 100 + run)
+    return np.concatenate(xs), np.concatenate(ys), np.concatenate(groups)
+
+
+def bundled_source_data(config: SignalConfig = DEFAULT_CONFIG, model_path: Path = BUNDLED_MODEL) -> Any:
+    """The bundled model's training windows (``myoxai.adapt.SourceData``; one group per held run).
+
+    The safeguard's source validation is the runs the model's trainer held out (listed in the model
+    file), so a recalibration is judged on windows neither the model nor the recalibration trained on.
+    """
     from myoxai.adapt import SourceData
     from myoxai.io import read_recording
+    from myoxai.io.model_files import read_model_file
 
     rec = read_recording(BUNDLED_RECORDING)
-    xs, ys, groups = [], [], []
-    for g, piece in enumerate(_parts(rec, True)):
-        x, y = labelled_windows(rec, config, pieces=[piece])
-        xs.append(x), ys.append(y), groups.append(np.full(len(y), g))
-    return SourceData(np.concatenate(xs), np.concatenate(ys), np.concatenate(groups),
-                      {"data": BUNDLED_RECORDING.name, "part": f"first {TRAIN_S:g} s of every gesture file"})
+    x, y, groups = _training_windows(rec, config)
+    val = None
+    if Path(model_path).exists():
+        val = read_model_file(model_path, None)[1].get("training", {}).get("val_groups")
+    return SourceData(x, y, groups, {"data": BUNDLED_RECORDING.name, "part": f"first {TRAIN_S:g} s of every gesture "
+                                     "file"}, validation_groups=None if val is None else np.asarray(val))
 
 
 def train_bundled_model(path: Path = BUNDLED_MODEL, progress: Callable[[float, str], None] | None = None,
-                        epochs: int = 30) -> dict[str, Any]:
-    """Train the demo All-ConvNet on the training part (seed 0, one thread) and save it; returns metrics."""
+                        epochs: int = 60) -> dict[str, Any]:
+    """Train the demo All-ConvNet with its recipe on the training part (seed 0, one thread) and save it.
+
+    Validation holds out whole held runs (``group_split``); their ids, and the calibration energy
+    profile of the training windows (for rotation compensation), are written into the model file.
+    """
+    from dataclasses import replace
+
+    from myoxai.adapt.quick import calibration_profile
     from myoxai.io import read_recording
-    from myoxai.models import TrainSettings, build_model, predict, save_model, train_model
+    from myoxai.models import build_model, predict, save_model, train_model
+    from myoxai.models.recipes import recipe
 
     rec = read_recording(BUNDLED_RECORDING)
-    x, y = labelled_windows(rec, pieces=_parts(rec, True))
+    x, y, groups = _training_windows(rec)
     xt, yt = labelled_windows(rec, pieces=_parts(rec, False))
     if progress:
         progress(0.05, f"training allconvnet on {len(y)} windows")
-    model = build_model("allconvnet", len(rec.class_names), seed=SEED, channels=CHANNELS)
-    report = train_model(model, x, y, TrainSettings(epochs=epochs, seed=SEED, threads=1, progress=progress is None))
+    args, settings = recipe("allconvnet")
+    model = build_model("allconvnet", len(rec.class_names), seed=SEED, **{**args, "channels": list(CHANNELS)})
+    settings = replace(settings, epochs=epochs, seed=SEED, threads=1, progress=progress is None)
+    report = train_model(model, x, y, settings, groups=groups)
+    val_groups = report.get("val_groups", [])
     held_out = float(np.mean(predict(model, xt) == yt))
     metrics = {"held_out_accuracy": held_out, "n_held_out_windows": int(len(yt)),
                "val_accuracy": report.get("val_accuracy"), "epochs_run": report.get("epochs_run")}
     training = {"data": BUNDLED_RECORDING.name, "part": f"first {TRAIN_S:g} s of every {FILE_S:g} s gesture file",
-                "n_train_windows": int(len(y)), "seed": SEED, "command": "myoxai live --train-bundled"}
+                "n_train_windows": int(len(y)), "seed": SEED, "command": "myoxai live --train-bundled",
+                "recipe": {"arguments": model.init_args, "train": settings.to_dict()}, "val_groups": val_groups,
+                "calibration_profile": calibration_profile(x[~np.isin(groups, val_groups)]).tolist()}
     save_model(model, path, rec.class_names, DEFAULT_CONFIG, training, metrics)
     if progress:
         progress(1.0, f"held-out accuracy {held_out:.3f}")
