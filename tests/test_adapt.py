@@ -90,9 +90,9 @@ def test_rejection_keeps_the_old_model(trained) -> None:
 
 
 def shifted_day(seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """A harder day: every electrode 4× stronger and a strong common offset (new skin contact)."""
+    """A harder day: every electrode 3× stronger and a large common offset (new skin contact)."""
     x, y = synthetic(80, 1.0, seed)
-    return (x * 4.0 + 0.6).astype(np.float32), y
+    return (x * 3.0 + 3.0).astype(np.float32), y
 
 
 def test_scadann_accepts_and_reports(trained) -> None:

@@ -45,7 +45,7 @@ from myoxai.adapt.recalibrate import (
 
 # What ``--adapt default`` evaluates and the Recalibrate button applies at once: rotation compensation
 # + re-normalisation. Chosen on the long-term dataset's selection days (subjects 1-4, days 3-8):
-# SCADANN on top of it lowered the mean there (65.8 vs 69.5 on days 3-4), so the button offers
+# SCADANN on top of it lowered the mean there (65.5 vs 68.2, days 3-5, 12 subject-days), so the button offers
 # SCADANN's result for Accept/Revert instead of applying it.
 DEFAULT_PIPELINE = "quick"
 
