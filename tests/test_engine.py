@@ -218,21 +218,39 @@ def test_recalibration_runs_on_buffer_then_accept_and_revert(model, held_out):
                        settings=RecalibrationSettings(max_epochs=2, patience=1))
     rc._progress = lambda f, m="": (progress.append(f), Recalibration._progress(rc, f, m))  # observe calls
     rc.start()
+    # the quick adapt is in service at once (version 2), before SCADANN has finished
+    assert engine.active.version == 2 and "quick adapt" in engine.status().model_origin
+    assert rc.state().quick.rotation_shift is not None and rc.state().quick.seconds < 5
+    assert engine.active.model.input_rotation == pytest.approx(-rc.state().quick.rotation_shift)
     assert rc.wait(120)
     st = rc.state()
     assert st.state == "done", st
     assert st.verdict in ("accepted", "rejected")
     assert st.report.method == "scadann" and st.report.status == st.verdict
+    assert st.report.started_from.startswith("re-normalised")
     assert st.report.source_val_accuracy_before is not None and st.report.coverage is not None
     assert progress and progress[-1] == 1.0
     if st.verdict == "accepted":
-        assert st.swapped and engine.active.version == 2 and engine.status().can_revert
+        assert st.swapped and engine.active.version == 3 and engine.status().can_revert
         rc.revert()
-        assert engine.active.version == 1
+        assert engine.active.version == 2  # back to the quick-adapted model
         rc.accept()
-        assert engine.active.version == 3 and not engine.status().can_revert
+        assert engine.active.version == 4 and not engine.status().can_revert
     else:
-        assert not st.swapped and engine.active.version == 1
+        assert not st.swapped and engine.active.version == 2
+
+
+def test_quick_adapt_alone_swaps_at_once_and_reverts(model, held_out):
+    from myoxai.engine.bundled import bundled_source_data
+
+    engine = Engine(ReplaySource(held_out.slice(0, 6000), speed=0), model, explain=False)
+    run_to_end(engine)
+    rc = Recalibration(engine, bundled_source_data(), min_windows=200, niceness=0)
+    report = rc.quick_adapt()
+    assert report.renormalized and report.rotation_shift is not None
+    assert engine.active.version == 2 and rc.state().state == "idle"
+    rc.revert()
+    assert engine.active.version == 1 and engine.active.model.input_rotation == 0.0
 
 
 def test_recalibration_cancel_keeps_the_old_model(model, held_out):

@@ -90,13 +90,25 @@ def test_recalibrate_accept_revert_while_streaming(qtbot, window):
     assert window.decisions_shown > shown_at_start  # the plots never stopped
     panel.refresh()
     assert "→" in panel.result.text() and "coverage" in panel.result.text()
-    assert window.engine.active.version == 2 and panel.revert_button.isEnabled() and panel.accept_button.isEnabled()
+    assert "rotation since calibration" in panel.rotation.text() and "electrodes" in panel.rotation.text()
+    # version 2 is the quick adapt applied at the press, version 3 SCADANN's model
+    assert window.engine.active.version == 3 and panel.revert_button.isEnabled() and panel.accept_button.isEnabled()
     qtbot.mouseClick(panel.revert_button, QtCore.Qt.MouseButton.LeftButton)
-    assert window.engine.active.version == 1
+    assert window.engine.active.version == 2
     qtbot.mouseClick(panel.accept_button, QtCore.Qt.MouseButton.LeftButton)
-    assert window.engine.active.version == 3 and not window.engine.status().can_revert
-    qtbot.waitUntil(lambda: window.last_decision is not None and window.last_decision.model_version == 3,
+    assert window.engine.active.version == 4 and not window.engine.status().can_revert
+    qtbot.waitUntil(lambda: window.last_decision is not None and window.last_decision.model_version == 4,
                     timeout=10_000)
+
+
+def test_quick_adapt_button_applies_at_once(qtbot, window):
+    panel = window.recalibrate
+    qtbot.waitUntil(lambda: window.engine.status().buffered_windows >= 400, timeout=30_000)
+    version = window.engine.active.version
+    qtbot.mouseClick(panel.quick_button, QtCore.Qt.MouseButton.LeftButton)
+    assert window.engine.active.version == version + 1
+    panel.refresh()
+    assert "electrodes" in panel.rotation.text() and panel.revert_button.isEnabled()
 
 
 def test_wizard_records_a_valid_xdf_and_loads_the_trained_model(qtbot, window, tmp_path):

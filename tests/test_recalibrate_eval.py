@@ -32,9 +32,42 @@ def test_summary_reports_mean_sd_delta_and_acceptance() -> None:
     for subject, day, pos, none, sca, status in ((1, 2, "I", 0.4, 0.6, "accepted"), (2, 2, "I", 0.5, 0.5, "rejected"),
                                                  (1, 9, "N", 0.6, 0.9, "accepted")):
         base = {"dataset": "kanoga", "subject": subject, "test": {"split": "s", "day": day, "position": pos}}
-        recs += [{**base, "adapt": "none", "accuracy": none},
-                 {**base, "adapt": "scadann", "accuracy": sca, "status": status}]
+        recs += [{**base, "adapt": "none", "accuracy": none, "balanced_accuracy": none, "macro_f1": none},
+                 {**base, "adapt": "scadann", "accuracy": sca, "balanced_accuracy": sca - 0.1, "macro_f1": sca - 0.2,
+                  "status": status}]
     table = summarize(recs)
     row = next(line for line in table.splitlines() if "| all | scadann |" in line)
-    assert "| 3 | 66.7 ± 20.8 | +16.7 | 2/3 |" in row
-    assert "| I | scadann | 2 | 55.0 ± 7.1 | +10.0 | 1/2 |" in table
+    # subject-days 0.6, 0.5, 0.9; subjects: S1 mean 0.75, S2 0.5
+    assert "| 3 | 66.7 ± 20.8 | 62.5 ± 17.7 | 56.7 ± 20.8 | 46.7 ± 20.8 | +16.7 | 2/3 |" in row
+    assert "| I | scadann | 2 | 55.0 ± 7.1 | 55.0 ± 7.1 | 45.0 ± 7.1 | 35.0 ± 7.1 | +10.0 | 1/2 |" in table
+
+
+def test_day_one_is_refused_as_a_test_day() -> None:
+    from myoxai.evaluation.adaptation import kanoga_cells
+
+    with pytest.raises(MyoxaiError, match="day 1 is the calibration day"):
+        kanoga_cells([1], [1, 2], ["none"])
+
+
+def test_adaptation_and_test_windows_never_share_a_trial() -> None:
+    import numpy as np
+
+    from myoxai.evaluation.adaptation import kanoga_split
+
+    trials = np.tile(np.repeat([1, 2, 3, 4], 26), 22)
+    for split in ("12", "34"):
+        a, t = kanoga_split(trials, split)
+        assert not set(trials[a]) & set(trials[t]) and len(a) + len(t) == len(trials)
+        assert set(trials[a]) == {int(c) for c in split}
+
+
+def test_myo_readings_halves_share_no_sample() -> None:
+    import numpy as np
+
+    from myoxai.evaluation.adaptation import halves_of_file
+
+    start = np.arange(0, 12000 - 50 + 1, 10)
+    end = start + 50
+    a, t = halves_of_file(start, end)
+    assert end[a].max() <= start[t].min()  # no sample of a test window was in an adaptation window
+    assert len(a) + len(t) == len(start) - 4  # only the 4 windows straddling the cut are dropped

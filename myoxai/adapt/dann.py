@@ -10,6 +10,10 @@ statistics (AdaBN); the exported model keeps the target's.
 The models package knows nothing about domains: ``split_batchnorm`` swaps the BatchNorm modules
 of a deep copy for ``DomainBatchNorm`` wrappers, and ``merge_batchnorm`` swaps back the chosen
 domain's BatchNorm, so the result is the original architecture again and saves as usual.
+``split_batchnorm(model, standardizer=True)`` also gives each domain its own input standardiser
+(and input rotation), so a target side that was re-normalised and rotation-compensated without
+labels (``myoxai.adapt.quick``) keeps that while the source side stays as calibrated;
+``init_target`` copies those target-side modules from such a model.
 """
 
 from __future__ import annotations
@@ -51,9 +55,9 @@ class DomainClassifier(nn.Module):
 
 
 class DomainBatchNorm(nn.Module):
-    """One BatchNorm per domain (own running statistics and affine parameters); ``domain`` picks one."""
+    """One BatchNorm (or standardiser) per domain (own statistics and affine parameters); ``domain`` picks one."""
 
-    def __init__(self, bn: nn.modules.batchnorm._BatchNorm) -> None:
+    def __init__(self, bn: nn.Module) -> None:
         super().__init__()
         self.bns = nn.ModuleDict({SOURCE: bn, TARGET: copy.deepcopy(bn)})
         self.domain = SOURCE
@@ -73,9 +77,34 @@ def _replace(module: nn.Module, predicate, make) -> int:  # noqa: ANN001
     return n
 
 
-def split_batchnorm(model: nn.Module) -> int:
-    """Replace every BatchNorm of ``model`` (in place: pass a copy) by a ``DomainBatchNorm``; return the count."""
-    return _replace(model, lambda m: isinstance(m, nn.modules.batchnorm._BatchNorm), DomainBatchNorm)
+def _is_norm(module: nn.Module, standardizer: bool) -> bool:
+    from myoxai.models.base import ElectrodeStandardizer
+
+    return isinstance(module, nn.modules.batchnorm._BatchNorm) or (
+        standardizer and isinstance(module, ElectrodeStandardizer))
+
+
+def split_batchnorm(model: nn.Module, standardizer: bool = False) -> int:
+    """Replace every BatchNorm of ``model`` (in place: pass a copy) by a ``DomainBatchNorm``; return the count.
+
+    ``standardizer=True`` also splits the model's input standardiser (and its input rotation).
+    """
+    return _replace(model, lambda m: _is_norm(m, standardizer), DomainBatchNorm)
+
+
+def init_target(model: nn.Module, adapted: nn.Module) -> int:
+    """Copy the target side of every ``DomainBatchNorm`` of ``model`` from the same-named module of ``adapted``.
+
+    ``adapted`` is the same architecture re-normalised (and rotation-compensated) for the target
+    data; returns how many modules were copied.
+    """
+    theirs = dict(adapted.named_modules())
+    n = 0
+    for name, m in model.named_modules():
+        if isinstance(m, DomainBatchNorm) and name in theirs:
+            m.bns[TARGET] = copy.deepcopy(theirs[name])
+            n += 1
+    return n
 
 
 def merge_batchnorm(model: nn.Module, domain: str = TARGET) -> int:

@@ -7,6 +7,10 @@ for self-calibration), runs each through its own BatchNorm statistics, and minim
     self-calibration:  w · CE(source) + w · CE(target, pseudo-labels) + λ · domain
 
 with Adam; the epoch's validation loss decides early stopping and the best weights are kept.
+``separate_steps=True`` is the reference SCADANN self-calibration (LongTermEMG
+``SCADANN_BN_training``): one optimiser step on the source batch (w · CE + λ · its domain term),
+then one on the target batch (w · CE + λ/2 · its domain term), early stopping on the pseudo-labeled
+target validation windows alone and the learning rate cut by 5 after 5 stalled epochs.
 ``cancel`` is checked between batches, so a live app gets control back within one batch.
 """
 
@@ -70,10 +74,34 @@ def domain_loss_and_accuracy(net: nn.Module, x: np.ndarray, y: np.ndarray, domai
 ExtraLoss = Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
 
 
+def _separate_step(net: nn.Module, disc: nn.Module, opt: torch.optim.Optimizer, xs: torch.Tensor, ys: torch.Tensor,
+                   xt: torch.Tensor, yt: torch.Tensor, ce_weight: float, lam: float,
+                   extra_loss: ExtraLoss | None) -> float:
+    """The reference's self-calibration step: a source update, then a target update (each its own BatchNorm)."""
+    set_domain(net, SOURCE)
+    zs = net.features(xs)
+    loss_s = ce_weight * nn.functional.cross_entropy(net.head(zs), ys) + lam * nn.functional.cross_entropy(
+        disc(zs), torch.zeros(len(xs), dtype=torch.long))
+    if extra_loss is not None:
+        loss_s = loss_s + extra_loss(net, xs, ys)
+    opt.zero_grad(set_to_none=True)
+    loss_s.backward()
+    opt.step()
+    set_domain(net, TARGET)
+    zt = net.features(xt)
+    loss_t = ce_weight * nn.functional.cross_entropy(net.head(zt), yt) + lam * 0.5 * nn.functional.cross_entropy(
+        disc(zt), torch.ones(len(xt), dtype=torch.long))
+    opt.zero_grad(set_to_none=True)
+    loss_t.backward()
+    opt.step()
+    return float(loss_s.detach()) + float(loss_t.detach())
+
+
 def adversarial_fit(net: nn.Module, data: LoopData, *, lam: float, ce_weight: float, lr: float,
                     betas: tuple[float, float], batch_size: int, max_epochs: int, patience: int, seed: int,
                     progress: Progress | None = None, span: tuple[float, float] = (0.0, 1.0), phase: str = "dann",
-                    cancel: threading.Event | None = None, extra_loss: ExtraLoss | None = None) -> dict[str, Any]:
+                    cancel: threading.Event | None = None, extra_loss: ExtraLoss | None = None,
+                    separate_steps: bool = False) -> dict[str, Any]:
     """Train ``net`` (with ``DomainBatchNorm`` wrappers) in place; return a small history report.
 
     ``span`` maps this phase onto the caller's overall progress fraction. ``extra_loss(net, xs, ys)``,
@@ -86,6 +114,8 @@ def adversarial_fit(net: nn.Module, data: LoopData, *, lam: float, ce_weight: fl
         feature_dim = int(net.features(torch.as_tensor(data.xs[:2], dtype=torch.float32)).shape[1])
     disc = DomainClassifier(feature_dim)
     opt = torch.optim.Adam(list(net.parameters()) + list(disc.parameters()), lr=lr, betas=betas)
+    separate = separate_steps and data.yt is not None
+    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.2, patience=5) if separate else None
     xs = torch.as_tensor(data.xs, dtype=torch.float32)
     ys = torch.as_tensor(data.ys, dtype=torch.long)
     xt = torch.as_tensor(data.xt, dtype=torch.float32)
@@ -104,6 +134,9 @@ def adversarial_fit(net: nn.Module, data: LoopData, *, lam: float, ce_weight: fl
             check_cancel(cancel)
             bs = ps[step * batch_size:(step + 1) * batch_size]
             bt = pt[step * batch_size:(step + 1) * batch_size]
+            if separate:
+                total += _separate_step(net, disc, opt, xs[bs], ys[bs], xt[bt], yt[bt], ce_weight, lam, extra_loss)
+                continue
             set_domain(net, SOURCE)
             zs = net.features(xs[bs])
             set_domain(net, TARGET)
@@ -124,7 +157,10 @@ def adversarial_fit(net: nn.Module, data: LoopData, *, lam: float, ce_weight: fl
             total += float(loss.detach())
         val, acc = domain_loss_and_accuracy(net, data.xs_val, data.ys_val, SOURCE)
         if data.xt_val is not None and data.yt_val is not None and len(data.yt_val):
-            val = 0.5 * (val + domain_loss_and_accuracy(net, data.xt_val, data.yt_val, TARGET)[0])
+            target_val = domain_loss_and_accuracy(net, data.xt_val, data.yt_val, TARGET)[0]
+            val = target_val if separate else 0.5 * (val + target_val)
+        if sched is not None:
+            sched.step(val)
         history.append({"epoch": epoch + 1, "train_loss": total / n_steps, "val_loss": val, "source_val_acc": acc})
         if val < best - 1e-4:
             best, best_epoch, bad = val, epoch + 1, 0

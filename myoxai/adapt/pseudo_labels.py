@@ -7,9 +7,11 @@ buffer and declares a new stable gesture once the (normalised) median probabilit
 in the buffer passes a threshold. The unstable span is then relabelled to the winning class if it
 was short, or discarded if it lasted too long to trust (Côté-Allard et al., IEEE Access 2020).
 
-Window counts are in windows of the stream (our step is 10 samples = 50 ms). The reference used
-150 ms windows every ~50 ms too, so its counts carry over as durations: a 30-window buffer is
-1.5 s of holding a gesture and a 40-window instability limit is 2 s.
+Durations are in seconds and converted to windows with the stream's window step (``step_s``,
+0.05 s for our 10-sample step at 200 Hz). Defaults are the reference's evaluation settings
+(Côté-Allard et al., LongTermEMG ``pseudo_labels_heuristic`` as called for SCADANN): a 30-window
+buffer, instability limits of 40 windows, threshold 0.65, look-back on over 10 windows with an
+entropy jump of 0.25; at the reference's ~50 ms step those are 1.5 s, 2 s and 0.5 s.
 """
 
 from __future__ import annotations
@@ -24,42 +26,62 @@ UNLABELED = -1
 
 @dataclass(frozen=True)
 class PseudoLabelSettings:
-    """Parameters of the stability heuristic (defaults: the reference's values at our 50 ms step).
+    """Parameters of the stability heuristic (defaults: the reference's values, as durations).
 
     Attributes
     ----------
-    buffer:
-        Windows in the rolling buffer of softmax outputs while unstable (30 = 1.5 s).
+    buffer_s:
+        Length of the rolling buffer of softmax outputs while unstable (1.5 s = 30 windows).
     threshold:
-        Normalised median probability a class needs in the buffer to become the stable gesture.
-        ``None`` picks 0.85 for up to 8 classes and 0.65 for more (more classes spread the
-        probability mass, as in the reference's 0.65-0.85 range).
-    max_unstable_same:
-        Longest unstable span (windows) that is relabelled when the stream returns to the same
-        gesture; longer spans are discarded (40 = 2 s).
-    max_unstable_transition:
+        Normalised median probability a class needs in the buffer to become the stable gesture
+        (the reference's 0.65; it used 0.85 only for 7-gesture training sessions).
+    max_unstable_same_s:
+        Longest unstable span that is relabelled when the stream returns to the same gesture;
+        longer spans are discarded (2 s = 40 windows).
+    max_unstable_transition_s:
         Longest unstable span relabelled to the new gesture after a transition; longer are discarded.
     look_back:
         Move a transition back to where the prediction entropy jumped (the classifier often keeps
         the old label for a few windows after the user has already moved).
-    look_back_windows:
-        How many windows before the unstable span the look-back searches (10 = 0.5 s).
+    look_back_s:
+        How far before the unstable span the look-back searches (0.5 s = 10 windows).
     entropy_jump:
         Increase of entropy (nats) between consecutive windows that marks the transition.
+    step_s:
+        Time between consecutive windows of the stream (the signal config's step / fs).
     """
 
-    buffer: int = 30
-    threshold: float | None = None
-    max_unstable_same: int = 40
-    max_unstable_transition: int = 40
-    look_back: bool = False
-    look_back_windows: int = 10
+    buffer_s: float = 1.5
+    threshold: float = 0.65
+    max_unstable_same_s: float = 2.0
+    max_unstable_transition_s: float = 2.0
+    look_back: bool = True
+    look_back_s: float = 0.5
     entropy_jump: float = 0.25
+    step_s: float = 0.05
 
-    def threshold_for(self, n_classes: int) -> float:
-        if self.threshold is not None:
-            return float(self.threshold)
-        return 0.85 if n_classes <= 8 else 0.65
+    def windows(self, seconds: float) -> int:
+        """A duration as a number of windows of the stream (at least 1)."""
+        return max(1, int(round(seconds / self.step_s)))
+
+    @property
+    def buffer(self) -> int:
+        return self.windows(self.buffer_s)
+
+    @property
+    def max_unstable_same(self) -> int:
+        return self.windows(self.max_unstable_same_s)
+
+    @property
+    def max_unstable_transition(self) -> int:
+        return self.windows(self.max_unstable_transition_s)
+
+    @property
+    def look_back_windows(self) -> int:
+        return self.windows(self.look_back_s)
+
+    def threshold_for(self, n_classes: int) -> float:  # noqa: ARG002 - kept for callers; one threshold now
+        return float(self.threshold)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -47,14 +47,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     armband.add_argument("--pretrained-cache", metavar="DIR", help="keep pre-trained models in DIR and reuse them "
                          "(training is deterministic per seed; GPL-derived weights: keep them out of the repository)")
     armband.add_argument("--participants", help="evaluation participants, e.g. Male0,Female1 (default: all 17)")
+    parser.add_argument("--model-cache", metavar="DIR", help="--adapt: keep the calibration models in DIR and "
+                        "reuse them when the recipe, data and seed match")
     parser.add_argument("--incremental-models", help="inter-day: models that get the incremental bound "
                         "(default: all; retraining on up to 29 days is the slow part)")
     ad = parser.add_argument_group("unsupervised recalibration (--adapt)")
     ad.add_argument("--adapt", default="none", help="recalibration methods to compare, e.g. none,dann,scadann,"
                     "labeled: anything but 'none' runs the separated adapt/test splits of "
                     "myoxai.evaluation.adaptation (inter-day only; one cell per subject-day)")
-    ad.add_argument("--splits", default="12,34", help="kanoga: adaptation trials of each split (12 = adapt on "
-                    "trials 1-2, test on 3-4)")
+    ad.add_argument("--splits", default="12", help="kanoga: adaptation trials of each split (12 = adapt on "
+                    "trials 1-2, test on 3-4; 12,34 runs both ways)")
     ad.add_argument("--channels", help="conv widths of the adaptation model, e.g. 16,32,32 (default: the model's)")
     ad.add_argument("--adapt-epochs", type=int, help="maximum epochs of each recalibration (default 30)")
     ex = parser.add_argument_group("execution")
@@ -133,16 +135,14 @@ def _protocol_grid(args: argparse.Namespace, root: Path) -> tuple[list, Any]:
 def _adapt_grid(args: argparse.Namespace, root: Path) -> tuple[list, Any]:
     """The adaptation evaluation's cells from eval's options (day 1 / session 1 is always the calibration).
 
-    Pseudo-label lengths: a long-term-dataset gesture lasts only 2 trials = 52 windows in the
-    adaptation stream, so the buffer is 10 windows (0.5 s) and the instability limit 20; the
-    myo-readings gestures are held 5 s, so the reference's 30/40 apply.
+    The calibration model follows ``adaptation.recipe_settings`` (chosen on the selection days) with
+    ``--epochs`` as its cap; pseudo-label settings are ``adaptation.pseudo_settings`` per dataset.
     """
     from dataclasses import replace
 
-    from myoxai.adapt import PseudoLabelSettings, RecalibrationSettings
+    from myoxai.adapt import RecalibrationSettings
     from myoxai.errors import MyoxaiError
     from myoxai.evaluation import adaptation, parse_int_list
-    from myoxai.models import TrainSettings
 
     if args.protocol != "inter-day":
         raise MyoxaiError("--adapt evaluates the inter-day protocol (kanoga: day 1 → later days; myo-readings: "
@@ -151,15 +151,15 @@ def _adapt_grid(args: argparse.Namespace, root: Path) -> tuple[list, Any]:
     model = next((m for m in _models(args.models) if m in ("spectrogram-convnet", "allconvnet")), None)
     if model is None:
         raise MyoxaiError("--adapt needs a torch spectrogram model in --models (spectrogram-convnet or allconvnet)")
-    short = args.dataset == "kanoga"
-    pseudo = PseudoLabelSettings(buffer=10, max_unstable_same=20, max_unstable_transition=20) if short \
-        else PseudoLabelSettings()
-    recal = replace(RecalibrationSettings(), seed=args.seed, threads=args.threads, pseudo=pseudo)
+    recal = replace(RecalibrationSettings(), seed=args.seed, threads=args.threads,
+                    pseudo=adaptation.pseudo_settings(args.dataset))
     if args.adapt_epochs is not None:
         recal = replace(recal, max_epochs=args.adapt_epochs)
-    model_args = {"channels": parse_int_list(args.channels, "channels")} if args.channels else {}
-    settings = adaptation.AdaptEvalSettings(model=model, model_args=model_args, seed=args.seed, threads=args.threads,
-                                            train=TrainSettings(epochs=args.epochs), recal=recal)
+    base = adaptation.recipe_settings(model, args.seed, args.threads)
+    model_args = {**base.model_args, "channels": parse_int_list(args.channels, "channels")} if args.channels \
+        else base.model_args
+    settings = replace(base, model_args=model_args, train=replace(base.train, epochs=args.epochs), recal=recal,
+                       cache_dir=args.model_cache)
     days = parse_int_list(args.days, "days")
     if args.dataset == "kanoga":
         from myoxai.io.kanoga import available_subjects

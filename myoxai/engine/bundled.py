@@ -75,42 +75,68 @@ def labelled_windows(rec: Recording, config: SignalConfig = DEFAULT_CONFIG, inpu
     return np.concatenate(xs), np.concatenate(ys)
 
 
-def bundled_source_data(config: SignalConfig = DEFAULT_CONFIG) -> Any:
-    """The bundled model's training windows (``myoxai.adapt.SourceData``; one group per gesture file)."""
+def _training_windows(rec: Recording, config: SignalConfig = DEFAULT_CONFIG) -> tuple[np.ndarray, np.ndarray]:
+    """Spectrograms and labels of the training part, pieces in file order (the trainer's order)."""
+    return labelled_windows(rec, config, pieces=_parts(rec, True))
+
+
+def bundled_source_data(config: SignalConfig = DEFAULT_CONFIG, model_path: Path = BUNDLED_MODEL) -> Any:
+    """The bundled model's training windows (``myoxai.adapt.SourceData``), validation = its trainer's held-out windows.
+
+    The shipped model's trainer held out a class-stratified 15 % of these windows (seed 0) for early
+    stopping and never trained on them; they are the safeguard's source validation, so a
+    recalibration is judged on windows neither the model nor the recalibration trained on. (Whole
+    held runs would be better still, but this 8-file excerpt has only two runs of each gesture in its
+    training part, and holding one out stopped training after one epoch: 0.385 held-out accuracy.)
+    """
     from myoxai.adapt import SourceData
     from myoxai.io import read_recording
+    from myoxai.io.model_files import read_model_file
+    from myoxai.models.training import stratified_split
 
     rec = read_recording(BUNDLED_RECORDING)
-    xs, ys, groups = [], [], []
-    for g, piece in enumerate(_parts(rec, True)):
-        x, y = labelled_windows(rec, config, pieces=[piece])
-        xs.append(x), ys.append(y), groups.append(np.full(len(y), g))
-    return SourceData(np.concatenate(xs), np.concatenate(ys), np.concatenate(groups),
-                      {"data": BUNDLED_RECORDING.name, "part": f"first {TRAIN_S:g} s of every gesture file"})
+    x, y = _training_windows(rec, config)
+    val = None
+    if Path(model_path).exists():
+        val = read_model_file(model_path, None)[1].get("training", {}).get("val_index")
+    if val is None:
+        val = stratified_split(y, 0.15, SEED)[1]  # what train_model held out for the shipped model
+    return SourceData(x, y, np.arange(len(y)), {"data": BUNDLED_RECORDING.name,
+                                                "part": f"first {TRAIN_S:g} s of every gesture file"},
+                      validation_groups=np.asarray(val))
 
 
 def train_bundled_model(path: Path = BUNDLED_MODEL, progress: Callable[[float, str], None] | None = None,
                         epochs: int = 30) -> dict[str, Any]:
-    """Train the demo All-ConvNet on the training part (seed 0, one thread) and save it; returns metrics."""
+    """Train the demo All-ConvNet on the training part (seed 0, one thread) and save it; returns metrics.
+
+    The held-out validation windows' indices and the calibration energy profile of the training
+    windows (for rotation compensation) are written into the model file.
+    """
+    from myoxai.adapt.quick import calibration_profile
     from myoxai.io import read_recording
     from myoxai.models import TrainSettings, build_model, predict, save_model, train_model
+    from myoxai.models.training import stratified_split
 
     rec = read_recording(BUNDLED_RECORDING)
-    x, y = labelled_windows(rec, pieces=_parts(rec, True))
+    x, y = _training_windows(rec)
     xt, yt = labelled_windows(rec, pieces=_parts(rec, False))
     if progress:
         progress(0.05, f"training allconvnet on {len(y)} windows")
     model = build_model("allconvnet", len(rec.class_names), seed=SEED, channels=CHANNELS)
-    report = train_model(model, x, y, TrainSettings(epochs=epochs, seed=SEED, threads=1, progress=progress is None))
+    settings = TrainSettings(epochs=epochs, seed=SEED, threads=1, progress=progress is None)
+    report = train_model(model, x, y, settings)
+    train_idx, val_idx = stratified_split(y, settings.val_fraction, SEED)  # the split train_model used
     held_out = float(np.mean(predict(model, xt) == yt))
     metrics = {"held_out_accuracy": held_out, "n_held_out_windows": int(len(yt)),
                "val_accuracy": report.get("val_accuracy"), "epochs_run": report.get("epochs_run")}
     training = {"data": BUNDLED_RECORDING.name, "part": f"first {TRAIN_S:g} s of every {FILE_S:g} s gesture file",
-                "n_train_windows": int(len(y)), "seed": SEED, "command": "myoxai live --train-bundled"}
+                "n_train_windows": int(len(y)), "seed": SEED, "command": "myoxai live --train-bundled",
+                "val_index": val_idx.tolist(), "calibration_profile": calibration_profile(x[train_idx]).tolist()}
     from myoxai.engine.drift import reference_for_model
 
     model.class_names = tuple(rec.class_names)
-    reference = reference_for_model(model, x, seed=SEED).to_dict()
+    reference = reference_for_model(model, x[train_idx], seed=SEED).to_dict()
     save_model(model, path, rec.class_names, DEFAULT_CONFIG, training, metrics, drift_reference=reference)
     if progress:
         progress(1.0, f"held-out accuracy {held_out:.3f}")

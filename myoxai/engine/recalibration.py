@@ -1,4 +1,9 @@
-"""Recalibration in the background: SCADANN on the buffered unlabeled windows, while decisions keep flowing.
+"""Recalibration: an instant quick adapt, then SCADANN in the background, while decisions keep flowing.
+
+``quick_adapt`` (also the first step of ``start``) estimates the armband's rotation from the
+buffer's per-electrode energy profile, compensates it and re-normalises the model on the buffer
+(``myoxai.adapt.quick_adapt``: no labels, no gradient steps, well under a second) and swaps that
+model in at once; the panel shows the estimated rotation. SCADANN then starts from it.
 
 The worker takes a time-ordered snapshot of the engine's window ring, runs
 ``myoxai.adapt.recalibrate`` on a private copy of the active model with progress and cancel, and,
@@ -47,6 +52,7 @@ class RecalibrationState:
     message: str = ""
     n_windows: int = 0
     report: RecalibrationReport | None = None  # adaptation's report once it finished (or was cancelled)
+    quick: Any = None  # the QuickReport of the instant step (rotation estimate, seconds)
     verdict: str = ""  # adaptation's own status: accepted / rejected
     swapped: bool = False  # the new model is the engine's active model
     committed: bool = False
@@ -110,6 +116,8 @@ class Recalibration(ThreadOwner):
         self._new_model: Any = None
         self._new_version: int | None = None
         self.child_pid: int | None = None  # the training process while it runs (benchmarks read its memory)
+        self._base: Any = None  # the model active before this job's quick adapt (SCADANN's calibration model)
+        self._quick_model: Any = None
 
     def state(self) -> RecalibrationState:
         with self._lock:
@@ -120,8 +128,38 @@ class Recalibration(ThreadOwner):
             for k, v in kw.items():
                 setattr(self._state, k, v)
 
-    def start(self) -> None:
-        """Snapshot the buffer and start the worker (raises MyoxaiError when it cannot start)."""
+    def _reference_profile(self, model: Any) -> Any:
+        from myoxai.adapt.quick import calibration_profile, model_profile
+
+        profile = model_profile(model)
+        if profile is None and self.source_data is not None:
+            profile = calibration_profile(self.source_data.training_part(0.25, 0)[0])
+        return profile
+
+    def quick_adapt(self, windows: Any = None) -> Any:
+        """Rotation compensation + re-normalisation on the buffer, swapped in now; returns the ``QuickReport``."""
+        from myoxai.adapt import quick_adapt
+
+        if windows is None:
+            windows = self.engine.buffer.snapshot()
+        if len(windows) < min(self.min_windows, 100):
+            raise MyoxaiError(f"only {len(windows)} windows buffered; quick adapt needs at least "
+                              f"{min(self.min_windows, 100)} (keep streaming a little longer)")
+        if self._base is None:
+            self._base = copy.deepcopy(self.engine.active.model)
+        adapted, report = quick_adapt(self._base, windows.inputs, self._reference_profile(self._base))
+        for attr in ("class_names", "description"):
+            if hasattr(self._base, attr):
+                setattr(adapted, attr, copy.deepcopy(getattr(self._base, attr)))
+        shift = "n/a" if report.rotation_shift is None else f"{report.rotation_shift:+.2f}"
+        self.engine.swap_model(adapted, origin=f"quick adapt (rotation {shift} electrodes)")
+        self._quick_model = adapted
+        self._set(quick=report, message=f"quick adapt: rotation {shift} electrodes, re-normalised on "
+                  f"{report.n_target} windows in {report.seconds:.2f} s")
+        return report
+
+    def start(self, quick_first: bool = True) -> None:
+        """Quick adapt now (``quick_first``), then SCADANN from it in the worker (MyoxaiError if it cannot start)."""
         if self._thread is not None and self._thread.is_alive():
             raise MyoxaiError("a recalibration is already running; cancel it first")
         if self.source_data is None:
@@ -131,22 +169,25 @@ class Recalibration(ThreadOwner):
         if len(windows) < self.min_windows:
             raise MyoxaiError(f"only {len(windows)} windows buffered; recalibration needs at least "
                               f"{self.min_windows} (keep streaming a little longer)")
-        model = copy.deepcopy(self.engine.active.model)
+        quick = self.quick_adapt(windows) if quick_first else None
+        base = self._base if quick_first else self.engine.active.model
+        model = copy.deepcopy(base)
         self._cancel.clear()
-        self._state = RecalibrationState(state="running", message="starting", n_windows=len(windows))
-        self._thread = threading.Thread(target=self._work, args=(model, windows.inputs), daemon=True,
+        self._state = RecalibrationState(state="running", message="starting", n_windows=len(windows), quick=quick)
+        start_model = copy.deepcopy(self._quick_model) if quick_first else None
+        self._thread = threading.Thread(target=self._work, args=(model, windows.inputs, start_model), daemon=True,
                                         name="myoxai-recalibration")
         self._thread.start()
 
     def _progress(self, fraction: float, message: str = "") -> None:
         self._set(progress=float(fraction), message=str(message))
 
-    def _work(self, model: Any, inputs: Any) -> None:
+    def _work(self, model: Any, inputs: Any, start: Any = None) -> None:
         try:
             if self.isolate:
-                new_model, report = self._run_in_child(model, inputs)
+                new_model, report = self._run_in_child(model, inputs, start)
             else:
-                new_model, report = self._run_here(model, inputs)
+                new_model, report = self._run_here(model, inputs, start)
         except Exception as exc:  # shown in the panel and logged; the engine keeps running on the old model
             log.exception("recalibration failed")
             self._set(state="failed", error=str(exc), message=f"failed: {exc}")
@@ -169,24 +210,27 @@ class Recalibration(ThreadOwner):
                   message="new model active: Accept keeps it, Revert restores the old one" if swapped
                   else f"adaptation {verdict}: {report.reason or 'old model kept'}")
 
-    def _run_here(self, model: Any, inputs: Any) -> tuple[Any, RecalibrationReport]:
+    def _run_here(self, model: Any, inputs: Any, start: Any = None) -> tuple[Any, RecalibrationReport]:
         fn = self._fn
         if fn is None:
             from myoxai.adapt import recalibrate as fn
         if self.niceness:
             lower_thread_priority(self.niceness)
         extra = {} if self.settings is None else {"settings": self.settings}
+        if start is not None:
+            extra["start"] = start
         return fn(model, self.source_data, inputs, method=self.method, progress=self._progress,
                   cancel=self._cancel, **extra)
 
-    def _run_in_child(self, model: Any, inputs: Any) -> tuple[Any, RecalibrationReport]:
+    def _run_in_child(self, model: Any, inputs: Any, start: Any = None) -> tuple[Any, RecalibrationReport]:
         """Train in a spawned process; relay its progress and cancel; return (model to use, report)."""
         ctx = multiprocessing.get_context("spawn")  # never fork a process that runs Qt and torch threads
         messages = ctx.Queue()
         cancel = ctx.Event()
         child = ctx.Process(target=_child_main, name="myoxai-recalibration", daemon=True,
                             args=(_portable(model), self.source_data, inputs, self.method, self.settings,
-                                  self.threads, self.niceness, messages, cancel))
+                                  self.threads, self.niceness, messages, cancel,
+                                  None if start is None else _portable(start)))
         child.start()
         self.child_pid = child.pid
         try:
@@ -203,12 +247,10 @@ class Recalibration(ThreadOwner):
                 if kind == "progress":
                     self._progress(*payload)
                 elif kind == "done":
-                    report, new_state = payload
-                    if new_state is None:
-                        return model, report
-                    new_model = copy.deepcopy(model)  # keeps class names and description
-                    new_model.load_state_dict(_tensors(new_state))
-                    return new_model, report
+                    report, new = payload
+                    if new is None:
+                        return (model if start is None else start), report
+                    return _rebuild(new, like=model), report
                 elif kind == "user-error":
                     raise MyoxaiError(payload[0])
                 else:
@@ -237,7 +279,9 @@ class Recalibration(ThreadOwner):
     def revert(self) -> None:
         """Go back to the model that was active before the recalibrated one."""
         if self._new_version is not None and self.engine.active.version == self._new_version:
-            self.engine.revert()
+            self.engine.revert()  # SCADANN's model → the quick-adapted (or previous) one
+        elif self._new_version is None and self.engine.status().can_revert:
+            self.engine.revert()  # only a quick adapt happened: back to the model before it
         self._set(swapped=False, committed=False, message="reverted to the previous model")
 
 
@@ -252,6 +296,24 @@ def _portable(model: Any) -> dict[str, Any]:
             "state": {k: v.detach().cpu().numpy().copy() for k, v in model.state_dict().items()}}
 
 
+def _build(portable: dict[str, Any]) -> Any:
+    from myoxai.models import build_model
+
+    net = build_model(portable["name"], portable["n_classes"], **portable["init_args"])
+    net.load_state_dict(_tensors(portable["state"]))
+    net.train(portable["training"])
+    return net
+
+
+def _rebuild(portable: dict[str, Any], like: Any) -> Any:
+    """The model the child sent (its own arguments: e.g. an input rotation), with ``like``'s names and description."""
+    net = _build(portable)
+    for attr in ("class_names", "description"):
+        if hasattr(like, attr):
+            setattr(net, attr, copy.deepcopy(getattr(like, attr)))
+    return net
+
+
 def _tensors(state: dict[str, Any]) -> dict[str, Any]:
     import torch
 
@@ -259,7 +321,7 @@ def _tensors(state: dict[str, Any]) -> dict[str, Any]:
 
 
 def _child_main(model: dict[str, Any], source_data: Any, inputs: Any, method: str, settings: Any, threads: int,
-                niceness: int, messages: Any, cancel: Any) -> None:
+                niceness: int, messages: Any, cancel: Any, start: dict[str, Any] | None = None) -> None:
     """The child process: one recalibration, reported through ``messages`` (progress…, then done or an error)."""
     if niceness:
         try:
@@ -267,19 +329,18 @@ def _child_main(model: dict[str, Any], source_data: Any, inputs: Any, method: st
         except OSError as exc:
             log.debug("could not lower the recalibration process's priority: %s", exc)
     from myoxai.adapt import recalibrate
-    from myoxai.models import build_model, set_torch_threads
+    from myoxai.models import set_torch_threads
 
     set_torch_threads(threads)
     try:
-        net = build_model(model["name"], model["n_classes"], **model["init_args"])
-        net.load_state_dict(_tensors(model["state"]))
-        net.train(model["training"])
+        net = _build(model)
         extra = {} if settings is None else {"settings": settings}
+        if start is not None:
+            extra["start"] = _build(start)
         new_model, report = recalibrate(net, source_data, inputs, method=method, cancel=cancel,
                                         progress=lambda f, m="": messages.put(("progress", float(f), str(m))),
                                         **extra)
-        state = _portable(new_model)["state"] if report.accepted else None
-        messages.put(("done", report, state))
+        messages.put(("done", report, _portable(new_model) if report.accepted else None))
     except MyoxaiError as exc:
         messages.put(("user-error", str(exc)))
     except Exception as exc:  # the parent logs it and shows it; the traceback is logged here

@@ -1,4 +1,4 @@
-"""Evaluation of unsupervised recalibration (``--adapt none,dann,scadann,labeled``).
+"""Evaluation of unsupervised recalibration (``--adapt none,renorm,rotate,quick,tent,dann,scadann,...``).
 
 Protocols (every number comes from test windows the adaptation never saw):
 
@@ -10,15 +10,33 @@ Protocols (every number comes from test windows the adaptation never saw):
   each 60 s gesture file, joined in file order into one continuous stream (rest ↔ gesture every
   5 s, transitions included), and test on the pure windows of the second halves.
 
-Methods: ``none`` (the calibration model as is), ``dann`` and ``scadann`` (``myoxai.adapt.recalibrate``
-with its safeguards, so a rejected run scores as ``none``, as it would live), and ``labeled`` —
-the upper bound: the same self-calibration loop on the same adaptation windows with their TRUE
-labels (the supervised recalibration SCADANN's pseudo-labels try to approach).
+Methods (``ADAPT_METHODS``):
+
+- ``none``: the calibration model as is;
+- ``renorm`` (standardiser + AdaBN), ``adabn`` (BatchNorm statistics only), ``rotate`` (rotation
+  compensation only), ``quick`` (rotate, then renorm: the Recalibrate button's instant step),
+  ``tent`` and ``quick+tent`` (entropy minimisation of the BatchNorm affine parameters, from the
+  calibration model or from ``quick``) — ``myoxai.adapt.quick``;
+- ``dann``, ``scadann`` (``myoxai.adapt.recalibrate`` with its safeguards, so a rejected run scores as
+  the model it started from, as it would live), ``scadann+quick`` (SCADANN whose target domain starts
+  from the ``quick`` model; a rejected run keeps ``quick``), ``scadann-acc`` (SCADANN that also replays
+  the pseudo-labels its accepted runs on this subject's earlier test days kept, as the reference
+  accumulates sessions);
+- ``labeled``: the upper bound, the self-calibration loop on the same adaptation windows with their
+  TRUE labels;
+- ``default``: ``DEFAULT_PIPELINE``, whatever the live Recalibrate button runs.
+
+The calibration model holds out one trial per gesture of day 1 for early stopping (whole trials,
+``group_split``); those trials are also the safeguard's source validation, so it is measured on
+windows no step ever trained on. Day 1 itself is refused as a test day. Every record carries
+accuracy, balanced accuracy and macro-F1.
 
 Each subject-day (participant-session) is one cell (``kanoga_cells``, ``myo_readings_cells``) that
-``myoxai eval --adapt`` runs through ``myoxai.evaluation.executor``. The recalibration seed derives
-from the cell's key. The calibration model is seeded from the subject's key and memoised per process,
-so it is trained once per subject sequentially and at most once per worker on Dask.
+``myoxai eval --adapt`` runs through ``myoxai.evaluation.executor``. Methods that carry state from
+one test day to the next (``CROSS_DAY_METHODS``: ``scadann-acc``) get one cell per subject that
+walks its days in order. The recalibration seed derives from the cell's key. The calibration
+model is seeded from the subject's key and memoised per process, so it is trained once per subject
+sequentially and at most once per worker on Dask.
 """
 
 from __future__ import annotations
@@ -35,10 +53,13 @@ import numpy as np
 import torch
 
 from myoxai.adapt import (
+    DEFAULT_PIPELINE,
     TARGET,
+    PseudoLabelSettings,
     RecalibrationSettings,
     SourceData,
     merge_batchnorm,
+    quick,
     recalibrate,
     split_batchnorm,
 )
@@ -47,15 +68,25 @@ from myoxai.config import DEFAULT_CONFIG
 from myoxai.dsp import process_signal
 from myoxai.errors import MyoxaiError
 from myoxai.evaluation.cells import Cell, GridContext, derive_seed, memo
+from myoxai.evaluation.metrics import scores
 from myoxai.models import TrainSettings, build_model, predict, torch_threads, train_model
 
 log = logging.getLogger(__name__)
-ADAPT_METHODS = ("none", "dann", "scadann", "labeled")
+ADAPT_METHODS = ("none", "renorm", "adabn", "rotate", "quick", "tent", "quick+tent", "dann", "scadann",
+                 "scadann+quick", "scadann-acc", "labeled", "default")
+RECALIBRATED = ("dann", "scadann", "scadann+quick", "scadann-acc")
+# A long-term-dataset gesture lasts 2 trials = 2.6 s in the adaptation stream (the reference's 1.5 s
+# buffer and 2 s limits assume gestures held for seconds); chosen on days 3-8 of subjects 1-4.
+KANOGA_PSEUDO = PseudoLabelSettings()
 
 
 @dataclass
 class AdaptEvalSettings:
-    """Model and optimisation choices of an adaptation evaluation."""
+    """Model and optimisation choices of an adaptation evaluation.
+
+    ``cache_dir``: calibration models are saved there under a name made of the recipe, subject
+    and seed, and loaded instead of retrained when present (the same recipe gives the same file).
+    """
 
     model: str = "spectrogram-convnet"
     model_args: dict[str, Any] = field(default_factory=dict)
@@ -63,6 +94,7 @@ class AdaptEvalSettings:
     threads: int = 1
     train: TrainSettings = field(default_factory=lambda: TrainSettings(epochs=40, patience=6))
     recal: RecalibrationSettings = field(default_factory=RecalibrationSettings)
+    cache_dir: str | None = None  # where calibration models are kept; not part of the results' key
 
     def to_dict(self) -> dict[str, Any]:
         """JSON description (for the output file and the cell cache key)."""
@@ -70,7 +102,23 @@ class AdaptEvalSettings:
                 "train": self.train.to_dict(), "recalibration": self.recal.to_dict()}
 
 
+def recipe_settings(model: str = "spectrogram-convnet", seed: int = 0, threads: int = 1) -> AdaptEvalSettings:
+    """The calibration-model recipe chosen on the selection days (see ``myoxai.models.recipes``)."""
+    from myoxai.models.recipes import recipe
+
+    args, train = recipe(model)
+    return AdaptEvalSettings(model=model, model_args=args, seed=seed, threads=threads, train=train)
+
+
+def pseudo_settings(dataset: str) -> Any:
+    """Pseudo-label settings per dataset (chosen on the selection days; see ``KANOGA_PSEUDO``)."""
+    from myoxai.adapt import PseudoLabelSettings
+
+    return KANOGA_PSEUDO if dataset == "kanoga" else PseudoLabelSettings()
+
+
 def parse_methods(text: str) -> list[str]:
+    """The comma list of ``--adapt`` methods, checked."""
     methods = [m.strip() for m in text.split(",") if m.strip()]
     bad = [m for m in methods if m not in ADAPT_METHODS]
     if bad or not methods:
@@ -96,43 +144,115 @@ def _labeled_upper_bound(model: Any, source: SourceData, x: np.ndarray, y: np.nd
     return net.eval()
 
 
+def _quick_model(model: Any, source: SourceData, x: np.ndarray) -> Any:
+    profile = quick.calibration_profile(source.training_part(0.25, 0)[0]) if quick.model_profile(model) is None \
+        else quick.model_profile(model)
+    return quick.quick_adapt(model, x, profile, min_windows=1)
+
+
+def adapt_one(method: str, model: Any, source: SourceData, x_adapt: np.ndarray, y_adapt: np.ndarray,
+              settings: AdaptEvalSettings, rec: dict[str, Any], state: dict[str, Any]) -> Any:
+    """The model ``method`` gives for this adaptation set; fills ``rec`` with what the method reports.
+
+    ``state`` carries what a method keeps across the test days of one subject (``scadann-acc``'s replay).
+    """
+    name = DEFAULT_PIPELINE if method == "default" else method
+    if name == "none":
+        return model
+    if name == "labeled":
+        return _labeled_upper_bound(model, source, x_adapt, y_adapt, settings.recal)
+    if name in ("renorm", "adabn"):
+        return quick.renormalize(model, x_adapt, standardizer=name == "renorm")
+    if name in ("rotate", "quick", "quick+tent") or name == "scadann+quick":
+        q, qrep = _quick_model(model, source, x_adapt)
+        rec["rotation_shift"] = qrep.rotation_shift
+        if name == "rotate":
+            return quick.compensate_rotation(model, x_adapt, quick.calibration_profile(
+                source.training_part(0.25, 0)[0]) if quick.model_profile(model) is None
+                else quick.model_profile(model))[0]
+        if name == "quick":
+            return q
+        if name == "quick+tent":
+            return quick.tent(q, x_adapt, quick.TentSettings(seed=settings.seed))
+    if name == "tent":
+        return quick.tent(model, x_adapt, quick.TentSettings(seed=settings.seed))
+    if name in RECALIBRATED:
+        src = state.get("replay", source) if name == "scadann-acc" else source
+        start = q if name == "scadann+quick" else None
+        used, report = recalibrate(model, src, x_adapt, method="dann" if name == "dann" else "scadann",
+                                   settings=settings.recal, start=start)
+        rec.update({k: v for k, v in report.to_dict().items()
+                    if k in ("status", "reason", "coverage", "agreement", "source_val_accuracy_before",
+                             "source_val_accuracy_after", "n_replay")})
+        if report.labels is not None:  # diagnostic only: the truth never reaches the adaptation
+            kept = (report.labels >= 0) & (y_adapt >= 0)
+            hit = report.labels[kept] == y_adapt[kept]
+            rec["pseudo_label_accuracy"] = float(hit.mean()) if kept.any() else None
+            if name == "scadann-acc" and report.accepted:
+                keep = report.labels >= 0
+                state["replay"] = src.with_replay(x_adapt[keep], report.labels[keep], settings.recal.replay_limit)
+        return used
+    raise MyoxaiError(f"unknown adaptation method {method!r}")
+
+
 def run_methods(model: Any, source: SourceData, x_adapt: np.ndarray, y_adapt: np.ndarray, x_test: np.ndarray,
                 y_test: np.ndarray, methods: Sequence[str], settings: AdaptEvalSettings,
-                base: dict[str, Any]) -> list[dict[str, Any]]:
-    """One record per method: test accuracy and, for DANN/SCADANN, the recalibration report."""
+                base: dict[str, Any], state: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """One record per method: accuracy, balanced accuracy, macro-F1 on the test windows, and what it reported."""
+    state = {} if state is None else state
     out = []
+    n_classes = int(getattr(model, "n_classes", int(max(y_test.max(), source.y.max())) + 1))
     for method in methods:
         rec: dict[str, Any] = {**base, "adapt": method, "n_adapt": int(len(x_adapt)), "n_test": int(len(y_test))}
+        if method == "default":
+            rec["pipeline"] = DEFAULT_PIPELINE
         t0 = time.perf_counter()
-        if method == "none":
-            used = model
-        elif method == "labeled":
-            used = _labeled_upper_bound(model, source, x_adapt, y_adapt, settings.recal)
-        else:
-            used, report = recalibrate(model, source, x_adapt, method=method, settings=settings.recal)
-            rec.update({k: v for k, v in report.to_dict().items()
-                        if k in ("status", "reason", "coverage", "agreement", "source_val_accuracy_before",
-                                 "source_val_accuracy_after")})
-            if report.labels is not None:  # diagnostic only: the truth never reaches the adaptation
-                kept = (report.labels >= 0) & (y_adapt >= 0)
-                hit = report.labels[kept] == y_adapt[kept]
-                rec["pseudo_label_accuracy"] = float(hit.mean()) if kept.any() else None
+        with torch_threads(settings.threads):
+            used = adapt_one(method, model, source, x_adapt, y_adapt, settings, rec, state)
         rec["seconds"] = time.perf_counter() - t0
-        rec["accuracy"] = float(np.mean(predict(used, x_test) == y_test))
+        sc = scores(y_test, predict(used, x_test), n_classes)
+        rec.update({k: sc[k] for k in ("accuracy", "balanced_accuracy", "macro_f1")})
         log.info("%s", {k: v for k, v in rec.items() if k not in ("reason",)})
         out.append(rec)
     return out
 
 
-def source_from(x: np.ndarray, y: np.ndarray, groups: np.ndarray, description: dict[str, Any]) -> SourceData:
-    return SourceData(x.astype(np.float32), y, groups, description)
+def train_calibration_model(x: np.ndarray, y: np.ndarray, groups: np.ndarray, n_classes: int,
+                            settings: AdaptEvalSettings, description: dict[str, Any]) -> tuple[Any, SourceData]:
+    """The labeled calibration model (validation on whole held-out groups) and its ``SourceData``.
 
+    The source data's validation groups are exactly the ones the trainer held out, so the safeguard
+    validates on windows the model never trained on. The calibration energy profile (of the
+    training windows) is stored in the model's description. With ``settings.cache_dir`` the model
+    is loaded from / saved to a file named by the recipe, the data description and the seed.
+    """
+    import hashlib
+    import json
 
-def train_calibration_model(x: np.ndarray, y: np.ndarray, n_classes: int, settings: AdaptEvalSettings) -> Any:
-    model = build_model(settings.model, n_classes, seed=settings.seed, **settings.model_args)
+    from myoxai.models import load_model, save_model
+
     ts = TrainSettings(**{**settings.train.to_dict(), "seed": settings.seed, "threads": settings.threads})
-    train_model(model, x.astype(np.float32), y, ts)
-    return model.eval()
+    recipe = {"model": settings.model, "args": settings.model_args, "train": ts.to_dict(), "data": description}
+    key = hashlib.sha256(json.dumps(recipe, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    path = Path(settings.cache_dir) / f"calibration-{key}.safetensors" if settings.cache_dir else None
+    if path is not None and path.exists():
+        model = load_model(path)
+        val_groups = np.asarray(model.description["training"]["val_groups"])
+    else:
+        model = build_model(settings.model, n_classes, seed=settings.seed, **settings.model_args)
+        report = train_model(model, x.astype(np.float32), y, ts, groups=groups)
+        val_groups = np.asarray(report.get("val_groups", []))
+        tr = ~np.isin(groups, val_groups)
+        profile = quick.calibration_profile(x[tr]).tolist()
+        model.description = {"training": {"recipe": recipe, "val_groups": val_groups.tolist(),
+                                          "calibration_profile": profile, "epochs_run": report.get("epochs_run"),
+                                          "best_epoch": report.get("best_epoch")}}
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            save_model(model, path, [str(i) for i in range(n_classes)], training=model.description["training"])
+            model = load_model(path)
+    source = SourceData(x.astype(np.float32), y, groups, description, validation_groups=val_groups)
+    return model.eval(), source
 
 
 # ---------------------------------------------------------------- long-term (Kanoga) dataset
@@ -151,14 +271,25 @@ def kanoga_day(root: str | Path, subject: int, day: int) -> dict[str, np.ndarray
             "motion": np.concatenate(motions)}
 
 
+def kanoga_split(trials: np.ndarray, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """Index arrays (adapt, test) of a day's windows: adaptation trials = the digits of ``split``.
+
+    Each trial is its own 1.5 s recording, so no window spans two trials and the two sets share none.
+    The adaptation windows stay in recording order (motion-major, trial-minor), as a user produces them.
+    """
+    adapt_trials = [int(c) for c in split]
+    a = np.isin(trials, adapt_trials)
+    return np.flatnonzero(a), np.flatnonzero(~a)
+
+
 KANOGA_RUNNER = "myoxai.evaluation.adaptation:run_kanoga_cell"
 MYO_READINGS_RUNNER = "myoxai.evaluation.adaptation:run_myo_readings_cell"
 
 
 # Methods whose state carries from one test day to the next (e.g. a replay of earlier days'
 # pseudo-labels) get one cell per subject that walks its test days in order; all others get one cell
-# per subject-day. None of today's methods carries state.
-CROSS_DAY_METHODS: tuple[str, ...] = ()
+# per subject-day. ``scadann-acc`` replays the pseudo-labels of the subject's earlier test days.
+CROSS_DAY_METHODS: tuple[str, ...] = ("scadann-acc",)
 
 
 def _split_methods(methods: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -215,33 +346,33 @@ def run_kanoga_cell(params: dict[str, Any], context: GridContext, seed: int) -> 
 
     def make(settings: AdaptEvalSettings) -> tuple:
         d1 = kanoga_day(root, subject, 1)
-        model = train_calibration_model(d1["x"], d1["y"], N_MOTIONS, settings)
-        source = source_from(d1["x"], d1["y"], d1["motion"] * 10 + d1["trial"],
-                             {"dataset": "kanoga", "subject": subject, "day": 1, "trials": [1, 2, 3, 4]})
-        return model, source
+        return train_calibration_model(d1["x"], d1["y"], d1["motion"] * 10 + d1["trial"], N_MOTIONS, settings,
+                                       {"dataset": "kanoga", "subject": subject, "day": 1, "trials": [1, 2, 3, 4]})
 
     model, source = _calibration({"dataset": "kanoga", "subject": subject, "calibration_day": 1}, context, make)
     cell_settings = replace(s, recal=replace(s.recal, seed=seed))
     records: list[dict[str, Any]] = []
     timings: list[dict[str, Any]] = []
+    states: dict[str, dict[str, Any]] = {}  # per split: what cross-day methods carry to the next day
     for day in params["days"]:
         dd = kanoga_day(root, subject, day)
         for split in params["splits"]:
             adapt_trials = [int(c) for c in split]
-            a = np.isin(dd["trial"], adapt_trials)  # recording order kept: motion-major, trial-minor
+            a, t = kanoga_split(dd["trial"], split)  # recording order kept: motion-major, trial-minor
             base = {"dataset": "kanoga", "protocol": "inter-day", "subject": subject, "model": s.model,
                     "train": {"variant": "fixed", "days": [1], "trials": [1, 2, 3, 4]},
                     "test": {"day": day, "position": position_of_day(day),
                              "trials": [t for t in (1, 2, 3, 4) if t not in adapt_trials],
                              "adapt_trials": adapt_trials, "split": f"adapt T{split} / test others"}}
-            records += _as_records(run_methods(model, source, dd["x"][a], dd["y"][a], dd["x"][~a], dd["y"][~a],
-                                               params["methods"], cell_settings, base), timings)
+            records += _as_records(run_methods(model, source, dd["x"][a], dd["y"][a], dd["x"][t], dd["y"][t],
+                                               params["methods"], cell_settings, base,
+                                               states.setdefault(split, {})), timings)
     return {"records": records, "details": {"timings": timings}}
 
 
 # ---------------------------------------------------------------- myo-readings
-def _file_windows(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Spectrograms and window labels of one 60 s file (label -1 where a window straddles a change)."""
+def _file_windows(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Spectrograms, window labels (-1 where a window straddles a change) and sample spans of one 60 s file."""
     from myoxai.io.myo_readings import load_file
 
     rec = load_file(path, strict=False)
@@ -249,10 +380,20 @@ def _file_windows(path: Path) -> tuple[np.ndarray, np.ndarray]:
     lab = np.asarray(rec.labels)
     first, last = lab[batch.start], lab[batch.end - 1]
     y = np.where(first == last, first, -1)  # labels switch every 5 s, so a 250 ms window has at most one change
-    return batch.spectrograms.astype(np.float32), y
+    return batch.spectrograms.astype(np.float32), y, np.asarray(batch.start), np.asarray(batch.end)
 
 
-def myo_session(folder: Path) -> list[tuple[np.ndarray, np.ndarray]]:
+def halves_of_file(start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index arrays (adapt, test) of a file's windows cut at its middle sample.
+
+    Adaptation windows end at or before the cut and test windows start at or after it; the few
+    windows that straddle the cut are dropped, so the two sets share no sample.
+    """
+    cut = (int(start.min()) + int(end.max())) // 2
+    return np.flatnonzero(end <= cut), np.flatnonzero(start >= cut)
+
+
+def myo_session(folder: Path) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
     files = sorted((p for p in folder.glob("*.txt") if p.stem.isdigit()), key=lambda p: int(p.stem))
     if not files:
         raise MyoxaiError(f"{folder} holds no <label>.txt files")
@@ -303,10 +444,8 @@ def run_myo_readings_cell(params: dict[str, Any], context: GridContext, seed: in
         y = np.concatenate([f[1] for f in files])
         seg = np.concatenate([i * 1000 + np.cumsum(np.r_[0, np.diff(f[1]) != 0]) for i, f in enumerate(files)])
         keep = y >= 0
-        model = train_calibration_model(x[keep], y[keep], len(CLASS_NAMES), settings)
-        source = source_from(x[keep], y[keep], seg[keep], {"dataset": "myo-readings", "participant": pid,
-                                                          "session": 1})
-        return model, source
+        return train_calibration_model(x[keep], y[keep], seg[keep], len(CLASS_NAMES), settings,
+                                       {"dataset": "myo-readings", "participant": pid, "session": 1})
 
     model, source = _calibration({"dataset": "myo-readings", "subject": pid, "calibration_session": 1}, context,
                                  make)
@@ -315,7 +454,10 @@ def run_myo_readings_cell(params: dict[str, Any], context: GridContext, seed: in
     timings: list[dict[str, Any]] = []
     for session in params["sessions"]:
         parts = myo_session(_session_folder(root, pid, session))
-        halves = [(fx[:len(fx) // 2], fy[:len(fy) // 2], fx[len(fx) // 2:], fy[len(fy) // 2:]) for fx, fy in parts]
+        halves = []
+        for fx, fy, fs, fe in parts:  # cut at each file's middle sample; straddling windows are dropped
+            a, t = halves_of_file(fs, fe)
+            halves.append((fx[a], fy[a], fx[t], fy[t]))
         xa = np.concatenate([h[0] for h in halves])
         ya = np.concatenate([h[1] for h in halves])
         xt = np.concatenate([h[2] for h in halves])
@@ -336,10 +478,21 @@ def run_myo_readings_cell(params: dict[str, Any], context: GridContext, seed: in
 
 
 # ---------------------------------------------------------------- summary
+def _mean_sd(values: Sequence[float]) -> str:
+    v = 100 * np.asarray(values, dtype=np.float64)
+    return f"{v.mean():.1f} ± {v.std(ddof=1) if len(v) > 1 else 0:.1f}"
+
+
 def summarize(records: Sequence[dict[str, Any]]) -> str:
-    """Markdown table: accuracy mean ± sd over (subject, day) per dataset, split, method and position."""
-    lines = ["| dataset | split | position | method | n | accuracy % (mean ± sd) | Δ vs none | accepted |",
-             "|---|---|---|---|---|---|---|---|"]
+    """Markdown table per dataset, split, position and method (%, mean ± sd).
+
+    Accuracy over subject-days and over subjects (each subject's mean first), balanced accuracy and
+    macro-F1 over subject-days, the paired gain over ``none``, accepted runs, and the mean estimated
+    rotation where the method estimates one.
+    """
+    lines = ["| dataset | split | position | method | n | accuracy (subject-days) | accuracy (subjects) | "
+             "balanced acc. | macro-F1 | Δ vs none | accepted | shift |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     keys = sorted({(r["dataset"], r["test"]["split"]) for r in records})
     for dataset, split in keys:
         rows = [r for r in records if r["dataset"] == dataset and r["test"]["split"] == split]
@@ -351,12 +504,17 @@ def summarize(records: Sequence[dict[str, Any]]) -> str:
                 m = [r for r in sel if r["adapt"] == method]
                 if not m:
                     continue
-                acc = 100 * np.array([r["accuracy"] for r in m])
+                subjects = sorted({r["subject"] for r in m}, key=str)
+                per_subject = [np.mean([r["accuracy"] for r in m if r["subject"] == s]) for s in subjects]
                 delta = [100 * (r["accuracy"] - none[(r["subject"], r["test"]["day"])]) for r in m
                          if (r["subject"], r["test"]["day"]) in none]
-                acc_txt = f"{acc.mean():.1f} ± {acc.std(ddof=1) if len(acc) > 1 else 0:.1f}"
                 d_txt = f"{np.mean(delta):+.1f}" if delta and method != "none" else ""
                 accepted = [r.get("status") for r in m if "status" in r]
                 a_txt = f"{sum(a == 'accepted' for a in accepted)}/{len(accepted)}" if accepted else ""
-                lines.append(f"| {dataset} | {split} | {pos} | {method} | {len(m)} | {acc_txt} | {d_txt} | {a_txt} |")
+                shifts = [r["rotation_shift"] for r in m if r.get("rotation_shift") is not None]
+                sh_txt = f"{np.mean(shifts):+.2f}" if shifts else ""
+                lines.append(f"| {dataset} | {split} | {pos} | {method} | {len(m)} | "
+                             f"{_mean_sd([r['accuracy'] for r in m])} | {_mean_sd(per_subject)} | "
+                             f"{_mean_sd([r['balanced_accuracy'] for r in m])} | "
+                             f"{_mean_sd([r['macro_f1'] for r in m])} | {d_txt} | {a_txt} | {sh_txt} |")
     return "\n".join(lines)

@@ -32,12 +32,29 @@ RUNNER = "myoxai.evaluation.protocols:run_train_test"
 
 
 def fit_fresh(name: str, data: WindowSet, settings: TrainSettings) -> tuple[Model, dict[str, Any]]:
-    """Train a new model of ``name`` on ``data`` (LDA uses the set's cached features)."""
-    model = build_model(name, len(data.class_names), seed=settings.seed)
+    """Train a new model of ``name`` on ``data`` with its recipe (``myoxai.models.recipes``).
+
+    The recipe gives the architecture arguments and augmentation; ``settings`` keeps the epochs,
+    seed and threads of the command line. Validation holds out whole trials (per gesture) when the
+    set knows its trials. LDA uses the set's cached features.
+    """
+    from dataclasses import replace
+
+    from myoxai.models.recipes import recipe
+
+    args, rs = recipe(name)
+    model = build_model(name, len(data.class_names), seed=settings.seed, **args)
     if isinstance(model, LdaBaseline):
         model.fit(None, data.y, features=data.features(model.feature_set))
         return model, {"model": name, "n_train": len(data)}
-    return model, train_model(model, data.inputs(model.input_kind), data.y, settings)
+    if args:
+        settings = replace(rs, epochs=settings.epochs, seed=settings.seed, threads=settings.threads,
+                           progress=settings.progress)
+    groups = None
+    if "trial" in data.meta and "day" in data.meta:
+        groups = (np.asarray(data.y, np.int64) * 100000 + np.asarray(data.meta["day"], np.int64) * 100
+                  + np.asarray(data.meta["trial"], np.int64))
+    return model, train_model(model, data.inputs(model.input_kind), data.y, settings, groups=groups)
 
 
 def logits_on(model: Model, data: WindowSet) -> np.ndarray:

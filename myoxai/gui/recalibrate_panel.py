@@ -1,8 +1,9 @@
-"""Recalibrate button: buffered data, SCADANN progress with cancel, before/after, Accept / Revert.
+"""Recalibrate and Quick adapt: instant rotation compensation + re-normalisation, then SCADANN with Accept / Revert.
 
-The work happens in ``myoxai.engine.Recalibration`` (a child process); this panel only starts it,
-polls its state from the window's timer and forwards the user's choice. The stream and the plots
-keep running throughout.
+The work happens in ``myoxai.engine.Recalibration`` (quick adapt in the app within a second, SCADANN
+in a child process); this panel only starts it, shows the estimated armband rotation, polls the
+state from the window's timer and forwards the user's choice. The stream and the plots keep
+running throughout.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ class RecalibratePanel(QtWidgets.QGroupBox):
     """Controls and results of one recalibration at a time."""
 
     def __init__(self) -> None:
-        super().__init__("Recalibration (SCADANN, unlabeled)")
+        super().__init__("Recalibration (unlabeled: quick adapt, then SCADANN)")
         self.engine: Any = None
         self.source_data: Any = None
         self.settings: Any = None  # myoxai.adapt.RecalibrationSettings (defaults when None)
@@ -33,6 +34,9 @@ class RecalibratePanel(QtWidgets.QGroupBox):
         self.buffered = QtWidgets.QLabel("buffered: 0 s")
         self.buffered.setWordWrap(True)
         self.start_button = QtWidgets.QPushButton("Recalibrate")
+        self.quick_button = QtWidgets.QPushButton("Quick adapt")
+        self.quick_button.setToolTip("rotation compensation and re-normalisation on the buffer: instant, no training")
+        self.rotation = QtWidgets.QLabel("rotation since calibration: not estimated yet")
         self.cancel_button = QtWidgets.QPushButton("Cancel")
         self.progress = QtWidgets.QProgressBar()
         self.progress.setRange(0, 1000)
@@ -46,9 +50,10 @@ class RecalibratePanel(QtWidgets.QGroupBox):
         row.addWidget(self.accept_button)
         row.addWidget(self.revert_button)
         top = QtWidgets.QHBoxLayout()
+        top.addWidget(self.quick_button)
         top.addWidget(self.start_button)
         top.addWidget(self.cancel_button)
-        for w in (self.buffered,):
+        for w in (self.buffered, self.rotation):
             layout.addWidget(w)
         layout.addLayout(top)
         self.drift_prompt = QtWidgets.QLabel("")  # the drift monitor's reason to recalibrate, beside the button
@@ -59,6 +64,7 @@ class RecalibratePanel(QtWidgets.QGroupBox):
         layout.addWidget(self.result)
         layout.addLayout(row)
         self.start_button.clicked.connect(self.start)
+        self.quick_button.clicked.connect(self.quick)
         self.cancel_button.clicked.connect(self.cancel)
         self.accept_button.clicked.connect(self.accept)
         self.revert_button.clicked.connect(self.revert)
@@ -74,15 +80,28 @@ class RecalibratePanel(QtWidgets.QGroupBox):
                              "needs the model's training data: use the bundled model or the calibration wizard")
         self.refresh()
 
+    def _job(self) -> Recalibration:
+        """One job per attached engine, so repeated presses adapt the calibration model, not an adapted one."""
+        if self.job is None:
+            self.job = Recalibration(self.engine, self.source_data, settings=self.settings, niceness=self.niceness)
+        return self.job
+
+    def quick(self) -> None:
+        if self.engine is None:
+            return
+        try:
+            self._job().quick_adapt()
+        except MyoxaiError as exc:
+            self.message.setText(str(exc))
+        self.refresh()
+
     def start(self) -> None:
         if self.engine is None:
             return
-        self.job = Recalibration(self.engine, self.source_data, settings=self.settings, niceness=self.niceness)
         try:
-            self.job.start()
+            self._job().start()
         except MyoxaiError as exc:
             self.message.setText(str(exc))
-            self.job = None
         self.result.setText("")
         self.refresh()
 
@@ -118,6 +137,12 @@ class RecalibratePanel(QtWidgets.QGroupBox):
         job = self.job.state() if self.job is not None else None
         running = job is not None and job.state == "running"
         self.start_button.setEnabled(self.engine is not None and not running and self.source_data is not None)
+        self.quick_button.setEnabled(self.engine is not None and not running)
+        quick = job.quick if job is not None else None
+        if quick is not None:
+            shift = "not estimated (no calibration profile)" if quick.rotation_shift is None else \
+                f"{quick.rotation_shift:+.2f} electrodes"
+            self.rotation.setText(f"rotation since calibration: {shift}; re-normalised in {quick.seconds:.2f} s")
         self.cancel_button.setEnabled(running)
         if job is None:
             self.progress.setValue(0)
@@ -126,7 +151,7 @@ class RecalibratePanel(QtWidgets.QGroupBox):
             return
         self.progress.setValue(int(job.progress * 1000))
         self.message.setText(job.message)
-        if job.state == "done":
+        if job.state == "done" and job.report is not None:
             r = job.report
             self.result.setText(
                 f"{r.method}: {job.verdict}" + (f" — {r.reason}" if r.reason else "")

@@ -33,14 +33,17 @@ class SpectrogramConvNet(MyoModel):
         Dropout after each block.
     in_frames:
         Spectrogram time frames (input planes).
+    log_input:
+        Standardise log power instead of power (see ``ElectrodeStandardizer``).
     """
 
     name = "spectrogram-convnet"
     input_kind = SPECTROGRAM
 
     def __init__(self, n_classes: int, channels: Sequence[int] = (24, 32, 32), dropout: float = 0.2,
-                 in_frames: int = 4) -> None:
-        super().__init__(n_classes, channels=list(channels), dropout=dropout, in_frames=in_frames)
+                 in_frames: int = 4, log_input: bool = False, input_rotation: dict | None = None) -> None:
+        super().__init__(n_classes, log_input, input_rotation, channels=list(channels), dropout=dropout,
+                         in_frames=in_frames)
         blocks, c_in = [], in_frames
         for c_out in channels:
             blocks += [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out),
@@ -95,14 +98,17 @@ class AllConvNet(MyoModel):
         Dropout before the classifier.
     in_frames:
         Spectrogram time frames (input planes).
+    log_input:
+        Standardise log power instead of power (see ``ElectrodeStandardizer``).
     """
 
     name = "allconvnet"
     input_kind = SPECTROGRAM
 
     def __init__(self, n_classes: int, channels: Sequence[int] = (16, 32, 32, 64), dropout: float = 0.2,
-                 in_frames: int = 4) -> None:
-        super().__init__(n_classes, channels=list(channels), dropout=dropout, in_frames=in_frames)
+                 in_frames: int = 4, log_input: bool = False, input_rotation: dict | None = None) -> None:
+        super().__init__(n_classes, log_input, input_rotation, channels=list(channels), dropout=dropout,
+                         in_frames=in_frames)
         if len(channels) != 4:
             raise ValueError("AllConvNet takes exactly four conv widths")
         c1, c2, c3, c4 = channels

@@ -1,10 +1,14 @@
-"""One trainer for every model: Adam, validation split, early stopping, ReduceLROnPlateau, fixed seeds.
+"""One trainer for every model: Adam, validation split, early stopping, LR schedule, augmentation, fixed seeds.
 
-Reproducibility: the seed fixes the validation split, the shuffling order and dropout, and torch
-runs with a bounded thread count, so the same seed on the same data gives identical weights.
-The validation split is a random, class-stratified share of the training windows: it only tells
-the loop when to stop (windows of one trial are correlated, so it is optimistic) and is never
-reported as an accuracy. Standardisation statistics come from all training windows.
+Reproducibility: the seed fixes the validation split, the shuffling order, the augmentation and
+dropout, and torch runs with a bounded thread count, so the same seed on the same data gives
+identical weights.
+
+Validation: with ``groups`` (the trial or segment of each window), whole groups of each class are
+held out (``group_split``), because windows of one trial are correlated and a window-level split
+puts near-copies on both sides. Without groups it is a class-stratified share of the windows.
+It only decides when to stop and is never reported as a test accuracy. Standardisation
+statistics come from the training part of the split only, so the held-out groups stay unseen.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from myoxai.models.base import MyoModel
+from myoxai.models.augment import Augmentation, augment_spectrograms
+from myoxai.models.base import SPECTROGRAM, MyoModel
 from myoxai.models.lda import LdaBaseline
 from myoxai.models.lstm_fin import LstmFin, r2_per_target
 
@@ -44,6 +49,14 @@ class TrainSettings:
     class_balanced: bool = True
     progress: bool = False
     fin_epochs: int = 10  # LSTM-FIN stage-1 (feature imitation) epochs
+    lr_schedule: str = "plateau"  # "plateau" (halve on a stalled validation loss) or "cosine" (over ``epochs``)
+    augment: Augmentation | None = None  # spectrogram models only
+
+    def __post_init__(self) -> None:
+        if isinstance(self.augment, dict):
+            self.augment = Augmentation(**self.augment)
+        if self.lr_schedule not in ("plateau", "cosine"):
+            raise ValueError(f"lr_schedule must be 'plateau' or 'cosine', not {self.lr_schedule!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -93,6 +106,24 @@ def stratified_split(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndar
     return train_idx, val_idx
 
 
+def group_split(y: np.ndarray, groups: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (train, val) holding out whole ``groups``: ``fraction`` of each class's groups (≥ 1 if it has 2+).
+
+    A group (a trial, a held gesture) never has windows on both sides. Classes with a single
+    group stay in training. The same ``(y, groups, fraction, seed)`` always gives the same split,
+    which is how a recalibration finds the calibration model's held-out windows again.
+    """
+    y, groups = np.asarray(y), np.asarray(groups)
+    rng = np.random.default_rng(seed)
+    val_groups = []
+    for c in np.unique(y):
+        g = np.unique(groups[y == c])
+        k = max(1, int(round(fraction * len(g)))) if len(g) >= 2 and fraction > 0 else 0
+        val_groups.append(rng.permutation(g)[:k])
+    is_val = np.isin(groups, np.concatenate(val_groups)) if val_groups else np.zeros(len(y), bool)
+    return np.flatnonzero(~is_val), np.flatnonzero(is_val)
+
+
 def class_weights(y: np.ndarray, n_classes: int) -> torch.Tensor:
     """Inverse-frequency weights (all ones when balanced); absent classes get weight 0."""
     counts = np.bincount(y, minlength=n_classes).astype(np.float64)
@@ -104,14 +135,21 @@ def class_weights(y: np.ndarray, n_classes: int) -> torch.Tensor:
 
 def fit_loop(model: nn.Module, forward: Callable[[torch.Tensor], torch.Tensor], x: np.ndarray, t: np.ndarray,
              loss_fn: nn.Module, settings: TrainSettings, val_idx: np.ndarray, train_idx: np.ndarray,
-             desc: str = "train") -> dict[str, Any]:
-    """Minimise ``loss_fn(forward(x), t)`` with Adam; stop early on validation loss; keep the best weights."""
+             desc: str = "train", augment: Augmentation | None = None) -> dict[str, Any]:
+    """Minimise ``loss_fn(forward(x), t)`` with Adam; stop early on validation loss; keep the best weights.
+
+    ``augment`` transforms each training batch (never the validation windows).
+    """
     from tqdm.auto import tqdm
 
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=settings.lr, weight_decay=settings.weight_decay)
-    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=settings.lr_patience)
+    if settings.lr_schedule == "cosine":
+        sched: Any = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, settings.epochs))
+    else:
+        sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=settings.lr_patience)
     gen = torch.Generator().manual_seed(settings.seed)
+    aug_gen = torch.Generator().manual_seed(settings.seed + 7919)
     xt = torch.as_tensor(x, dtype=torch.float32)
     tt = torch.as_tensor(t)
     tr = torch.as_tensor(train_idx)
@@ -126,14 +164,18 @@ def fit_loop(model: nn.Module, forward: Callable[[torch.Tensor], torch.Tensor], 
             b = order[i:i + settings.batch_size]
             if len(b) < 2 and i > 0:
                 continue  # a 1-sample tail batch breaks BatchNorm and adds nothing
-            loss = loss_fn(forward(xt[b]), tt[b])
+            xb = xt[b] if augment is None else augment_spectrograms(xt[b], augment, aug_gen)
+            loss = loss_fn(forward(xb), tt[b])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             total += loss.item() * len(b)
         train_loss = total / max(len(order), 1)
         val_loss = _eval_loss(model, forward, xt, tt, loss_fn, val_idx) if have_val else train_loss
-        sched.step(val_loss)
+        if settings.lr_schedule == "cosine":
+            sched.step()
+        else:
+            sched.step(val_loss)
         history.append({"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val_loss,
                         "lr": opt.param_groups[0]["lr"]})
         bar.set_postfix(loss=f"{train_loss:.3f}", val=f"{val_loss:.3f}")
@@ -163,12 +205,14 @@ def _eval_loss(model: nn.Module, forward: Callable, xt: torch.Tensor, tt: torch.
 
 def train_model(model: MyoModel | LdaBaseline, x: np.ndarray, y: np.ndarray,
                 settings: TrainSettings | None = None, fit_standardizer: bool = True,
-                val_mask: np.ndarray | None = None) -> dict[str, Any]:
+                val_mask: np.ndarray | None = None, groups: np.ndarray | None = None) -> dict[str, Any]:
     """Train ``model`` on inputs ``x`` (of its ``input_kind``) and labels ``y``; return a training report.
 
     ``fit_standardizer=False`` keeps existing statistics (fine-tuning a pre-trained model).
-    ``val_mask`` (boolean, one per window) names the validation windows, e.g. whole held-out
-    trials; by default a random class-stratified share is held out.
+    ``val_mask`` (boolean, one per window) names the validation windows, e.g. whole held-out holds.
+    ``groups`` (one id per window: its trial or held gesture) makes validation hold out whole
+    groups; the report's ``val_groups`` lists them, so later steps can keep them unseen.
+    Without either, a random class-stratified share is held out.
     """
     settings = settings or TrainSettings()
     y = np.asarray(y, dtype=np.int64)
@@ -179,17 +223,21 @@ def train_model(model: MyoModel | LdaBaseline, x: np.ndarray, y: np.ndarray,
     report: dict[str, Any] = {"model": model.name, "n_train": int(len(y)), "settings": settings.to_dict()}
     with torch_threads(settings.threads), torch.random.fork_rng(devices=[]):
         torch.manual_seed(settings.seed)
-        if fit_standardizer:
-            model.fit_standardizer(x)
-        if val_mask is None:
-            train_idx, val_idx = stratified_split(y, settings.val_fraction, settings.seed)
-        else:
+        if val_mask is not None:
             train_idx, val_idx = np.flatnonzero(~val_mask), np.flatnonzero(val_mask)
+        elif groups is not None:
+            train_idx, val_idx = group_split(y, groups, settings.val_fraction, settings.seed)
+            report["val_groups"] = np.unique(np.asarray(groups)[val_idx]).tolist()
+        else:
+            train_idx, val_idx = stratified_split(y, settings.val_fraction, settings.seed)
+        if fit_standardizer:
+            model.fit_standardizer(x[train_idx] if len(train_idx) else x)
         if isinstance(model, LstmFin):
             report["fin"] = _fit_imitation(model, x, settings, train_idx, val_idx, fit_standardizer)
         weights = class_weights(y[train_idx], model.n_classes) if settings.class_balanced else None
         loss = nn.CrossEntropyLoss(weight=weights)
-        report.update(fit_loop(model, model, x, y, loss, settings, val_idx, train_idx, desc=model.name))
+        aug = settings.augment if model.input_kind == SPECTROGRAM and settings.augment is not None else None
+        report.update(fit_loop(model, model, x, y, loss, settings, val_idx, train_idx, desc=model.name, augment=aug))
         if len(val_idx):
             from myoxai.models.registry import predict
 

@@ -1,0 +1,227 @@
+"""Instant unsupervised adaptation: re-normalisation (standardiser + AdaBN), rotation compensation, TENT.
+
+These need no labels and no (or a few) gradient steps, so they run within a second on a buffer
+of a few minutes of windows and are the first thing the live Recalibrate button applies:
+
+- ``renormalize``: re-fit the model's per-electrode standardiser on the unlabeled buffer (today's
+  electrode gains and contact), and re-estimate every BatchNorm's running statistics on it
+  (AdaBN, Li et al. 2016). No gradient step.
+- ``compensate_rotation``: estimate the armband's rotation since calibration from the buffer's
+  per-electrode energy profile (``myoxai.adapt.rotation``) and put the opposite shift in front of
+  the model (``MyoModel.set_input_rotation``).
+- ``tent``: test-time entropy minimisation (Wang et al., ICLR 2021): only the BatchNorm affine
+  parameters are trained to make the predictions on the buffer confident; BatchNorm statistics
+  are re-estimated on the buffer afterwards so single-window inference matches.
+
+Every function works on a deep copy and returns it; the caller's model is never changed.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from myoxai.adapt.rotation import energy_profile, estimate_shift
+from myoxai.models import MyoModel
+
+ELECTRODE_AXIS = 2  # spectrograms are (n, frames, electrodes, freqs)
+
+
+def _batchnorms(model: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
+    return [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+
+
+@torch.no_grad()
+def refit_batchnorm(model: MyoModel, x: np.ndarray, batch_size: int = 512) -> int:
+    """AdaBN in place: every BatchNorm's running mean/var becomes the exact average over ``x``; returns the count."""
+    norms = _batchnorms(model)
+    if not norms:
+        return 0
+    saved = [(m, m.momentum) for m in norms]
+    model.eval()
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative moving average = the plain mean over the batches
+        m.train()
+    try:
+        for i in range(0, len(x), batch_size):
+            model(torch.as_tensor(x[i:i + batch_size], dtype=torch.float32))
+    finally:
+        for m, momentum in saved:
+            m.momentum = momentum
+        model.eval()
+    return len(norms)
+
+
+def renormalize(model: MyoModel, unlabeled: np.ndarray, standardizer: bool = True,
+                batchnorm: bool = True) -> MyoModel:
+    """A copy of ``model`` whose normalisation statistics describe the unlabeled windows (no gradients).
+
+    Parameters
+    ----------
+    model:
+        A trained torch spectrogram model.
+    unlabeled:
+        (n, 4, 8, 10) raw spectrograms of today's use, e.g. the live buffer.
+    standardizer:
+        Re-fit the per-electrode mean and sd (a log model keeps its offset).
+    batchnorm:
+        Re-estimate the BatchNorm running statistics on the buffer (AdaBN).
+    """
+    net = copy.deepcopy(model).eval()
+    x = np.asarray(unlabeled, dtype=np.float32)
+    if standardizer:
+        net.standardize.fit(net.rotate_input_np(x), refit_offset=False)
+    if batchnorm:
+        refit_batchnorm(net, x)
+    return net
+
+
+def calibration_profile(x: np.ndarray) -> np.ndarray:
+    """The per-electrode log-RMS profile of calibration spectrograms (stored with the model)."""
+    return energy_profile(x, ELECTRODE_AXIS, power=True)
+
+
+def compensate_rotation(model: MyoModel, unlabeled: np.ndarray, reference_profile: np.ndarray,
+                        max_shift: float = 2.0, method: str = "linear") -> tuple[MyoModel, float]:
+    """A copy of ``model`` that undoes the armband rotation seen in ``unlabeled``; returns it and the shift.
+
+    The shift ``s`` (electrodes, positive = content moved towards higher electrode indices since
+    calibration) is estimated from the buffer's energy profile against ``reference_profile``;
+    the copy resamples its input electrodes by ``-s`` before standardising.
+    """
+    s = estimate_shift(energy_profile(unlabeled, ELECTRODE_AXIS, power=True), reference_profile,
+                       max_shift=max_shift)
+    net = copy.deepcopy(model).eval()
+    net.set_input_rotation(-s, method=method)
+    return net, s
+
+
+@dataclass(frozen=True)
+class TentSettings:
+    """TENT's optimisation: Adam on BatchNorm affine parameters only, a few passes over the buffer."""
+
+    lr: float = 1e-3
+    epochs: int = 3
+    batch_size: int = 128
+    seed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def tent(model: MyoModel, unlabeled: np.ndarray, settings: TentSettings | None = None) -> MyoModel:
+    """A copy of ``model`` adapted by entropy minimisation over its BatchNorm affine parameters.
+
+    Models without BatchNorm come back re-normalised only (there is nothing TENT may train).
+    """
+    s = settings or TentSettings()
+    net = copy.deepcopy(model).eval()
+    x = torch.as_tensor(np.asarray(unlabeled, dtype=np.float32))
+    norms = _batchnorms(net)
+    if not norms or len(x) < 2:
+        return net
+    for p in net.parameters():
+        p.requires_grad_(False)
+    params = []
+    for m in norms:
+        for p in (m.weight, m.bias):
+            if p is not None:
+                p.requires_grad_(True)
+                params.append(p)
+    opt = torch.optim.Adam(params, lr=s.lr)
+    gen = torch.Generator().manual_seed(s.seed)
+    for _ in range(s.epochs):
+        order = torch.randperm(len(x), generator=gen)
+        for i in range(0, len(x), s.batch_size):
+            b = order[i:i + s.batch_size]
+            if len(b) < 2:
+                continue
+            for m in norms:
+                m.train()  # TENT normalises with the batch's own statistics
+            logp = torch.log_softmax(net(x[b]), dim=1)
+            loss = -(logp.exp() * logp).sum(dim=1).mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+    for p in net.parameters():
+        p.requires_grad_(True)
+    refit_batchnorm(net, x.numpy())
+    return net.eval()
+
+
+@dataclass
+class QuickReport:
+    """What ``quick_adapt`` did: the estimated rotation and which statistics were re-fitted."""
+
+    method: str = "quick"
+    status: str = "accepted"
+    reason: str = ""
+    rotation_shift: float | None = None  # electrodes the band moved since calibration (+ = higher indices)
+    renormalized: bool = False
+    n_target: int = 0
+    seconds: float = 0.0
+
+    @property
+    def accepted(self) -> bool:
+        return self.status == "accepted"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def model_profile(model: MyoModel) -> np.ndarray | None:
+    """The calibration energy profile a model file carries (``description['calibration_profile']``), if any."""
+    desc = getattr(model, "description", None) or {}
+    prof = desc.get("calibration_profile") or desc.get("training", {}).get("calibration_profile")
+    return None if prof is None else np.asarray(prof, dtype=np.float64)
+
+
+def quick_adapt(model: MyoModel, unlabeled: np.ndarray, reference_profile: np.ndarray | None = None,
+                rotate: bool = True, renorm: bool = True, max_shift: float = 2.0,
+                min_windows: int = 100) -> tuple[MyoModel, QuickReport]:
+    """Rotation compensation, then re-normalisation, on a copy of ``model``: no labels, no gradient steps.
+
+    Parameters
+    ----------
+    model:
+        The serving model (not changed).
+    unlabeled:
+        (n, 4, 8, 10) spectrograms of today's use.
+    reference_profile:
+        The calibration energy profile (``calibration_profile`` of the training windows); defaults
+        to the one stored in the model file. Without one, the rotation step is skipped and the
+        report says so.
+    rotate, renorm:
+        Which steps to apply.
+    max_shift:
+        Largest rotation considered, in electrodes.
+    min_windows:
+        Fewer buffered windows than this are refused (the statistics would be noise).
+    """
+    import time
+
+    from myoxai.errors import MyoxaiError
+
+    t0 = time.perf_counter()
+    x = np.asarray(unlabeled, dtype=np.float32)
+    if x.ndim != 4 or len(x) < min_windows:
+        raise MyoxaiError(f"quick adapt needs at least {min_windows} buffered spectrogram windows, got {len(x)}; "
+                          "keep using the armband a little longer")
+    report = QuickReport(n_target=len(x))
+    net = copy.deepcopy(model).eval()
+    ref = reference_profile if reference_profile is not None else model_profile(model)
+    if rotate and ref is not None:
+        net, report.rotation_shift = compensate_rotation(net, x, ref, max_shift=max_shift)
+    elif rotate:
+        report.reason = "no calibration energy profile in the model: rotation not estimated"
+    if renorm:
+        net = renormalize(net, x)
+        report.renormalized = True
+    report.seconds = time.perf_counter() - t0
+    return net, report
