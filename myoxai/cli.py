@@ -22,6 +22,7 @@ COMMANDS = ("info", "convert", "replay", "record", "stream", "train", "eval", "e
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``myoxai`` parser: one subcommand per module of ``myoxai.commands``."""
     parser = argparse.ArgumentParser(prog="myoxai", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"myoxai {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one ``myoxai`` command; the exit code (2 with a one-line message on a ``MyoxaiError``)."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")

@@ -63,10 +63,12 @@ class SignalConfig:
         return (self.n_frames, self.n_channels, self.n_freqs)
 
     def to_dict(self) -> dict[str, Any]:
+        """The fields as plain JSON values (stored in every model file)."""
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SignalConfig:
+        """The config stored by ``to_dict``; unknown keys are refused rather than dropped."""
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:

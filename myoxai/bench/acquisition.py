@@ -17,6 +17,7 @@ HELP = ("Myo/BLED112 acquisition via the emulator: end-to-end latency p50/p99, t
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``myoxai bench acquisition`` options, added to its subcommand parser."""
     parser.add_argument("--seconds", type=float, default=20.0, help="streaming time for latency (default 20)")
     parser.add_argument("--drops", type=int, default=10, help="link drops for the reconnect timing (default 10)")
     parser.add_argument("--packets", type=int, default=200_000, help="packets for the decode throughput test")
@@ -105,6 +106,7 @@ def _replay_rate() -> float:
 
 
 def run(args: argparse.Namespace) -> list[Result]:
+    """Latency, decode throughput and reconnect times of the BLED112 driver against the emulator."""
     import numpy as np
 
     from myoxai.sources.lsl import use_local_lsl

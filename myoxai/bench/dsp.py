@@ -11,6 +11,7 @@ HELP = "dsp core on a real recording: samples/s, real-time factor (1 thread), st
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``myoxai bench dsp`` options, added to its subcommand parser."""
     parser.add_argument("--data", default=None, help="recording to use (default: the bundled recording)")
     parser.add_argument("--chunk", type=int, default=10, help="streaming chunk size in samples (default 10 = 50 ms)")
     parser.add_argument("--repeat", type=int, default=5, help="timed repetitions (best is reported)")
@@ -27,6 +28,7 @@ def _limit_threads() -> None:
 
 
 def run(args: argparse.Namespace) -> list[Result]:
+    """Throughput of the dsp core on a real recording, and the streaming-vs-batch difference."""
     from pathlib import Path
 
     import numpy as np

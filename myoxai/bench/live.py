@@ -35,6 +35,7 @@ HELP = "live pipeline: decision latency with exact Shapley, replay throughput, G
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``myoxai bench live`` options, added to its subcommand parser."""
     parser.add_argument("--minutes", type=float, default=5.0, help="signal minutes for the latency run (default 5)")
     parser.add_argument("--throughput-minutes", type=float, default=2.0,
                         help="signal minutes per throughput run (default 2)")
@@ -172,6 +173,7 @@ def gui_run(seconds: float, recalibrate_at: float | None) -> dict[str, Any] | No
 
 
 def run(args: argparse.Namespace) -> list[Result]:
+    """Decision latency with exact Shapley, replay throughput per thread count and the GUI frame rate."""
     from myoxai.models import set_torch_threads
 
     set_torch_threads(1)

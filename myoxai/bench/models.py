@@ -18,6 +18,7 @@ HELP = "inference latency (p50/p99, batch 1, 1 thread), windows/s and parameter 
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``myoxai bench models`` options, added to its subcommand parser."""
     parser.add_argument("--models", default="allconvnet,spectrogram-convnet,lstm-fin,lda")
     parser.add_argument("--repeats", type=int, default=300, help="timed single-window calls per model")
     parser.add_argument("--threads", type=int, default=1)
@@ -35,7 +36,7 @@ def _timed(fn, repeats: int) -> np.ndarray:
 
 
 def run(args: argparse.Namespace) -> list[Result]:
-
+    """Single-window latency, windows/s and parameter count of each requested model."""
     import torch
 
     from myoxai.config import DEFAULT_CONFIG

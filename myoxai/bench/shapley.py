@@ -23,6 +23,7 @@ HELP = "exact channel Shapley: latency per decision and comparison with shap, sh
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``myoxai bench shapley`` options, added to its subcommand parser."""
     parser.add_argument("--model", action="append", metavar="FILE_OR_NAME",
                         help="model file, or an architecture name with optional conv widths "
                              "(untrained, seeded), e.g. allconvnet:8,16,16,32; repeatable (default: "
@@ -77,6 +78,7 @@ def _coalition_fn(cs, x: np.ndarray):
 
 
 def run(args: argparse.Namespace) -> list[Result]:
+    """Exact channel Shapley latency per model, and its agreement and cost against shap, shapiq and Captum."""
     import torch
 
     from myoxai.explain.data import labelled_windows

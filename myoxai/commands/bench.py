@@ -11,6 +11,7 @@ HELP = f"run a benchmark ({', '.join(BENCHMARKS)}) and print machine-readable re
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """One subcommand per ``myoxai.bench`` module, each with ``--json`` and its own options."""
     sub = parser.add_subparsers(dest="benchmark", metavar="BENCHMARK", required=True)
     for name in BENCHMARKS:
         # a module that fails to import is an error, not a silently missing benchmark
@@ -22,6 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run the chosen benchmark and print (and with ``--json`` write) its results."""
     from myoxai.bench.report import write_report
 
     write_report(args._bench(args), args.json)

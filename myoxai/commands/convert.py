@@ -10,6 +10,7 @@ HELP = "convert a dataset session, day folder or file to an XDF recording (EMG +
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``myoxai convert`` options, added to its subcommand parser."""
     parser.add_argument("src", help="myo-readings session folder or <label>.txt, long-term day folder or trial, "
                         "Myo Armband round folder (training0/Test0/Test1) or classe_<i>.dat, or .xdf")
     parser.add_argument("out", help="output .xdf path (never an input; an existing file only with --overwrite)")
@@ -21,6 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Convert ``args.src`` to one XDF file, refusing to overwrite it without ``--overwrite``."""
     from pathlib import Path
 
     from myoxai.errors import MyoxaiError

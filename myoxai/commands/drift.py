@@ -16,6 +16,7 @@ HELP = "drift score (gain, rotation, confidence, Shapley profile) of a recording
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``myoxai drift`` options, added to its subcommand parser."""
     parser.add_argument("--model", default=None, help="model file (default: the bundled demo model)")
     parser.add_argument("--data", default=None, help="recording: .xdf, long-term dataset day folder, myo-readings "
                                                      "session (default: the bundled recording's held-out part)")
@@ -39,6 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Print (and optionally write) the drift score of a recording or a dataset against a model's reference."""
     import json
     from pathlib import Path
 

@@ -14,6 +14,7 @@ HELP = "explain a model on labelled data: exact channel Shapley, IG, GradientSHA
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``myoxai explain`` options, added to its subcommand parser."""
     parser.add_argument("--model", required=True, help="model file (.safetensors) written by myoxai train")
     src = parser.add_mutually_exclusive_group(required=True)
     src.add_argument("--data", help="labelled recording: .xdf, myo-readings session folder, "
@@ -45,6 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Explain the model on labelled windows with every method and print their agreement."""
     import json
     import time
     from pathlib import Path

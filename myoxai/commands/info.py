@@ -8,11 +8,13 @@ HELP = "show streams, duration, rate and labels of a recording (XDF, dataset ses
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``myoxai info`` options, added to its subcommand parser."""
     parser.add_argument("path", help="an .xdf file, a myo-readings session folder/file, a long-term trial/day, or a "
                         "Myo Armband round folder or classe_<i>.dat")
 
 
 def run(args: argparse.Namespace) -> int:
+    """Print the streams, duration, sampling rate and labels of one recording."""
     import numpy as np
 
     from myoxai.io.open import open_recording

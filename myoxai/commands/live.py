@@ -8,6 +8,7 @@ README shows the whole app on real data.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import Any
 
 from myoxai.commands.replay import positive_int, seconds, speed
@@ -17,6 +18,7 @@ HELP = "run the live app: gestures, EMG, per-channel Shapley, recalibration (--h
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``myoxai live`` options, added to its subcommand parser."""
     parser.add_argument("--source", default=None, metavar="SPEC",
                         help="replay:FILE | myo[:PORT] (BLED112) | myo-ble[:ADDRESS] | lsl:NAME "
                              "(default: the held-out part of the bundled recording, looped)")
@@ -68,6 +70,7 @@ def engine_options(args: argparse.Namespace) -> EngineOptions:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Start the live app (or the headless decision printer), or retrain the bundled demo model."""
     from myoxai.models import set_torch_threads
 
     if args.train_bundled:
@@ -91,10 +94,13 @@ def run(args: argparse.Namespace) -> int:
 
         load_pretrained(args.pretrained)  # a bad file is reported now, not after the user's 35-s calibration
 
-    def use_pretrained(window: Any) -> None:
+    def on_start(window: Any) -> Callable[[], None] | None:
         window.wizard_pretrained = args.pretrained
+        if args.screenshot:  # run by the quit timer right after it saved the screenshot
+            return lambda: print(f"screenshot saved to {args.screenshot}", flush=True)
+        return None
 
-    return run_app(options, quit_after=args.quit_after, screenshot=args.screenshot, on_start=use_pretrained)
+    return run_app(options, quit_after=args.quit_after, screenshot=args.screenshot, on_start=on_start)
 
 
 def _require_display() -> None:

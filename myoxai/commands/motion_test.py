@@ -18,6 +18,7 @@ HELP = "real-time Motion Test: selection/completion time, completion rate, real-
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``myoxai motion-test`` options, added to its subcommand parser."""
     parser.add_argument("--source", default=None, metavar="SPEC",
                         help="replay:FILE (scored against its labels) | myo[:PORT] | myo-ble[:ADDR] | lsl:NAME "
                              "(default: the held-out part of the bundled recording)")
@@ -55,6 +56,7 @@ def _refuse_existing(paths: list[str | None], overwrite: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run a Motion Test against the source's labels or live prompts and report its metrics."""
     import json
 
     from myoxai.errors import MyoxaiError

@@ -10,6 +10,7 @@ HELP = "record EMG (and IMU, markers) from a Myo, an LSL stream or a replay into
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``myoxai record`` options, added to its subcommand parser."""
     parser.add_argument("out", help="the .xdf file to write")
     parser.add_argument("--source", required=True,
                         help="myo[:PORT] | myo-ble[:ADDRESS] | lsl:NAME | replay:FILE")
@@ -22,6 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Record the source into an XDF file until ``--seconds`` or Ctrl-C, closing the file cleanly."""
     if args.lsl_local:
         from myoxai.sources.lsl import use_local_lsl
 

@@ -55,6 +55,7 @@ def positive_int(text: str) -> int:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``myoxai replay`` options, added to its subcommand parser."""
     parser.add_argument("path", help="an .xdf recording, myo-readings session, or long-term trial/day folder")
     parser.add_argument("--speed", type=speed, default=1.0, help="1 = real time, N = N× faster, max = unpaced")
     parser.add_argument("--chunk", type=positive_int, default=10, help="samples per chunk (default 10 = 50 ms)")
@@ -64,6 +65,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Stream a recording through the dsp core, printing a status line every ``--every`` seconds."""
     import time
 
     from myoxai.config import DEFAULT_CONFIG

@@ -10,6 +10,7 @@ HELP = "publish EMG from a Myo (BLED112 or native BLE), an LSL stream or a repla
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``myoxai stream`` options, added to its subcommand parser."""
     parser.add_argument("--source", required=True,
                         help="myo[:PORT] | myo-ble[:ADDRESS] | lsl:NAME | replay:FILE")
     parser.add_argument("--lsl-local", action="store_true",
@@ -30,6 +31,7 @@ def status_line(st, extra: str = "") -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Publish the source as an LSL outlet until Ctrl-C (or ``--seconds``)."""
     if args.lsl_local:
         from myoxai.sources.lsl import use_local_lsl
 

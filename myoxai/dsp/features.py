@@ -163,10 +163,12 @@ class FeatureSet:
             raise ValueError(f"unknown features {missing}; known: {sorted(FEATURES)}")
 
     def to_dict(self) -> dict[str, Any]:
+        """Names and parameters as plain JSON values (stored with an LDA model)."""
         return {"names": list(self.names), "params": self.params}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FeatureSet:
+        """The feature set stored by ``to_dict``."""
         return cls(tuple(data["names"]), dict(data.get("params", {})))
 
 

@@ -65,6 +65,7 @@ class WindowStream:
 
     @property
     def samples_seen(self) -> int:
+        """Samples pushed since the last ``reset`` (the absolute index of the next one)."""
         return self._n_seen
 
     def push(self, chunk: np.ndarray) -> WindowBatch:

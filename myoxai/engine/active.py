@@ -17,7 +17,8 @@ class EngineSource(Source, Protocol):
     """A ``myoxai.sources`` Source that also says whether more data can come."""
 
     @property
-    def running(self) -> bool: ...
+    def running(self) -> bool:
+        """Whether more chunks can come (False once a replay ends or the device is closed)."""
 
 
 class Model(Protocol):

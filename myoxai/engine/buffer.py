@@ -58,6 +58,7 @@ class WindowRing:
         return min(self._written, self.capacity)
 
     def clear(self) -> None:
+        """Forget every buffered window (e.g. after a model with other inputs became active)."""
         with self._lock:
             self._written = 0
 

@@ -90,6 +90,7 @@ class Subscription:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def put(self, decision: Decision) -> None:
+        """Add one decision, dropping (and counting) the oldest when the reader falls behind."""
         with self._lock:
             if len(self._items) >= self.maxlen:
                 self._items.popleft()

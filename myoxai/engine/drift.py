@@ -39,6 +39,7 @@ REFERENCE_KEY = "drift_reference"  # the model file's JSON entry
 
 
 def rest_class(class_names: Sequence[str]) -> int | None:
+    """Index of the gesture named "rest" (any case), or None when the model has none."""
     lowered = [c.lower() for c in class_names]
     return lowered.index("rest") if "rest" in lowered else None
 
@@ -170,6 +171,7 @@ class DriftMonitor:
         self.reset()
 
     def reset(self) -> None:
+        """Start the assessment from scratch: empty the windows seen so far and the latest result."""
         for q in (self._power, self._proba, self._phi):
             q.clear()
         with self._lock:
@@ -183,6 +185,7 @@ class DriftMonitor:
 
     @property
     def score(self) -> float:
+        """The latest drift score: the largest component over its recalibrate threshold (≥ 1: recalibrate)."""
         return self._latest.score
 
     @property

@@ -116,14 +116,17 @@ class Engine(ThreadOwner):
 
     @property
     def active(self) -> ActiveModel:
+        """The model now deciding, with its explainer and version."""
         return self._active
 
     @property
     def input_kind(self) -> str:
+        """What the active model consumes: ``"spectrogram"`` or ``"window"``."""
         return self._active.model.input_kind
 
     @property
     def class_names(self) -> tuple[str, ...]:
+        """The active model's gestures."""
         return self._active.class_names
 
     def swap_model(self, model: Model, origin: str = "swapped", new_classes: bool = False) -> ActiveModel:
@@ -168,6 +171,7 @@ class Engine(ThreadOwner):
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
+        """Stop publishing to ``sub`` (a no-op when it is not subscribed)."""
         with self._lock:
             if sub in self._subs:
                 self._subs.remove(sub)
@@ -191,6 +195,7 @@ class Engine(ThreadOwner):
         return self._outputs.sinks
 
     def remove_sink(self, sink: Callable[[list[Decision]], None]) -> None:
+        """Stop calling ``sink`` (a no-op when it is not registered)."""
         with self._lock:
             if sink in self._sinks:
                 self._sinks.remove(sink)
@@ -201,6 +206,7 @@ class Engine(ThreadOwner):
             self._chunk_listeners.append(listener)
 
     def remove_chunk_listener(self, listener: ChunkListener) -> None:
+        """Stop calling ``listener`` (a no-op when it is not registered)."""
         with self._lock:
             if listener in self._chunk_listeners:
                 self._chunk_listeners.remove(listener)

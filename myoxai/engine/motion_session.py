@@ -82,6 +82,7 @@ class MotionSession:
 
     @property
     def xdf_path(self) -> Path | None:
+        """The XDF file the session records into, or None when it does not record."""
         return None if self._xdf is None else Path(self._xdf.path)
 
     # -- engine thread -----------------------------------------------------------------------------
@@ -124,6 +125,7 @@ class MotionSession:
 
     # -- results -----------------------------------------------------------------------------------
     def prompts(self) -> list[Prompt]:
+        """The prompts so far: the label runs of a labelled replay, else the live prompts shown."""
         with self._lock:
             live = [Prompt(g, on, end) for g, on, end in self._live]
         return self.onsets.prompts() if self.onsets is not None else live

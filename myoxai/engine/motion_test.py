@@ -61,6 +61,7 @@ class MotionTestResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def gesture_summary(self, gesture: int) -> dict[str, Any]:
+        """Completion rate and times over the trials of one gesture."""
         trials = [t for t in self.trials if t.gesture == gesture]
         return _summary(trials)
 
@@ -167,6 +168,7 @@ class LabelOnsets:
         self._last: int | None = None
 
     def __call__(self, chunks: Sequence[Any]) -> None:
+        """Record the label changes in ``chunks`` (the engine's chunk-listener call)."""
         for c in chunks:
             if getattr(c, "labels", None) is None or len(c) == 0:
                 continue
@@ -179,6 +181,7 @@ class LabelOnsets:
             self._last = int(lab[-1])
 
     def prompts(self) -> list[Prompt]:
+        """The label runs seen so far as prompts, without unlabelled runs and skipped gestures."""
         return [Prompt(int(g), on, end) for g, on, end in self._runs if g >= 0 and g not in self.skip]
 
 
@@ -234,6 +237,7 @@ class RunningAccuracy:
         self._classes: tuple[str, ...] = ()
 
     def update(self, decisions: Sequence[Any]) -> None:
+        """Count the labelled decisions in ``decisions`` (the engine's sink call)."""
         for d in decisions:
             if d.class_names != self._classes:
                 self.correct = self.n = 0
@@ -244,6 +248,7 @@ class RunningAccuracy:
 
     @property
     def accuracy(self) -> float | None:
+        """Fraction of labelled decisions that were correct, or None before the first one."""
         return self.correct / self.n if self.n else None
 
     def text(self) -> str:

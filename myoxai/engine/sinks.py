@@ -32,8 +32,11 @@ log = logging.getLogger(__name__)
 class DecisionSink(Protocol):
     """A consumer of decision batches that holds a resource (an outlet, a file)."""
 
-    def __call__(self, decisions: list[Decision]) -> None: ...
-    def close(self) -> None: ...
+    def __call__(self, decisions: list[Decision]) -> None:
+        """Consume one batch of decisions (called from the engine thread)."""
+
+    def close(self) -> None:
+        """Release the resource; no call follows."""
 
 
 SinkFactory = Callable[[tuple[str, ...]], DecisionSink]  # class names -> a sink laid out for them
@@ -54,6 +57,7 @@ class ClassSinks:
         self._classes: tuple[str, ...] | None = None
 
     def add(self, factory: SinkFactory, class_names: tuple[str, ...]) -> DecisionSink:
+        """Build a sink for ``class_names`` with ``factory`` and keep the factory for later rebuilds."""
         with self._lock:
             if self._classes is not None and self._classes != class_names:
                 self._rebuild(class_names)
@@ -65,6 +69,7 @@ class ClassSinks:
 
     @property
     def sinks(self) -> list[DecisionSink]:
+        """The sinks built so far (a copy, in the order they were added)."""
         with self._lock:
             return [s for s in self._sinks if s is not None]
 
@@ -143,6 +148,7 @@ class LslDecisionOutlet:
         self.class_names = tuple(class_names)
 
     def __call__(self, decisions: list[Decision]) -> None:
+        """Push one row per decision with its timestamp (nothing once closed)."""
         if not decisions or self.outlet is None:
             return
         rows = np.stack([self._row(d) for d in decisions])
@@ -182,6 +188,7 @@ class DecisionLog:
         self._f.write(json.dumps({"classes": list(class_names)}) + "\n")  # a new header at every class change
 
     def __call__(self, decisions: list[Decision]) -> None:
+        """Append one JSON line per decision."""
         lines = []
         for d in decisions:
             rec = {"t": d.timestamp, "label": d.label, "raw": d.raw_label, "conf": round(d.confidence, 5),

@@ -19,4 +19,5 @@ class ThreadOwner:
 
     @property
     def running(self) -> bool:
+        """Whether the thread has been started and has not ended yet."""
         return self._thread is not None and self._thread.is_alive()

@@ -28,9 +28,14 @@ class Recorder(Protocol):
 
     path: Path
 
-    def append(self, samples: np.ndarray, timestamps: np.ndarray) -> None: ...
-    def marker(self, timestamp: float, label: str) -> None: ...
-    def close(self) -> None: ...
+    def append(self, samples: np.ndarray, timestamps: np.ndarray) -> None:
+        """Write samples (n, channels) with their timestamps."""
+
+    def marker(self, timestamp: float, label: str) -> None:
+        """Write a marker ``label`` at ``timestamp``."""
+
+    def close(self) -> None:
+        """Finish the file; no call follows."""
 
 
 class QueuedRecorder:
@@ -64,6 +69,7 @@ class QueuedRecorder:
         self._put(self.recorder.append, np.array(samples, copy=True), np.array(timestamps, copy=True))
 
     def marker(self, timestamp: float, label: str) -> None:
+        """Queue a marker ``label`` at ``timestamp``."""
         self._put(self.recorder.marker, float(timestamp), str(label))
 
     def write(self, fn: Callable[..., None], *args: Any) -> None:

@@ -47,6 +47,7 @@ class WindowSet:
         return self._features[key]
 
     def subset(self, mask: np.ndarray) -> WindowSet:
+        """The windows selected by a boolean mask or index array (cached features kept)."""
         idx = np.flatnonzero(mask) if mask.dtype == bool else mask
         return WindowSet(self.spec[idx], self.win[idx], self.y[idx], {k: v[idx] for k, v in self.meta.items()},
                          self.class_names, {k: v[idx] for k, v in self._features.items()})
@@ -59,6 +60,7 @@ class WindowSet:
 
 
 def concat(sets: list[WindowSet]) -> WindowSet:
+    """The windows of ``sets`` in order as one set (features cached in every set kept)."""
     keys = set.intersection(*(set(s._features) for s in sets)) if sets else set()
     return WindowSet(np.concatenate([s.spec for s in sets]), np.concatenate([s.win for s in sets]),
                      np.concatenate([s.y for s in sets]),

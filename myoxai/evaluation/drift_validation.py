@@ -110,6 +110,7 @@ def subject_days(root: str | Path, subjects: Sequence[int] = (1, 2, 3, 4), days:
 
 
 def spearman(a: Sequence[float], b: Sequence[float]) -> float | None:
+    """Spearman correlation over the finite pairs, or None when fewer than three or one side is constant."""
     from scipy.stats import spearmanr
 
     a, b = np.asarray(a, float), np.asarray(b, float)

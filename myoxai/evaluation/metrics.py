@@ -27,6 +27,7 @@ def scores(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> dict[str, 
 
 
 def variant_of(record: dict[str, Any]) -> str:
+    """The training variant of an evaluation record ("" for the plain recipe)."""
     return str(record["train"].get("variant", ""))
 
 

@@ -58,6 +58,7 @@ def fit_fresh(name: str, data: WindowSet, settings: TrainSettings) -> tuple[Mode
 
 
 def logits_on(model: Model, data: WindowSet) -> np.ndarray:
+    """Class scores of ``model`` on every window of ``data`` (LDA on its cached features)."""
     if isinstance(model, LdaBaseline):
         return model.decision(data.features(model.feature_set))
     return predict_logits(model, data.inputs(model.input_kind))

@@ -2,18 +2,22 @@
 
 One subject; train on some days, test on later days. The weights w come from the TRAINING windows
 of the baseline model. Each variant is compared with a control trained by the same procedure
-without the weights (same seed, same settings), and everything is written to one JSON file.
+without the weights (same seed, same settings), and everything is written to one JSON file
+(and logged on stderr as it comes).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 
 def _windows(root: str, subject: int, days: list[int], trials: tuple[int, ...] = (1, 2, 3, 4)):
@@ -33,6 +37,7 @@ def _acc(model, x: np.ndarray, y: np.ndarray) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the experiment and write its JSON; ``python -m`` entry point."""
     from myoxai.evaluation import int_list_arg
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -52,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", required=True)
     argv = sys.argv[1:] if argv is None else argv
     args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")  # progress and results on stderr
 
     from myoxai.explain.feedback import first_conv_feedback, train_blended, training_weights
     from myoxai.models import TrainSettings, build_model, train_model
@@ -72,13 +78,13 @@ def main(argv: list[str] | None = None) -> int:
     head = TrainSettings(epochs=args.head_epochs, seed=args.seed, threads=1)
     fb, control = first_conv_feedback(base, weights["w"], xtr, ytr, head)
     out["first_conv_feedback"] = {"test_acc": _acc(fb, xte, yte), "control_test_acc": _acc(control, xte, yte)}
-    print(json.dumps(out["first_conv_feedback"]), flush=True)
+    log.info("%s", json.dumps(out["first_conv_feedback"]))
     if args.dann:
         out["dann_shapley"] = _dann(args, base, fb, control, xtr, ytr, weights["w"])
-        print(json.dumps(out["dann_shapley"]), flush=True)
+        log.info("%s", json.dumps(out["dann_shapley"]))
     if args.skip_feedback:
         Path(args.json).write_text(json.dumps(out, indent=2))
-        print(json.dumps(out, indent=2))
+        log.info("%s", json.dumps(out, indent=2))
         return 0
     blended, rep = train_blended(build_model(args.model, 22, seed=args.seed), weights["w"], xtr, ytr, settings,
                                  alpha_max=args.alpha_max)
@@ -89,13 +95,16 @@ def main(argv: list[str] | None = None) -> int:
     out.setdefault("dann_shapley", "not run (pass --dann)")
     out["seconds"] = time.perf_counter() - t0
     Path(args.json).write_text(json.dumps(out, indent=2))
-    print(json.dumps(out, indent=2))
+    log.info("%s", json.dumps(out, indent=2))
     return 0
 
 
 def _dann(args, base, fb, control, xtr, ytr, w) -> dict:
-    """DANN from myoxai.adapt: plain, on the first-conv-weighted model, and with the Shapley-weighted
-    loss + regulariser (``shapley_dann_loss``) added to every step, against the same DANN without them."""
+    """DANN from myoxai.adapt with and without Shapley feedback, each against its control.
+
+    Plain, on the first-conv-weighted model, and with the Shapley-weighted loss + regulariser
+    (``shapley_dann_loss``) added to every step, against the same DANN without them.
+    """
     from myoxai.adapt import RecalibrationSettings, SourceData, adapt_model
     from myoxai.explain.feedback import shapley_dann_loss
 

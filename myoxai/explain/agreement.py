@@ -66,8 +66,11 @@ def pair_statistics(a: np.ndarray, b: np.ndarray, k: int = 3) -> dict[str, np.nd
 
 
 def agreement_table(channels: dict[str, np.ndarray], k: int = 3) -> list[dict[str, Any]]:
-    """One row per method pair: mean/std of each statistic over windows, plus the correlation of the
-    methods' mean attributions over the set (the aggregated view)."""
+    """One row per method pair: mean/std of each statistic over windows.
+
+    Each row also holds the correlation of the methods' mean attributions over the set (the
+    aggregated view).
+    """
     rows = []
     for m1, m2 in combinations(list(channels), 2):
         a, b = np.asarray(channels[m1], float), np.asarray(channels[m2], float)

@@ -48,6 +48,7 @@ class ElectrodeScale(nn.Module):
         self.register_buffer("weights", torch.as_tensor(np.asarray(weights, dtype=np.float32)).reshape(1, 1, -1, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` with each electrode scaled by its weight."""
         return x * self.weights
 
 
@@ -129,6 +130,7 @@ class BlendedInput(nn.Module):
         self.n_classes = model.n_classes
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The wrapped model's output on the blended input."""
         return self.model((1 - self.alpha) * x + self.alpha * self.scale(x))
 
 

@@ -22,6 +22,7 @@ def conv_layers(model: nn.Module) -> list[tuple[str, nn.Conv2d]]:
 
 
 def last_conv(model: nn.Module) -> nn.Conv2d:
+    """The model's last 2-D convolution, the layer Grad-CAM attributes at."""
     layers = conv_layers(model)
     if not layers:
         raise MyoxaiError(f"{type(model).__name__} has no 2-D convolution; Grad-CAM needs a convolutional model")

@@ -23,6 +23,7 @@ class ShapleyMethod:
         self.shapley = ChannelShapley(model, baseline=baseline, spec_shape=input_shape)
 
     def attribute(self, x: np.ndarray | torch.Tensor, target: int | np.ndarray | None = None) -> Attribution:
+        """Exact channel Shapley values of the target class (default: the predicted one)."""
         x = as_batch(x)
         t = as_targets(target, self.model, x).numpy()
         return Attribution("shapley", self.shapley.explain(x).for_class(t))

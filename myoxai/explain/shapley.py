@@ -77,6 +77,7 @@ class ShapleyResult:
 
     @property
     def total_logit(self) -> np.ndarray:
+        """(k, n_classes) total contribution on logits, f(all) − f(∅) = Σ_n φ_n."""
         return self.logit_all - self.logit_empty
 
     def for_class(self, classes: np.ndarray, logits: bool = False) -> np.ndarray:

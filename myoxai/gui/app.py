@@ -33,7 +33,8 @@ def run_app(options: EngineOptions, quit_after: float | None = None, screenshot:
     """Show the window until closed, or for ``quit_after`` seconds (saving ``screenshot`` first).
 
     ``on_start(window)`` runs once the window streams (``myoxai bench live`` attaches its probe there);
-    the callable it may return runs just before the window closes on the ``quit_after`` timer.
+    the callable it may return runs just before the window closes on the ``quit_after`` timer
+    (after the screenshot is saved: ``myoxai live`` reports it there).
     """
     from PyQt6 import QtCore, QtWidgets
 
@@ -46,7 +47,7 @@ def run_app(options: EngineOptions, quit_after: float | None = None, screenshot:
         def finish() -> None:
             if screenshot:
                 window.grab().save(str(screenshot))
-                print(f"screenshot saved to {screenshot}", flush=True)
+                log.info("screenshot saved to %s", screenshot)  # the command tells the user (its before_quit)
             if before_quit is not None:
                 before_quit()
             window.close()

@@ -59,4 +59,5 @@ class SourceDialog(QtWidgets.QDialog):
             self.argument.setText(path)
 
     def spec(self) -> str:
+        """The chosen source as a ``--source`` spec (e.g. ``replay:FILE``)."""
         return spec_for(self.kind.currentData(), self.argument.text())

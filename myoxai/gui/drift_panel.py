@@ -57,6 +57,7 @@ class DriftPanel(QtWidgets.QGroupBox):
         self.refresh()
 
     def attach(self, monitor: Any) -> None:
+        """Show ``monitor`` (None: nothing to show) and place the watch line at its thresholds."""
         self.monitor = monitor
         if monitor is not None:  # the watch line where the tightest component turns to "watch"
             th = monitor.thresholds

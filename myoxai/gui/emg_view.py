@@ -72,9 +72,11 @@ class SpectrogramView(pg.PlotWidget):
         self.last: np.ndarray | None = None
 
     def set_classes(self, class_names: Sequence[str]) -> None:  # noqa: ARG002 - independent of the gestures
+        """Nothing to do: the spectrogram does not depend on the gestures."""
         return None
 
     def show_decisions(self, decisions: Sequence[Decision]) -> None:
+        """Draw the spectrogram of the newest decision's window."""
         spec = decisions[-1].spectrogram
         if spec is None:
             return

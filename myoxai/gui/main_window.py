@@ -154,10 +154,12 @@ class MainWindow(QtWidgets.QMainWindow):
             v.set_classes(self.class_names)
 
     def start(self) -> None:
+        """Start the engine and the redraw timer."""
         self.engine.start()
         self.timer.start()
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        """Stop the timer, a running recalibration, open dialogs and the engine before closing."""
         self.timer.stop()
         job = self.recalibrate.job
         if job is not None and job.running:  # torch must not be mid-step when the interpreter exits
@@ -217,6 +219,7 @@ class MainWindow(QtWidgets.QMainWindow):
         engine.start()
 
     def choose_source(self) -> None:
+        """Ask for a source and switch to it; a bad one is shown, the current one kept."""
         from myoxai.gui.dialogs import SourceDialog
 
         dlg = SourceDialog(self)
@@ -233,6 +236,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.recalibrate.attach(self.engine, source_data)
 
     def load_model_dialog(self) -> None:
+        """Ask for a model file and make it active; a bad file is shown, the current model kept."""
         from myoxai.models import load_model
 
         path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Load model", "", "Models (*.safetensors)")
@@ -243,6 +247,7 @@ class MainWindow(QtWidgets.QMainWindow):
                 self._error(exc)
 
     def save_model_dialog(self) -> None:
+        """Ask for a path and save the active model there."""
         from myoxai.models import save_model
 
         path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save model", "model.safetensors",
@@ -256,6 +261,7 @@ class MainWindow(QtWidgets.QMainWindow):
                 self._error(exc)
 
     def open_motion_test(self) -> Any:
+        """Open the Motion Test dialog on this engine (returned for tests)."""
         from myoxai.gui.motion_test_dialog import MotionTestDialog
 
         dialog = MotionTestDialog(self.engine, parent=self)
@@ -263,6 +269,7 @@ class MainWindow(QtWidgets.QMainWindow):
         return dialog
 
     def open_wizard(self) -> Any:
+        """Open the calibration wizard on this engine (returned for tests)."""
         from myoxai.gui.wizard import CalibrationWizard
 
         wizard = CalibrationWizard(self.engine, self._wizard_model, epochs=self.wizard_epochs, parent=self,

@@ -45,6 +45,7 @@ class ShapleyMatrix(QtWidgets.QWidget):
         self._drawn_at = 0.0
 
     def set_classes(self, class_names: Sequence[str]) -> None:
+        """Lay the matrix out for new gestures and clear the averages."""
         self.class_names = tuple(class_names)
         self.plot.getPlotItem().getAxis("left").setTicks([[(i + 0.5, c) for i, c in enumerate(self.class_names)]])
         self.plot.getPlotItem().getAxis("bottom").setTicks([[(i + 0.5, f"ch{i + 1}")
@@ -52,6 +53,7 @@ class ShapleyMatrix(QtWidgets.QWidget):
         self.reset()
 
     def reset(self) -> None:
+        """Clear the running φ averages."""
         self.sums = np.zeros((len(self.class_names), self.n_channels))
         self.counts = np.zeros(len(self.class_names), np.int64)
         self._draw()
@@ -65,6 +67,7 @@ class ShapleyMatrix(QtWidgets.QWidget):
     REDRAW_S = 0.25  # the session average changes slowly: redraw at 4 Hz, accumulate every decision
 
     def show_decisions(self, decisions: Sequence[Decision]) -> None:
+        """Add the decisions' φ to their predicted class's average; redraw at most every ``REDRAW_S``."""
         for d in decisions:
             if d.phi is not None and d.raw_label < len(self.counts):
                 self.sums[d.raw_label] += d.phi_label

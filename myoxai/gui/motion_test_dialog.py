@@ -55,6 +55,7 @@ class MotionResultsPanel(QtWidgets.QWidget):
         self.doc: dict[str, Any] | None = None
 
     def show_result(self, doc: dict[str, Any]) -> None:
+        """Show a Motion Test result document (the summary line and the per-gesture table)."""
         self.doc = doc
         pct = (lambda v: "–" if v is None else f"{100 * v:.0f} %")
         sec = (lambda v: "–" if v is None else f"{v:.2f}")
@@ -238,6 +239,7 @@ class MotionTestDialog(QtWidgets.QDialog):
         return doc
 
     def save_dialog(self) -> None:
+        """Ask for a path and save the results there as JSON."""
         path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save Motion Test results", "motion-test.json",
                                                         "JSON (*.json)")
         if path:

@@ -35,6 +35,7 @@ class GesturePanel(QtWidgets.QWidget):
         self.probabilities = np.zeros(0)
 
     def set_classes(self, class_names: Sequence[str]) -> None:
+        """Rebuild the bars for new gestures."""
         self.class_names = tuple(class_names)
         n = len(self.class_names)
         if self.bars is not None:
@@ -47,6 +48,7 @@ class GesturePanel(QtWidgets.QWidget):
         self.plot.setYRange(-0.5, n - 0.5, padding=0)
 
     def show_decisions(self, decisions: Sequence[Decision]) -> None:
+        """Show the newest decision's probabilities, its class highlighted."""
         d = decisions[-1]
         self.probabilities = np.asarray(d.probabilities, dtype=np.float64)
         if self.bars is not None:

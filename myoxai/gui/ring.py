@@ -35,9 +35,11 @@ class ArmbandRing(QtWidgets.QWidget):
         self.setToolTip("exact Shapley value per electrode (hover a sector)")
 
     def set_classes(self, class_names: Sequence[str]) -> None:
+        """Use these gesture names in the tooltip."""
         self.class_names = tuple(class_names)
 
     def show_decisions(self, decisions: Sequence[Decision]) -> None:
+        """Show the newest decision's φ of its predicted class."""
         d = decisions[-1]
         if d.phi is None:
             return
@@ -72,6 +74,7 @@ class ArmbandRing(QtWidgets.QWidget):
 
     # painting -------------------------------------------------------------------------------
     def paintEvent(self, event: QtGui.QPaintEvent) -> None:  # noqa: N802 - Qt override
+        """Draw the eight electrode sectors coloured by signed φ, and the gesture in the centre."""
         p = QtGui.QPainter(self)
         p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
         center, r_out, r_in = self._geometry()
@@ -102,6 +105,7 @@ class ArmbandRing(QtWidgets.QWidget):
         p.end()
 
     def mouseMoveEvent(self, event: QtGui.QMouseEvent) -> None:  # noqa: N802 - Qt override
+        """Tooltip with the φ of the electrode under the pointer."""
         i = self.sector_at(event.position())
         if i is None:
             QtWidgets.QToolTip.hideText()

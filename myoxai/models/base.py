@@ -89,6 +89,7 @@ class ElectrodeStandardizer(nn.Module):
         return torch.movedim(torch.movedim(x, self.electrode_dim, -1) @ self.rotation.T, -1, self.electrode_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` rotated, log-compressed if configured, and standardised per electrode."""
         shape = [1] * x.dim()
         shape[self.electrode_dim] = -1
         x = self.rotate(x)
@@ -150,9 +151,11 @@ class MyoModel(nn.Module):
         return self.standardize.rotate(torch.as_tensor(np.asarray(x, dtype=np.float32))).numpy()
 
     def features(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        """The (batch, feature_dim) vector the head classifies; each model defines it."""
         raise NotImplementedError
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits: the head applied to ``features``."""
         return self.head(self.features(x))
 
     def row_local_layers(self) -> list[nn.Module] | None:

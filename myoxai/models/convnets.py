@@ -55,12 +55,15 @@ class SpectrogramConvNet(MyoModel):
 
     @property
     def first_conv(self) -> nn.Conv2d:
+        """The first convolution (where feedback weights and Shapley injection act)."""
         return self.blocks[0]
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Convolution blocks on the standardised input, averaged over time and frequency."""
         return self.blocks(self.standardize(x)).mean(dim=(2, 3))
 
     def row_local_layers(self) -> list[nn.Module]:
+        """The convolution blocks (each keeps electrodes apart)."""
         return list(self.blocks)
 
 
@@ -77,6 +80,7 @@ class ConvClassifierHead(nn.Module):
         self.conv = nn.Conv2d(d, n_classes, 1)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """Class scores of pooled features (batch, d)."""
         return self.conv(z[:, :, None, None]).flatten(1)
 
 
@@ -121,15 +125,18 @@ class AllConvNet(MyoModel):
 
     @property
     def first_conv(self) -> nn.Conv2d:
+        """The first convolution (where feedback weights and Shapley injection act)."""
         return self.convs[0]
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The convolutions on the standardised input, globally averaged, then dropout."""
         h = self.standardize(x)
         for conv in self.convs:
             h = self.act(conv(h))
         return self.dropout(h.mean(dim=(2, 3)))
 
     def row_local_layers(self) -> list[nn.Module]:
+        """Each convolution with its activation (each keeps electrodes apart)."""
         return [m for conv in self.convs for m in (conv, self.act)]  # dropout after pooling: identity in eval
 
     def freeze_early_layers(self, n: int = 3) -> None:

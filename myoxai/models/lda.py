@@ -41,6 +41,7 @@ class LdaBaseline:
         self.priors: np.ndarray | None = None
 
     def featurize(self, windows: np.ndarray) -> np.ndarray:
+        """The time-domain feature rows of ``windows``."""
         return td_features(windows, self.feature_set)
 
     def fit(self, windows: np.ndarray, y: np.ndarray, features: np.ndarray | None = None) -> LdaBaseline:
@@ -67,9 +68,11 @@ class LdaBaseline:
         return features @ self.coef.T + self.intercept
 
     def logits(self, windows: np.ndarray) -> np.ndarray:
+        """Class scores of raw windows."""
         return self.decision(self.featurize(windows))
 
     def n_parameters(self) -> int:
+        """Number of fitted values (0 before fitting)."""
         return 0 if self.coef is None else int(self.coef.size + self.intercept.size)
 
     def state_arrays(self) -> dict[str, np.ndarray]:
@@ -77,6 +80,7 @@ class LdaBaseline:
         return {"coef": self.coef, "intercept": self.intercept, "means": self.means, "priors": self.priors}
 
     def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        """Restore the fitted arrays from a model file; a missing array is a KeyError."""
         missing = {"coef", "intercept", "means", "priors"} - set(arrays)
         if missing:
             raise KeyError(f"LDA arrays missing {sorted(missing)}")

@@ -74,6 +74,7 @@ class LstmFin(MyoModel):
         return h, self.imitate(h)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
+        """LSTM states and FIN features through the 1-D CNN, flattened, then dropout."""
         h, fin = self.encode(x)
         z = self.cnn(torch.cat([h, fin], dim=-1).transpose(1, 2))
         return self.dropout(z.flatten(1))

@@ -87,8 +87,11 @@ def load_model(path: str | Path, expect_config: SignalConfig | None = DEFAULT_CO
 
 
 def _check_runs(path: str | Path, model: Model, config: SignalConfig) -> None:
-    """One forward pass on fixed noise: arguments that build but cannot compute (an edited feature
-    parameter, a wrong input kind) are refused at load, not at the first live window."""
+    """One forward pass on fixed noise, so a broken model file is refused at load.
+
+    Arguments that build but cannot compute (an edited feature parameter, a wrong input kind) are
+    refused here, not at the first live window.
+    """
     from myoxai.models.registry import predict_logits
 
     kind = getattr(model, "input_kind", "window")

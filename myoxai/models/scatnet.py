@@ -67,9 +67,11 @@ class ScatNet(MyoModel):
 
     @property
     def first_conv(self) -> None:
+        """None: the scattering front-end is fixed, there is no first convolution to weight."""
         return None
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Scattering coefficients per electrode, embedded and mixed across electrodes."""
         with torch.no_grad():  # the front-end is fixed; no gradient flows into the input
             s = self.scatter(self.standardize(x))
         return self.dropout(self.mix(self.embed(s).flatten(1)))

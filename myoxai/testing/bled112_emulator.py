@@ -98,12 +98,14 @@ class Bled112Emulator:
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> Bled112Emulator:
+        """Start sending on the pseudo-terminal from a background thread; returns self."""
         self._t0 = time.monotonic()
         self._thread = threading.Thread(target=self._loop, name="bled112-emulator", daemon=True)
         self._thread.start()
         return self
 
     def stop(self) -> None:
+        """Stop the thread and close the pseudo-terminal."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(5)
@@ -162,6 +164,7 @@ class Bled112Emulator:
 
     @property
     def streaming(self) -> bool:
+        """Whether a driver has connected and enabled raw EMG on all four characteristics."""
         with self._lock:
             return self.connected and all(self._emg_notify) and self._emg_mode == myo.EMG_RAW
 
@@ -325,9 +328,12 @@ class Bled112Emulator:
 
 
 def check_delivery(emu: Bled112Emulator, chunks: list, tol: int = 4) -> dict[str, int]:
-    """Prove a driver delivered what ``emu`` wrote: every sample once, in order, with its values; every
-    real hole reported as a gap of about the right size (± ``tol`` samples); no gap reported where
-    nothing was missing. Raises AssertionError; returns the true number of gaps and lost samples."""
+    """Prove a driver delivered what ``emu`` wrote; the true number of gaps and lost samples.
+
+    Every sample once, in order, with its values; every real hole reported as a gap of about the
+    right size (± ``tol`` samples); no gap reported where nothing was missing. Raises
+    AssertionError otherwise.
+    """
     g, truth, _ = emu.delivered_truth()
     x = np.concatenate([c.samples for c in chunks])
     seq = np.concatenate([c.seq for c in chunks])
