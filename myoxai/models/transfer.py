@@ -42,7 +42,7 @@ class FineTuneSettings:
     refit_standardizer: bool = True
 
     def to_dict(self) -> dict[str, Any]:
-        """The settings as plain JSON values (stored in the model's lineage)."""
+        """The settings as plain JSON values (recorded with the results they produce)."""
         return asdict(self)
 
     def epochs_for(self, n: int) -> int:
