@@ -73,8 +73,7 @@ def test_scatnet_saves_and_loads(tmp_path):
 def test_cached_frozen_prefix_gives_the_same_model(monkeypatch):
     import copy
 
-    from myoxai.models import predict_logits
-    from myoxai.models import transfer
+    from myoxai.models import predict_logits, transfer
 
     a = transfer_copy(build_model("allconvnet", 5, seed=0), 4)
     b = copy.deepcopy(a)
