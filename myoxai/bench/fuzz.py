@@ -7,7 +7,7 @@ BGAPI byte streams from a BLED112. Every class runs in its own child process und
 space limit (``RLIMIT_AS``, 2 GB by default), so a reader that tries to allocate for what a
 damaged header claims fails the run instead of the machine. A loaded input must also be sane
 (finite samples, a positive rate, 1–64 channels; a model with finite outputs), so "loads" never
-means "silently lies". The CI test (``tests/test_fuzz.py``) runs a small corpus; this command
+means "silently lies". The CI test (``tests/io/test_fuzz.py``) runs a small corpus; this command
 runs a longer one and reports the counts.
 """
 

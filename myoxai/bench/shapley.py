@@ -79,12 +79,11 @@ def _coalition_fn(cs, x: np.ndarray):
 
 def run(args: argparse.Namespace) -> list[Result]:
     """Exact channel Shapley latency per model, and its agreement and cost against shap, shapiq and Captum."""
-    import torch
-
     from myoxai.explain.data import labelled_windows
     from myoxai.io.open import BUNDLED_RECORDING, open_recording
+    from myoxai.models import set_torch_threads
 
-    torch.set_num_threads(1)
+    set_torch_threads(1)
     xs, _ = labelled_windows([open_recording(BUNDLED_RECORDING)])
     rng = np.random.default_rng(args.seed)
     results: list[Result] = []

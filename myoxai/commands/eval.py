@@ -40,8 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     armband.add_argument("--signal", choices=("default", "paper"), default="default",
                          help="default: 15 Hz high-pass, 50-sample windows every 10; paper: Côté-Allard et al.'s "
                          "260 ms (52) windows every 25 ms (5), no high-pass")
-    armband.add_argument("--align", default="off", help="electrode alignment by labeled circular shift: off, on "
-                         "or off,on (both, measured side by side)")
+    armband.add_argument("--align", default="off", help="electrode alignment by circular shift: off, on (from "
+                         "labeled calibration), unlabeled (from the calibration's energy profile), or a comma list "
+                         "such as off,on,unlabeled (measured side by side)")
     armband.add_argument("--cross-dataset", metavar="KANOGA_ROOT", help="also pre-train on the long-term dataset "
                          "(subjects 1-4, days 1-3, 22 gestures) and fine-tune the same way")
     armband.add_argument("--pretrained-cache", metavar="DIR", help="keep pre-trained models in DIR and reuse them "

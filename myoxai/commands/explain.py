@@ -52,7 +52,6 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     import numpy as np
-    import torch
 
     from myoxai.config import DEFAULT_CONFIG
     from myoxai.errors import MyoxaiError
@@ -62,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     from myoxai.explain.matrix import contribution_ratios, normalise_rows, shapley_matrix
     from myoxai.explain.methods import METHOD_NAMES, attribute_all
     from myoxai.explain.shapley import ChannelShapley, input_shape_of
-    from myoxai.models import MyoModel, load_model, predict
+    from myoxai.models import MyoModel, load_model, predict, set_torch_threads
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     bad = [m for m in methods if m not in METHOD_NAMES]
@@ -78,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
             check_output(out_path, overwrite=args.overwrite, inputs=inputs)
     if args.figures:
         check_output_dir(args.figures, overwrite=args.overwrite)
-    torch.set_num_threads(max(1, args.threads))
+    set_torch_threads(args.threads)
     model = load_model(args.model)
     if not isinstance(model, MyoModel):
         raise MyoxaiError(f"{args.model} is an {type(model).__name__}; explanations need a torch model "

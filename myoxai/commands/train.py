@@ -113,7 +113,7 @@ def _pretrain(args: argparse.Namespace) -> int:
     if dataset == "myo-armband":
         if args.subjects or args.days:
             raise MyoxaiError("--subjects/--days apply to kanoga:ROOT; myo-armband uses all 19 pre-training people")
-        data, _ = pretraining_set(root, DEFAULT_CONFIG)
+        data = pretraining_set(root, DEFAULT_CONFIG)[0]
         val = data.meta["cycle"] == 3
         described = {"source": "myo-armband", "group": "pre-training", "licence": "GPL-3.0",
                      "validation": "4th cycle of every participant"}

@@ -5,7 +5,7 @@ scaling="density", mode="magnitude")`` — constant detrend per segment, periodi
 |FFT| times sqrt(1 / (fs · Σ window²)) — with the DC bin dropped and the time frames first, so they
 become the model's input planes. It is written out here with numpy because scipy's per-call
 overhead (~250 µs) is ten times the work for the one or two windows a live chunk completes;
-``tests/test_dsp.py`` checks it against scipy itself to 1e-12.
+``tests/dsp/test_dsp.py`` checks it against scipy itself to 1e-12.
 """
 
 from __future__ import annotations

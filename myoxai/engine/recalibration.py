@@ -198,7 +198,8 @@ class Recalibration(ThreadOwner):
             return
         swapped = report.accepted  # a rejected run returns the old model: nothing to swap
         if swapped:
-            _attach_drift_reference(new_model, model, inputs)
+            if not self.isolate:  # the child process computes it on its own (see _child_main)
+                _attach_drift_reference(new_model, model, _drift_reference(new_model, inputs))
             try:
                 self._new_version = self.engine.swap_model(new_model, origin=f"{self.method} recalibration").version
             except MyoxaiError as exc:  # e.g. the user loaded a model with other gestures meanwhile
@@ -247,10 +248,12 @@ class Recalibration(ThreadOwner):
                 if kind == "progress":
                     self._progress(*payload)
                 elif kind == "done":
-                    report, new = payload
+                    report, new, reference = payload
                     if new is None:
                         return (model if start is None else start), report
-                    return _rebuild(new, like=model), report
+                    rebuilt = _rebuild(new, like=model)
+                    _attach_drift_reference(rebuilt, model, reference)
+                    return rebuilt, report
                 elif kind == "user-error":
                     raise MyoxaiError(payload[0])
                 else:
@@ -292,7 +295,7 @@ def _portable(model: Any) -> dict[str, Any]:
     descriptors that die with the process that sent them.
     """
     return {"name": model.name, "n_classes": model.n_classes, "init_args": dict(model.init_args),
-            "training": bool(model.training),
+            "training": bool(model.training), "class_names": tuple(getattr(model, "class_names", ()) or ()),
             "state": {k: v.detach().cpu().numpy().copy() for k, v in model.state_dict().items()}}
 
 
@@ -302,6 +305,8 @@ def _build(portable: dict[str, Any]) -> Any:
     net = build_model(portable["name"], portable["n_classes"], **portable["init_args"])
     net.load_state_dict(_tensors(portable["state"]))
     net.train(portable["training"])
+    if portable.get("class_names"):
+        net.class_names = tuple(portable["class_names"])
     return net
 
 
@@ -340,7 +345,10 @@ def _child_main(model: dict[str, Any], source_data: Any, inputs: Any, method: st
         new_model, report = recalibrate(net, source_data, inputs, method=method, cancel=cancel,
                                         progress=lambda f, m="": messages.put(("progress", float(f), str(m))),
                                         **extra)
-        messages.put(("done", report, _portable(new_model) if report.accepted else None))
+        # the drift reference (exact Shapley on up to 400 windows) is computed here, not in the app,
+        # so the app's memory and its decision latency do not pay for it
+        reference = _drift_reference(new_model, inputs) if report.accepted else None
+        messages.put(("done", report, _portable(new_model) if report.accepted else None, reference))
     except MyoxaiError as exc:
         messages.put(("user-error", str(exc)))
     except Exception as exc:  # the parent logs it and shows it; the traceback is logged here
@@ -348,15 +356,26 @@ def _child_main(model: dict[str, Any], source_data: Any, inputs: Any, method: st
         messages.put(("error", f"{type(exc).__name__}: {exc}"))
 
 
-def _attach_drift_reference(new_model: Any, old_model: Any, inputs: Any) -> None:
-    """The recalibrated model's drift reference: today's (adaptation) windows are its calibration data."""
-    from myoxai.engine.drift import REFERENCE_KEY, reference_for_model
+def _drift_reference(model: Any, inputs: Any) -> dict[str, Any] | None:
+    """The recalibrated model's drift reference on today's (adaptation) windows, or None when it has none."""
+    from myoxai.engine.drift import reference_for_model
+
+    if getattr(model, "input_kind", "spectrogram") != "spectrogram":
+        return None
+    try:
+        return reference_for_model(model, inputs).to_dict()
+    except MyoxaiError as exc:  # e.g. the buffer held only rest: the monitor then has no reference
+        log.warning("no drift reference for the recalibrated model: %s", exc)
+        return None
+
+
+def _attach_drift_reference(new_model: Any, old_model: Any, reference: dict[str, Any] | None) -> None:
+    """Give ``new_model`` the old model's description with ``reference`` as its drift reference."""
+    from myoxai.engine.drift import REFERENCE_KEY
 
     desc = dict(getattr(old_model, "description", None) or {})
-    if getattr(new_model, "input_kind", "spectrogram") == "spectrogram":
-        try:
-            desc[REFERENCE_KEY] = reference_for_model(new_model, inputs).to_dict()
-        except MyoxaiError as exc:  # e.g. the buffer held only rest: the monitor then has no reference
-            log.warning("no drift reference for the recalibrated model: %s", exc)
-            desc.pop(REFERENCE_KEY, None)
+    if reference is None:
+        desc.pop(REFERENCE_KEY, None)
+    else:
+        desc[REFERENCE_KEY] = reference
     new_model.description = desc

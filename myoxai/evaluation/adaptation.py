@@ -34,9 +34,11 @@ accuracy, balanced accuracy and macro-F1.
 Each subject-day (participant-session) is one cell (``kanoga_cells``, ``myo_readings_cells``) that
 ``myoxai eval --adapt`` runs through ``myoxai.evaluation.executor``. Methods that carry state from
 one test day to the next (``CROSS_DAY_METHODS``: ``scadann-acc``) get one cell per subject that
-walks its days in order. The recalibration seed derives from the cell's key. The calibration
-model is seeded from the subject's key and memoised per process, so it is trained once per subject
-sequentially and at most once per worker on Dask.
+walks its days in order. Every calibration model and every adaptation run is seeded with the run
+seed itself (as the methods were selected), which does not depend on the order cells run in, so
+sequential and Dask runs give identical records. The calibration model is memoised per process (and
+kept in ``--model-cache``), so it is trained once per subject sequentially and at most once per
+worker on Dask.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ import copy
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +69,7 @@ from myoxai.adapt.loop import LoopData, adversarial_fit
 from myoxai.config import DEFAULT_CONFIG
 from myoxai.dsp import process_signal
 from myoxai.errors import MyoxaiError
-from myoxai.evaluation.cells import Cell, GridContext, derive_seed, memo
+from myoxai.evaluation.cells import Cell, GridContext, memo
 from myoxai.evaluation.metrics import scores
 from myoxai.models import TrainSettings, build_model, predict, torch_threads, train_model
 
@@ -319,9 +321,9 @@ def kanoga_cells(subjects: Iterable[int], days: Iterable[int], methods: Sequence
 def _calibration(key: dict[str, Any], context: GridContext, make: Callable[[AdaptEvalSettings], tuple]) -> tuple:
     """The calibration model (and its source data) of one subject, memoised per process.
 
-    Seeded from the run seed and ``key`` only, so every process that trains it gets the same model.
+    Seeded with the run seed (``context.settings.seed``), so every process that trains it gets the same model.
     """
-    settings = replace(context.settings, seed=derive_seed(context.seed, key))
+    settings = context.settings
     return memo(("adapt-calibration", context.root, key, context.settings_key, settings.seed),
                 lambda: make(settings))
 
@@ -350,7 +352,7 @@ def run_kanoga_cell(params: dict[str, Any], context: GridContext, seed: int) -> 
                                        {"dataset": "kanoga", "subject": subject, "day": 1, "trials": [1, 2, 3, 4]})
 
     model, source = _calibration({"dataset": "kanoga", "subject": subject, "calibration_day": 1}, context, make)
-    cell_settings = replace(s, recal=replace(s.recal, seed=seed))
+    cell_settings = s  # recalibration seeded with the run seed, as in selection (see the module docstring)
     records: list[dict[str, Any]] = []
     timings: list[dict[str, Any]] = []
     states: dict[str, dict[str, Any]] = {}  # per split: what cross-day methods carry to the next day
@@ -449,7 +451,7 @@ def run_myo_readings_cell(params: dict[str, Any], context: GridContext, seed: in
 
     model, source = _calibration({"dataset": "myo-readings", "subject": pid, "calibration_session": 1}, context,
                                  make)
-    cell_settings = replace(s, recal=replace(s.recal, seed=seed))
+    cell_settings = s  # recalibration seeded with the run seed, as in selection (see the module docstring)
     records: list[dict[str, Any]] = []
     timings: list[dict[str, Any]] = []
     for session in params["sessions"]:

@@ -10,8 +10,11 @@ checked on pre-training participants with ``step_curve``; they are never tuned o
 participant's test rounds. Electrode alignment (``align=True``) rolls an evaluation participant's
 electrodes by the circular shift whose activity profile (per-gesture RMS, from the calibration
 cycles' labels) best matches the pre-training population's template; the pre-training set is the
-reference frame and stays as recorded. Scratch models and LDA are trained and tested on the same
-person, so a fixed electrode roll changes nothing for them: alignment is measured on transfer only.
+reference frame and stays as recorded. ``align="unlabeled"`` rolls by a shift estimated *without*
+labels instead: the per-electrode energy profile of the calibration cycles (every gesture pooled,
+``myoxai.adapt.rotation``) matched to the pre-training population's profile, rounded to a whole
+electrode (like the labeled shift). Scratch models and LDA are trained and tested on the same person,
+so a fixed electrode roll changes nothing for them: alignment is measured on transfer only.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from myoxai.adapt.rotation import energy_profile, estimate_shift
 from myoxai.config import SignalConfig
 from myoxai.dsp import process_signal
 from myoxai.evaluation.data import WindowSet, concat
@@ -36,6 +40,7 @@ from myoxai.models.transfer import FineTuneSettings, fine_tune, transfer_copy
 
 log = logging.getLogger(__name__)
 TORCH_MODELS = ("allconvnet", "spectrogram-convnet", "scatnet")
+ALIGN_MODES = ("off", "on", "unlabeled")  # none, labeled circular shift, unlabeled energy-profile shift
 
 
 @dataclass
@@ -44,7 +49,7 @@ class ArmbandSettings:
 
     models: list[str]
     trials_per_gesture: tuple[int, ...] = (1, 2, 4)
-    align: tuple[bool, ...] = (False,)
+    align: tuple[str, ...] = ("off",)  # each of ALIGN_MODES, measured side by side
     pretrain: TrainSettings = field(default_factory=TrainSettings)
     transfer: FineTuneSettings = field(default_factory=lambda: FineTuneSettings(steps=200))
     scratch: FineTuneSettings = field(default_factory=lambda: FineTuneSettings(steps=300, lr=3e-3))
@@ -79,6 +84,35 @@ def population_template(profiles: list[np.ndarray], iterations: int = 3) -> np.n
     for _ in range(iterations):
         template = np.mean([np.roll(p, -best_shift(p, template), axis=1) for p in profiles], axis=0)
     return template
+
+
+def unlabeled_profile(recs: list[Recording]) -> np.ndarray:
+    """(8,) log-RMS per electrode over every hold of ``recs`` pooled (offset of each hold removed); no labels."""
+    return energy_profile(np.concatenate([r.samples - r.samples.mean(axis=0) for r in recs]))
+
+
+def population_profile(people: list[list[Recording]], template: np.ndarray) -> np.ndarray:
+    """Mean centred energy profile of the pre-training people, each rolled into the template's frame.
+
+    The pre-training labels may be used (they are training data): each person is rolled by their
+    labeled ``best_shift``, so the unlabeled estimate and the labeled shift share one reference frame.
+    """
+    profiles = []
+    for recs in people:
+        p = np.roll(unlabeled_profile(recs), -best_shift(_rms_profile(recs), template))
+        profiles.append(p - p.mean())
+    return np.mean(profiles, axis=0)
+
+
+def unlabeled_shift(recs: list[Recording], reference: np.ndarray) -> tuple[int, float]:
+    """The circular shift of ``recs`` against the population ``reference``, from the energy profile only.
+
+    Returns the whole-electrode shift in ``windows_of``'s convention (aligned channel c = raw
+    channel c + s, the same as ``best_shift``) and the fractional estimate it was rounded from
+    (``estimate_shift``'s convention: content moved by +s, compensated by rolling by -s).
+    """
+    s = estimate_shift(unlabeled_profile(recs), reference)
+    return int(round(s)) % len(reference), s
 
 
 def windows_of(recs: list[Recording], config: SignalConfig, shift: int = 0) -> WindowSet:
@@ -136,11 +170,12 @@ def predict_on(model: Any, data: WindowSet) -> np.ndarray:
 
 # ---------------------------------------------------------------- the protocol
 
-def pretraining_set(root: Path, config: SignalConfig) -> tuple[WindowSet, np.ndarray]:
-    """Windows of all pre-training participants, and their population activity template (for alignment)."""
+def pretraining_set(root: Path, config: SignalConfig) -> tuple[WindowSet, np.ndarray, np.ndarray]:
+    """Windows of all pre-training participants, their activity template and energy profile (for alignment)."""
     people = {p: ma.load_participant(root, "pre-training", p) for p in ma.participants(root, "pre-training")}
     template = population_template([_rms_profile(r) for r in people.values()])
-    return concat([windows_of(recs, config) for recs in people.values()]), template
+    reference = population_profile(list(people.values()), template)
+    return concat([windows_of(recs, config) for recs in people.values()]), template, reference
 
 
 def cached_pretrain(name: str, data: WindowSet, config: SignalConfig, settings: TrainSettings, val_mask: np.ndarray,
@@ -180,7 +215,7 @@ def run_inter_subject(root: Path, config: SignalConfig, settings: ArmbandSetting
 
     torch_models = [m for m in settings.models if m in TORCH_MODELS]
     people = settings.participants or ma.participants(root, "evaluation")
-    source, template = pretraining_set(root, config)
+    source, template, reference = pretraining_set(root, config)
     val = source.meta["cycle"] == ma.N_CYCLES - 1
     sources = {("transfer", n): cached_pretrain(n, source, config, settings.pretrain, val, settings.cache,
                                                 "myo-armband") for n in torch_models}
@@ -196,21 +231,25 @@ def run_inter_subject(root: Path, config: SignalConfig, settings: ArmbandSetting
         recs = ma.load_participant(root, "evaluation", person, ma.ROUNDS)
         for k in settings.trials_per_gesture:
             cal_recs = [r for r in recs if r.meta["round"] == ma.ROUNDS[0] and r.meta["cycle"] < k]
-            shift = best_shift(_rms_profile(cal_recs), template)
+            labeled = best_shift(_rms_profile(cal_recs), template)
+            estimate, fractional = unlabeled_shift(cal_recs, reference)
             for align in settings.align:
-                data = windows_of(recs, config, shift if align else 0)
+                shift = {"off": 0, "on": labeled, "unlabeled": estimate}[align]
+                data = windows_of(recs, config, shift)
                 cal = data.subset((data.meta["round"] == 0) & (data.meta["cycle"] < k))
                 test = data.subset(data.meta["round"] > 0)
-                runs = [] if align else [("lda", "lda", None)] if "lda" in settings.models else []
-                runs += [] if align else [("scratch", n, None) for n in torch_models]
-                runs += [(kind, n, m) for (kind, n), m in sources.items() if not (align and kind != "transfer")]
+                aligned = align != "off"
+                runs = [] if aligned else [("lda", "lda", None)] if "lda" in settings.models else []
+                runs += [] if aligned else [("scratch", n, None) for n in torch_models]
+                runs += [(kind, n, m) for (kind, n), m in sources.items() if not (aligned and kind != "transfer")]
                 for kind, name, src in runs:
                     model, report = calibrate(kind, name, cal, config, settings, src)
-                    variant = f"{kind}-k{k}" + ("-aligned" if align else "")
+                    variant = f"{kind}-k{k}" + {"off": "", "on": "-aligned", "unlabeled": "-unlabeled-aligned"}[align]
                     rec = {"dataset": "myo-armband", "subject": person, "protocol": "inter-subject", "model": name,
                            "adapt": "none",
-                           "train": {"variant": variant, "kind": kind, "trials_per_gesture": k, "aligned": align,
-                                     "shift": shift if align else 0, "n_windows": len(cal),
+                           "train": {"variant": variant, "kind": kind, "trials_per_gesture": k, "aligned": aligned,
+                                     "alignment": align, "shift": shift, "labeled_shift": labeled,
+                                     "unlabeled_shift": round(fractional, 2), "n_windows": len(cal),
                                      "seconds": round(report.get("seconds", 0.0), 2)},
                            "test": {"rounds": list(ma.ROUNDS[1:]), "n_windows": len(test)}}
                     rec.update(scores(test.y, predict_on(model, test), len(test.class_names)))

@@ -12,17 +12,17 @@ from myoxai.config import DEFAULT_CONFIG, MYO_ARMBAND_PAPER_CONFIG
 from myoxai.errors import MyoxaiError
 from myoxai.evaluation import parse_int_list
 from myoxai.evaluation.metrics import summarize
-from myoxai.evaluation.myo_armband import TORCH_MODELS, ArmbandSettings, run_inter_subject
+from myoxai.evaluation.myo_armband import ALIGN_MODES, TORCH_MODELS, ArmbandSettings, run_inter_subject
 from myoxai.models import TrainSettings, torch_threads
 
 SIGNALS = {"default": DEFAULT_CONFIG, "paper": MYO_ARMBAND_PAPER_CONFIG}
 
 
-def _align(text: str) -> tuple[bool, ...]:
+def _align(text: str) -> tuple[str, ...]:
     words = [w.strip() for w in text.split(",") if w.strip()]
-    if not words or any(w not in ("off", "on") for w in words):
-        raise MyoxaiError(f"--align {text!r}: use off, on or off,on")
-    return tuple(w == "on" for w in dict.fromkeys(words))
+    if not words or any(w not in ALIGN_MODES for w in words):
+        raise MyoxaiError(f"--align {text!r}: use a comma list of {', '.join(ALIGN_MODES)} (e.g. off,on,unlabeled)")
+    return tuple(dict.fromkeys(words))
 
 
 def run_armband(args: argparse.Namespace) -> int:

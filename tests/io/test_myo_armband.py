@@ -116,3 +116,20 @@ def test_eval_cli_runs_lda_on_one_participant_and_refuses_bad_options(myo_armban
     assert main(base + ["--models", "lda", "--trials-per-gesture", "5", "--json", str(tmp_path / "c.json")]) == 2
     assert main(["eval", "--dataset", "myo-armband", "--root", str(myo_armband_root), "--protocol", "inter-day",
                  "--json", str(tmp_path / "d.json")]) == 2
+
+
+def test_convert_and_info_read_a_round(myo_armband_root, tmp_path, capsys):
+    from myoxai.cli import main
+    from myoxai.io import read_recording
+
+    src = myo_armband_root / "EvaluationDataset" / "Female1" / "Test1"
+    out = tmp_path / "round.xdf"
+    assert main(["convert", str(src), str(out)]) == 0
+    rec = read_recording(out)
+    direct = open_recording(src)
+    np.testing.assert_array_equal(rec.samples, direct.samples)
+    np.testing.assert_array_equal(rec.labels, direct.labels)
+    assert rec.class_names == ma.GESTURES
+    assert main(["info", str(src / "classe_13.dat")]) == 0
+    text = capsys.readouterr().out
+    assert "gesture=6" in text and "cycle=1" in text and "round=Test1" in text  # file 13: hand open, 2nd cycle

@@ -90,19 +90,25 @@ def test_rejection_keeps_the_old_model(trained) -> None:
 
 
 def shifted_day(seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """A harder day: every electrode 3× stronger and a large common offset (new skin contact)."""
-    x, y = synthetic(80, 1.0, seed)
+    """A harder day: every electrode 3× stronger and a large common offset (new skin contact).
+
+    Gestures are held 6 s (120 windows), as the reference's pseudo-label durations assume.
+    """
+    x, y = synthetic(240, 1.0, seed, hold=120)
     return (x * 3.0 + 3.0).astype(np.float32), y
 
 
 def test_scadann_accepts_and_reports(trained) -> None:
+    from myoxai.adapt.quick import renormalize
+
     model, source = trained
     xt, yt = shifted_day(2)
     unadapted = np.mean(predict(model, xt) == yt)
     assert unadapted < 0.6  # the calibration model is clearly wrong here, so the test can fail
     seen = []
+    start = renormalize(model, xt)  # the Recalibrate button's flow: SCADANN starts from the re-normalised model
     used, report = recalibrate(model, source, xt, method="scadann", settings=FAST,
-                               progress=lambda f, m: seen.append(f))
+                               progress=lambda f, m: seen.append(f), start=start)
     assert report.status == "accepted", report.reason
     assert used is not model and report.coverage >= FAST.min_coverage and report.agreement > 0.5
     kept = report.labels >= 0

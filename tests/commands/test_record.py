@@ -19,7 +19,7 @@ from myoxai.cli import main
 from myoxai.io import read_recording
 from myoxai.testing.bled112_emulator import Bled112Emulator
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _streams(path: Path) -> dict:

@@ -262,9 +262,11 @@ def test_recalibration_cancel_keeps_the_old_model(model, held_out):
     rc = Recalibration(engine, bundled_source_data(), min_windows=200, niceness=0,
                        settings=RecalibrationSettings(max_epochs=50, patience=50))
     rc.start()
+    quick_version = engine.active.version  # the instant quick adapt is active before SCADANN starts
     rc.cancel()
     assert rc.wait(60)
-    assert rc.state().state == "cancelled" and engine.active.version == 1
+    assert rc.state().state == "cancelled" and engine.active.version == quick_version == 2
+    assert engine.active.origin.startswith("quick adapt")  # SCADANN's model never took over
 
 
 def test_recalibration_refuses_without_data(model, held_out):

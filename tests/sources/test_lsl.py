@@ -17,7 +17,7 @@ import pytest
 from myoxai.errors import MyoxaiError
 from myoxai.sources.lsl import LOOPBACK_CFG, EmgOutlet, LslSource
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_packaged_config_is_loopback_only():

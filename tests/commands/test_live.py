@@ -12,7 +12,7 @@ import pytest
 
 from myoxai.cli import main
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_headless_prints_one_line_per_decision(capsys):
