@@ -51,6 +51,7 @@ class DomainClassifier(nn.Module):
         self.net = nn.Sequential(nn.Linear(feature_dim, hidden), nn.ReLU(), nn.Linear(hidden, 2))
 
     def forward(self, z: torch.Tensor, coeff: float = 1.0) -> torch.Tensor:
+        """Source/target logits of features ``z``, reversing their gradient scaled by ``coeff``."""
         return self.net(grad_reverse(z, coeff))
 
 
@@ -63,6 +64,7 @@ class DomainBatchNorm(nn.Module):
         self.domain = SOURCE
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` normalised with the current ``domain``'s statistics."""
         return self.bns[self.domain](x)
 
 
@@ -113,6 +115,7 @@ def merge_batchnorm(model: nn.Module, domain: str = TARGET) -> int:
 
 
 def domain_norms(model: nn.Module) -> Iterator[DomainBatchNorm]:
+    """Every per-domain BatchNorm wrapper in ``model`` (to switch their domain)."""
     return (m for m in model.modules() if isinstance(m, DomainBatchNorm))
 
 

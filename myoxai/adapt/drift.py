@@ -80,6 +80,7 @@ class DriftReference:
     n_windows: int
 
     def to_dict(self) -> dict[str, Any]:
+        """Plain JSON values, rounded, with the format version (stored in the model file)."""
         d = asdict(self)
         for k in ("log_rms", "spread"):
             d[k] = np.round(d[k], 6).tolist()
@@ -224,6 +225,7 @@ class DriftThresholds:
     entropy: tuple[float, float] = (0.25, 0.5)
 
     def to_dict(self) -> dict[str, list[float]]:
+        """(watch, recalibrate) per component as JSON lists."""
         return {k: list(v) for k, v in asdict(self).items()}
 
 
@@ -250,6 +252,7 @@ class DriftAssessment:
     n_windows: int = 0
 
     def to_dict(self) -> dict[str, Any]:
+        """Plain JSON values, rounded (what sinks and reports write)."""
         return {"state": self.state, "cause": self.cause, "score": round(self.score, 4),
                 "components": {k: (None if v is None else round(float(v), 4)) for k, v in self.components.items()},
                 "n_windows": self.n_windows}

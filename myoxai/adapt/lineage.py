@@ -20,6 +20,7 @@ from myoxai.models import MyoModel, save_model
 
 
 def file_sha256(path: str | Path) -> str:
+    """SHA-256 hex digest of a file, read in 1 MiB blocks (identifies a parent model)."""
     h = hashlib.sha256()
     with Path(path).open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):

@@ -49,6 +49,7 @@ class LoopData:
 
 
 def check_cancel(cancel: threading.Event | None) -> None:
+    """Raise ``Cancelled`` once ``cancel`` is set (checked between training steps)."""
     if cancel is not None and cancel.is_set():
         raise Cancelled
 

@@ -66,24 +66,30 @@ class PseudoLabelSettings:
 
     @property
     def buffer(self) -> int:
+        """``buffer_s`` in windows."""
         return self.windows(self.buffer_s)
 
     @property
     def max_unstable_same(self) -> int:
+        """``max_unstable_same_s`` in windows."""
         return self.windows(self.max_unstable_same_s)
 
     @property
     def max_unstable_transition(self) -> int:
+        """``max_unstable_transition_s`` in windows."""
         return self.windows(self.max_unstable_transition_s)
 
     @property
     def look_back_windows(self) -> int:
+        """``look_back_s`` in windows."""
         return self.windows(self.look_back_s)
 
     def threshold_for(self, n_classes: int) -> float:  # noqa: ARG002 - kept for callers; one threshold now
+        """The confidence threshold (the same for any number of classes)."""
         return float(self.threshold)
 
     def to_dict(self) -> dict[str, Any]:
+        """The settings as plain JSON values (recorded with the results they produce)."""
         return asdict(self)
 
 

@@ -112,6 +112,7 @@ class TentSettings:
     seed: int = 0
 
     def to_dict(self) -> dict[str, Any]:
+        """The settings as plain JSON values (recorded with the results they produce)."""
         return asdict(self)
 
 
@@ -169,9 +170,11 @@ class QuickReport:
 
     @property
     def accepted(self) -> bool:
+        """Whether the adapted model was kept."""
         return self.status == "accepted"
 
     def to_dict(self) -> dict[str, Any]:
+        """The report as plain JSON values."""
         return asdict(self)
 
 

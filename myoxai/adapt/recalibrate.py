@@ -137,6 +137,7 @@ class RecalibrationSettings:
     pseudo: PseudoLabelSettings = field(default_factory=PseudoLabelSettings)
 
     def to_dict(self) -> dict[str, Any]:
+        """The settings as plain JSON values (recorded with the results they produce)."""
         return asdict(self)
 
 
@@ -164,9 +165,11 @@ class RecalibrationReport:
 
     @property
     def accepted(self) -> bool:
+        """Whether the recalibrated model passed the safeguard and was kept."""
         return self.status == "accepted"
 
     def to_dict(self, history: bool = False) -> dict[str, Any]:
+        """The report as plain JSON values, without the pseudo-labels (and the per-epoch history unless asked)."""
         d = asdict(self)
         d.pop("labels")
         if not history:

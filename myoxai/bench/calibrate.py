@@ -20,6 +20,7 @@ BUNDLED = Path(__file__).resolve().parents[2] / "recordings" / "myo_readings_125
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``myoxai bench calibrate`` options, added to its subcommand parser."""
     parser.add_argument("--pretrained", help="pre-trained model (default: the bundled long-term-dataset one)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1 of the 2 target cores: "
                         "the GUI and acquisition keep the other; 2 threads were slower on a loaded machine)")
@@ -50,6 +51,7 @@ def quick_recording_from(rec, n_classes: int = 7, hold_s: float = 5.0, test_s: f
 
 
 def run(args: argparse.Namespace) -> list:
+    """Seconds and peak memory of a quick calibration of the pre-trained model on a 35-s recording."""
     import resource
 
     from myoxai.bench.recalibrate import _RssSampler

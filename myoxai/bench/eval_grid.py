@@ -19,6 +19,7 @@ HELP = "evaluation grid sequential vs a local Dask cluster: speed-up, overhead p
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``myoxai bench eval-grid`` options, added to its subcommand parser."""
     parser.add_argument("--root", default=str(Path.home() / ".cache" / "myoxai" / "kanoga"),
                         help="unpacked long-term dataset (default ~/.cache/myoxai/kanoga)")
     parser.add_argument("--subjects", default="1-4")
@@ -36,6 +37,7 @@ def _overhead_ms(wall: float, slots: int, cells: list[dict]) -> float:
 
 
 def run(args: argparse.Namespace) -> list[Result]:
+    """The same evaluation grid run sequentially and on a local Dask cluster: times and identical records."""
     from myoxai.errors import MyoxaiError
     from myoxai.evaluation import cells as cellmod
     from myoxai.evaluation import parse_int_list, protocols
@@ -81,8 +83,10 @@ def run(args: argparse.Namespace) -> list[Result]:
 
 
 def _cpu(result, wall: float) -> list[tuple[str, float, str, str]]:
-    """CPU seconds the cells' threads got, and their share of the wall time the slots had: on a loaded
-    machine a low share, not the executor, is what slows a run down."""
+    """CPU seconds the cells' threads got, and their share of the wall time the slots had.
+
+    On a loaded machine a low share, not the executor, is what slows a run down.
+    """
     cpu = sum(c["cpu_seconds"] or 0.0 for c in result.cells)
     busy = sum(c["seconds"] or 0.0 for c in result.cells)
     return [("cell_cpu_seconds", cpu, "s", "CPU time of the cells' threads (same work in both modes)"),

@@ -279,12 +279,14 @@ def run_child(kind: str, examples: int, seed: int, memory_limit: int = MEMORY_LI
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``myoxai bench fuzz`` options, added to its subcommand parser."""
     parser.add_argument("--examples", type=int, default=3000, help="damaged inputs per class (default 3000)")
     parser.add_argument("--kinds", default=",".join(KINDS), help=f"comma-separated subset of {','.join(KINDS)}")
     parser.add_argument("--seed", type=int, default=0)
 
 
 def run(args: argparse.Namespace) -> list[Result]:
+    """Outcome counts of each reader fed damaged inputs in a memory-limited child process."""
     from myoxai.errors import MyoxaiError
 
     results = []

@@ -25,6 +25,7 @@ HELP = "seconds and peak memory (RSS) of a SCADANN recalibration on buffered dat
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``myoxai bench recalibrate`` options, added to its subcommand parser."""
     parser.add_argument("--recording", default=str(BUNDLED_RECORDING),
                         help="labeled XDF recording (default: bundled excerpt)")
     parser.add_argument("--model", default="allconvnet", choices=("allconvnet", "spectrogram-convnet"))
@@ -63,6 +64,7 @@ class _RssSampler:
 
 
 def run(args: argparse.Namespace) -> list:
+    """Seconds and peak memory of a recalibration on a buffer of unlabeled windows, and its cancel latency."""
     import numpy as np
 
     from myoxai.adapt import RecalibrationSettings, SourceData, quick_adapt, recalibrate

@@ -32,6 +32,7 @@ HELP = "soak: replay the bundled recording for --minutes through the engine with
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``myoxai bench soak`` options, added to its subcommand parser."""
     parser.add_argument("--minutes", type=float, default=60.0, help="wall-clock minutes to run (default 60)")
     parser.add_argument("--block-minutes", type=float, default=5.0, help="latency/file-size block (default 5)")
     parser.add_argument("--warmup-seconds", type=float, default=20.0,
@@ -153,6 +154,7 @@ def soak(minutes: float, block_minutes: float = 5.0, warmup_s: float = 20.0, xdf
 
 
 def run(args: argparse.Namespace) -> list[Result]:
+    """Latency, memory and file growth of a long replay through the engine while recording XDF."""
     from myoxai.errors import MyoxaiError
 
     if not (args.minutes > 0 and args.block_minutes > 0):

@@ -17,6 +17,7 @@ HELP = ("evaluate models on the long-term dataset, myo-readings or the Myo Armba
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``myoxai eval`` options, added to its subcommand parser."""
     parser.add_argument("--dataset", required=True, choices=("kanoga", "myo-readings", "myo-armband"))
     parser.add_argument("--root", required=True, help="the unpacked dataset folder")
     parser.add_argument("--subjects", help="kanoga: 1-4 or 1,2; myo-readings: participant ids (default: all)")
@@ -190,6 +191,7 @@ def _class_names(dataset: str) -> tuple[str, ...]:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run one evaluation protocol on a dataset, write the JSON and print the summary table."""
     import contextlib
     import json
     import sys
@@ -215,7 +217,8 @@ def run(args: argparse.Namespace) -> int:
     if args.dataset == "myo-armband":  # its own runner (pre-training is shared by every participant)
         from myoxai.evaluation.myo_armband_run import run_armband
 
-        return run_armband(args)
+        print(run_armband(args))
+        return 0
     if args.workers is not None and args.workers < 1:
         raise MyoxaiError("--workers takes a number of processes ≥ 1")
     adapt = getattr(args, "adapt", "none") != "none"

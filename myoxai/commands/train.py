@@ -8,6 +8,7 @@ HELP = "train a gesture classifier (spectrogram-convnet, allconvnet, lstm-fin, l
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``myoxai train`` options, added to its subcommand parser."""
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--data", help="a labeled recording (.xdf with markers, a myo-readings "
                         "session folder) or kanoga:ROOT for the long-term dataset")
@@ -31,6 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Train (or pre-train) a model on the given data and save it as safetensors."""
     from pathlib import Path
 
     import numpy as np

@@ -39,6 +39,7 @@ class Prompt:
 
     @property
     def end(self) -> float:
+        """Session time at which the prompt ends."""
         return self.start + self.duration
 
 
@@ -113,6 +114,7 @@ class CalibrationSession:
         self.gaps = 0
 
     def start(self) -> None:
+        """Start taking the engine's chunks (the schedule's clock starts at the first one)."""
         self.engine.add_chunk_listener(self._on_chunks)
 
     def _on_chunks(self, chunks: Sequence[Any]) -> None:
@@ -170,6 +172,8 @@ class CalibrationSession:
 
 @dataclass
 class TrainingState:
+    """Progress of a ``TrainingJob`` as shown by the wizard (a copy per ``state()`` call)."""
+
     state: str = "idle"  # running, done, failed
     progress: float = 0.0
     message: str = ""
@@ -199,6 +203,7 @@ class TrainingJob(ThreadOwner):
         self._thread: threading.Thread | None = None
 
     def state(self) -> TrainingState:
+        """A copy of the current state (safe to read from the GUI thread)."""
         with self._lock:
             return TrainingState(**self._state.__dict__)
 
@@ -208,6 +213,7 @@ class TrainingJob(ThreadOwner):
                 setattr(self._state, k, v)
 
     def start(self, on_done: Callable[[], None] | None = None) -> None:
+        """Train in a worker thread; ``on_done`` runs in that thread when it ends, failed or not."""
         self._set(state="running", progress=0.0, message="reading the recording")
         self._thread = threading.Thread(target=self._work, args=(on_done,), daemon=True, name="myoxai-train")
         self._thread.start()

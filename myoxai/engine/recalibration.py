@@ -120,6 +120,7 @@ class Recalibration(ThreadOwner):
         self._quick_model: Any = None
 
     def state(self) -> RecalibrationState:
+        """A copy of the current state (safe to read from the GUI thread)."""
         with self._lock:
             return dataclasses.replace(self._state)
 

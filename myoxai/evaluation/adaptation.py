@@ -339,8 +339,10 @@ def _as_records(flat: list[dict[str, Any]], timings: list[dict[str, Any]]) -> li
 
 
 def run_kanoga_cell(params: dict[str, Any], context: GridContext, seed: int) -> dict[str, Any]:
-    """Runner of one subject-day (or of a subject's days in order): calibration model from day 1, then
-    every split and method."""
+    """Runner of one subject-day (or of a subject's days in order).
+
+    The calibration model comes from day 1; then every split and method runs on the day.
+    """
     from myoxai.io.kanoga import N_MOTIONS, position_of_day
 
     root, subject = context.root, params["subject"]
@@ -396,6 +398,7 @@ def halves_of_file(start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.n
 
 
 def myo_session(folder: Path) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """Windows, labels and sample spans of each <label>.txt file of a myo-readings session folder."""
     files = sorted((p for p in folder.glob("*.txt") if p.stem.isdigit()), key=lambda p: int(p.stem))
     if not files:
         raise MyoxaiError(f"{folder} holds no <label>.txt files")

@@ -66,6 +66,7 @@ class Cell:
     seed_key: Any = None
 
     def seed(self, run_seed: int) -> int:
+        """The cell's seed, derived from the run seed and ``seed_key`` (stable across runs)."""
         return derive_seed(run_seed, self.params if self.seed_key is None else self.seed_key)
 
 
@@ -86,6 +87,7 @@ class GridContext:
 
 
 def resolve(runner: str) -> Callable[..., dict[str, Any]]:
+    """The runner function named ``"module:function"``."""
     module, _, name = runner.partition(":")
     return getattr(importlib.import_module(module), name)
 

@@ -46,6 +46,7 @@ class GridResult:
 
     @property
     def failed(self) -> list[dict[str, Any]]:
+        """The cells that raised."""
         return [c for c in self.cells if c["status"] == "failed"]
 
 
@@ -57,6 +58,7 @@ class CellCache:
     _hashes: dict[str, str] = field(default_factory=dict)
 
     def get(self, key: str) -> dict[str, Any] | None:
+        """The stored entry of a finished cell, or None (no cache, no file, unreadable or not done)."""
         if self.folder is None:
             return None
         path = self.folder / f"{key}.json"
@@ -67,6 +69,7 @@ class CellCache:
         return stored if stored.get("key") == key and stored.get("status") == "done" else None
 
     def put(self, key: str, entry: dict[str, Any]) -> None:
+        """Store a cell's entry atomically (a no-op without a cache folder)."""
         if self.folder is None:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -104,8 +107,10 @@ def _sequential(todo: list[tuple[str, Cell]], context: GridContext) -> Iterator[
 
 
 def _worker_facts(root: str, runners: list[str]) -> tuple[str, bool, int]:
-    """This worker's myoxai version, whether it sees ``root`` and its torch threads; imports the runners
-    (and torch) once, so the first cell of each worker does not pay for it."""
+    """The worker's myoxai version, whether it sees ``root``, and its torch threads.
+
+    Imports the runners (and torch) once, so the first cell of each worker does not pay for it.
+    """
     import torch
 
     import myoxai
@@ -129,8 +134,11 @@ def _reachable(address: str) -> None:
 
 @contextlib.contextmanager
 def dask_client(workers: int | None, scheduler: str | None, threads: int = 1) -> Iterator[Any]:
-    """A ``distributed.Client`` on a new loopback ``LocalCluster`` of ``workers`` processes (one task at a
-    time, ``threads`` torch threads each), or on ``scheduler``."""
+    """A ``distributed.Client`` on a new loopback ``LocalCluster``, or on ``scheduler``.
+
+    The cluster has ``workers`` processes, each running one task at a time with ``threads`` torch
+    threads.
+    """
     try:
         from distributed import Client, LocalCluster
     except ImportError:

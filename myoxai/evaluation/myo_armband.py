@@ -163,6 +163,7 @@ def calibrate(kind: str, name: str, cal: WindowSet, config: SignalConfig, settin
 
 
 def predict_on(model: Any, data: WindowSet) -> np.ndarray:
+    """Predicted class of every window of ``data`` (LDA on its cached features)."""
     if isinstance(model, LdaBaseline):
         return np.argmax(model.decision(data.features(model.feature_set)), axis=1)
     return np.argmax(predict_logits(model, _inputs(model, data)), axis=1)

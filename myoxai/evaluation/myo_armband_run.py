@@ -25,8 +25,11 @@ def _align(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(words))
 
 
-def run_armband(args: argparse.Namespace) -> int:
-    """Run the protocol; records stream to ``<json>.partial.jsonl`` so a long run can be followed and survives."""
+def run_armband(args: argparse.Namespace) -> str:
+    """Run the protocol and write its JSON; the summary table for the command to print.
+
+    Records stream to ``<json>.partial.jsonl`` so a long run can be followed and survives.
+    """
     from myoxai import __version__
     from myoxai.io.outputs import write_text
 
@@ -69,8 +72,7 @@ def run_armband(args: argparse.Namespace) -> int:
            "seconds": round(time.perf_counter() - t0, 1), "records": records, "summary": summary}
     write_text(out, json.dumps(doc, indent=1), overwrite=args.overwrite, inputs=[args.root])
     partial.unlink()
-    print(format_table(summary))
-    return 0
+    return format_table(summary)
 
 
 def format_table(summary: list[dict[str, Any]]) -> str:

@@ -87,6 +87,7 @@ class RecalibratePanel(QtWidgets.QGroupBox):
         return self.job
 
     def quick(self) -> None:
+        """Quick adapt (rotation + re-normalisation) now; an error is shown in the panel."""
         if self.engine is None:
             return
         try:
@@ -96,6 +97,7 @@ class RecalibratePanel(QtWidgets.QGroupBox):
         self.refresh()
 
     def start(self) -> None:
+        """Start a recalibration in the background; an error is shown in the panel."""
         if self.engine is None:
             return
         try:
@@ -106,10 +108,12 @@ class RecalibratePanel(QtWidgets.QGroupBox):
         self.refresh()
 
     def cancel(self) -> None:
+        """Stop the running recalibration (the current model stays)."""
         if self.job is not None:
             self.job.cancel()
 
     def accept(self) -> None:
+        """Keep the recalibrated model; an error is shown in the panel."""
         if self.job is not None:
             try:
                 self.job.accept()
@@ -118,6 +122,7 @@ class RecalibratePanel(QtWidgets.QGroupBox):
         self.refresh()
 
     def revert(self) -> None:
+        """Go back to the model active before the recalibration (or the engine's last swap)."""
         if self.job is not None:
             self.job.revert()
         elif self.engine is not None and self.engine.status().can_revert:

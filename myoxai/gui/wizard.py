@@ -142,11 +142,13 @@ class CalibrationWizard(QtWidgets.QDialog):
 
     # flow -------------------------------------------------------------------------------------
     def chosen_gestures(self) -> list[str]:
+        """The ticked gestures, without rest (the session adds it)."""
         return [self.gesture_list.item(i).text() for i in range(self.gesture_list.count())
                 if self.gesture_list.item(i).checkState() == QtCore.Qt.CheckState.Checked
                 and self.gesture_list.item(i).text() != REST]
 
     def start_session(self) -> None:
+        """Start recording with the chosen settings and show the prompts; a bad setting is shown instead."""
         try:
             schedule = None
             if self.quick.isChecked():
@@ -165,6 +167,7 @@ class CalibrationWizard(QtWidgets.QDialog):
         self.timer.start()
 
     def cancel_session(self) -> None:
+        """Stop the recording session (no model is trained)."""
         if self.session is not None:
             self.session.cancel()
 
@@ -221,5 +224,6 @@ class CalibrationWizard(QtWidgets.QDialog):
         super().done(result)
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt override
+        """Close through ``done`` so no recording is left open."""
         self.done(0)
         super().closeEvent(event)

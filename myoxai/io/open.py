@@ -1,5 +1,8 @@
-"""Open whatever a user points at — an XDF file, a myo-readings session or file, a long-term trial, a Myo Armband
-round or hold — as Recordings."""
+"""Open whatever a user points at as Recordings.
+
+That is an XDF file, a myo-readings session or file, a long-term trial, or a Myo Armband round or
+hold.
+"""
 
 from __future__ import annotations
 

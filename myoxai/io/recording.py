@@ -57,6 +57,7 @@ class Recording:
 
     @property
     def n_channels(self) -> int:
+        """Number of EMG channels."""
         return int(self.samples.shape[1])
 
     @property

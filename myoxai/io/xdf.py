@@ -219,6 +219,7 @@ class EmgXdfRecorder:
 
     @property
     def path(self) -> Path:
+        """The file being written."""
         return self.writer.path
 
     @property
@@ -241,9 +242,11 @@ class EmgXdfRecorder:
         self.writer.write_samples(self.emg, ts, samples)
 
     def marker(self, timestamp: float, text: str) -> None:
+        """Write a marker ``text`` at ``timestamp`` into the marker stream."""
         self.writer.write_samples(self.markers, [timestamp], [text])
 
     def close(self) -> None:
+        """Write the footers and close the file."""
         self.writer.close()
 
     def __enter__(self) -> EmgXdfRecorder:

@@ -50,9 +50,11 @@ class Augmentation:
 
     @property
     def active(self) -> bool:
+        """Whether any transformation is switched on."""
         return any((self.shift, self.integer_shift, self.electrode_gain, self.global_gain, self.noise))
 
     def to_dict(self) -> dict[str, Any]:
+        """The settings as plain JSON values (recorded with the results they produce)."""
         return asdict(self)
 
 

@@ -59,6 +59,7 @@ class TrainSettings:
             raise ValueError(f"lr_schedule must be 'plateau' or 'cosine', not {self.lr_schedule!r}")
 
     def to_dict(self) -> dict[str, Any]:
+        """The settings as plain JSON values (recorded with the results they produce)."""
         return asdict(self)
 
 

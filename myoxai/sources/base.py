@@ -100,12 +100,23 @@ class Source(Protocol):
     fs: float
     n_channels: int
 
-    def start(self) -> None: ...
-    def stop(self) -> None: ...
-    def read(self, timeout: float = 1.0) -> list[Chunk]: ...
-    def chunks(self, timeout: float = 1.0) -> Iterator[Chunk]: ...
-    def peek(self, n: int) -> tuple[np.ndarray, np.ndarray]: ...
-    def status(self) -> SourceStatus: ...
+    def start(self) -> None:
+        """Open the device or file and start delivering chunks."""
+
+    def stop(self) -> None:
+        """Stop delivering and release the device or file."""
+
+    def read(self, timeout: float = 1.0) -> list[Chunk]:
+        """Drain the chunks delivered since the last read, waiting up to ``timeout`` seconds for one."""
+
+    def chunks(self, timeout: float = 1.0) -> Iterator[Chunk]:
+        """Iterate over chunks as they arrive until the source stops."""
+
+    def peek(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """The last ``n`` samples and timestamps, without draining anything."""
+
+    def status(self) -> SourceStatus:
+        """Counters of lost samples, gaps, stalls and reconnects so far."""
 
 
 class ThreadedSource:

@@ -41,9 +41,11 @@ class Packet:
 
     @property
     def key(self) -> tuple[int, int]:
+        """(class, command): what responses and events are dispatched on."""
         return (self.cls, self.cmd)
 
     def encode(self) -> bytes:
+        """The packet's bytes on the wire."""
         n = len(self.payload)
         return bytes([self.type | (n >> 8), n & 0xFF, self.cls, self.cmd]) + self.payload
 
@@ -100,6 +102,7 @@ class Framer:
         self.garbage = 0  # bytes discarded while resynchronising
 
     def feed(self, data: bytes) -> list[Packet]:
+        """The whole packets completed by ``data`` (partial ones wait for the next call)."""
         self._buf += data
         out: list[Packet] = []
         buf = self._buf
@@ -140,10 +143,12 @@ def connect_direct_payload(address: bytes, addr_type: int = 0) -> bytes:
 
 
 def write_payload(conn: int, handle: int, value: bytes) -> bytes:
+    """Payload of attclient_attribute_write: write ``value`` to ``handle``."""
     return struct.pack("<BHB", conn, handle, len(value)) + value
 
 
 def read_payload(conn: int, handle: int) -> bytes:
+    """Payload of attclient_read_by_handle: read ``handle``."""
     return struct.pack("<BH", conn, handle)
 
 

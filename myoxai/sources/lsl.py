@@ -71,6 +71,7 @@ class EmgOutlet:
                                    [float(t) for t in timestamps])
 
     def have_consumers(self) -> bool:
+        """Whether any inlet is connected to the outlet."""
         return bool(self.outlet.have_consumers())
 
 
