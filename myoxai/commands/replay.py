@@ -21,26 +21,26 @@ def speed(text: str) -> float:
     return value
 
 
-def seconds(text: str) -> float:
-    """A positive, finite number of seconds (``--seconds``, ``--every``)."""
+def _seconds(text: str, allow_zero: bool) -> float:
+    """A finite number of seconds, > 0 (or >= 0 with ``allow_zero``), as an argparse type."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number of seconds, not {text!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"seconds must be a positive number, not {text}")
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds >= 0, not {text}" if allow_zero
+                                         else f"seconds must be a positive number, not {text}")
     return value
+
+
+def seconds(text: str) -> float:
+    """A positive, finite number of seconds (``--seconds``, ``--every``)."""
+    return _seconds(text, allow_zero=False)
 
 
 def interval(text: str) -> float:
     """Seconds between status lines: a finite number >= 0 (0 = every chunk)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, not {text!r}") from None
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"must be a number of seconds >= 0, not {text}")
-    return value
+    return _seconds(text, allow_zero=True)
 
 
 def positive_int(text: str) -> int:
