@@ -83,7 +83,7 @@ def _training_windows(rec: Recording, config: SignalConfig = DEFAULT_CONFIG) -> 
 def bundled_source_data(config: SignalConfig = DEFAULT_CONFIG, model_path: Path = BUNDLED_MODEL) -> Any:
     """The bundled model's training windows (``myoxai.adapt.SourceData``), validation = its trainer's held-out windows.
 
-    The shipped model's trainer held out a class-stratified 15 % of these windows (seed 0) for early
+    The shipped model's trainer held out a class-stratified 25 % of these windows (seed 0) for early
     stopping and never trained on them; they are the safeguard's source validation, so a
     recalibration is judged on windows neither the model nor the recalibration trained on. (Whole
     held runs would be better still, but this 8-file excerpt has only two runs of each gesture in its
@@ -92,6 +92,7 @@ def bundled_source_data(config: SignalConfig = DEFAULT_CONFIG, model_path: Path 
     from myoxai.adapt import SourceData
     from myoxai.io import read_recording
     from myoxai.io.model_files import read_model_file
+    from myoxai.models.recipes import recipe
     from myoxai.models.training import stratified_split
 
     rec = read_recording(BUNDLED_RECORDING)
@@ -100,22 +101,27 @@ def bundled_source_data(config: SignalConfig = DEFAULT_CONFIG, model_path: Path 
     if Path(model_path).exists():
         val = read_model_file(model_path, None)[1].get("training", {}).get("val_index")
     if val is None:
-        val = stratified_split(y, 0.15, SEED)[1]  # what train_model held out for the shipped model
+        # what train_model held out for the shipped model
+        val = stratified_split(y, recipe("allconvnet")[1].val_fraction, SEED)[1]
     return SourceData(x, y, np.arange(len(y)), {"data": BUNDLED_RECORDING.name,
                                                 "part": f"first {TRAIN_S:g} s of every gesture file"},
                       validation_groups=np.asarray(val))
 
 
 def train_bundled_model(path: Path = BUNDLED_MODEL, progress: Callable[[float, str], None] | None = None,
-                        epochs: int = 30) -> dict[str, Any]:
-    """Train the demo All-ConvNet on the training part (seed 0, one thread) and save it; returns metrics.
+                        epochs: int | None = None) -> dict[str, Any]:
+    """Train the demo All-ConvNet with its recipe on the training part (seed 0, one thread); returns metrics.
+
+    The recipe (``myoxai.models.recipes``: log input, day-to-day augmentation, early stopping) is the
+    evaluation's; ``epochs`` caps it (tests use a few).
 
     The held-out validation windows' indices and the calibration energy profile of the training
     windows (for rotation compensation) are written into the model file.
     """
     from myoxai.adapt.quick import calibration_profile
     from myoxai.io import read_recording
-    from myoxai.models import TrainSettings, build_model, predict, save_model, train_model
+    from myoxai.models import build_model, predict, save_model, train_model
+    from myoxai.models.recipes import recipe
     from myoxai.models.training import stratified_split
 
     rec = read_recording(BUNDLED_RECORDING)
@@ -123,8 +129,16 @@ def train_bundled_model(path: Path = BUNDLED_MODEL, progress: Callable[[float, s
     xt, yt = labelled_windows(rec, pieces=_parts(rec, False))
     if progress:
         progress(0.05, f"training allconvnet on {len(y)} windows")
-    model = build_model("allconvnet", len(rec.class_names), seed=SEED, channels=CHANNELS)
-    settings = TrainSettings(epochs=epochs, seed=SEED, threads=1, progress=progress is None)
+    args, settings = recipe("allconvnet")
+    args["channels"] = list(CHANNELS)
+    settings.seed, settings.threads, settings.progress = SEED, 1, progress is None
+    if epochs is not None:
+        settings.epochs = epochs
+    model = build_model("allconvnet", len(rec.class_names), seed=SEED, **args)
+    # Early stopping on a class-stratified share of windows, not on whole held-out runs: the training
+    # part has only two runs of each gesture (5 s and 3 s), the first of which the participant held
+    # differently, so holding one out leaves 3-5 s per gesture and stops training after one epoch
+    # (held-out runs 0.31, then 0.385 on the replayed part; notes of issue 10).
     report = train_model(model, x, y, settings)
     train_idx, val_idx = stratified_split(y, settings.val_fraction, SEED)  # the split train_model used
     held_out = float(np.mean(predict(model, xt) == yt))
@@ -132,6 +146,7 @@ def train_bundled_model(path: Path = BUNDLED_MODEL, progress: Callable[[float, s
                "val_accuracy": report.get("val_accuracy"), "epochs_run": report.get("epochs_run")}
     training = {"data": BUNDLED_RECORDING.name, "part": f"first {TRAIN_S:g} s of every {FILE_S:g} s gesture file",
                 "n_train_windows": int(len(y)), "seed": SEED, "command": "myoxai live --train-bundled",
+                "recipe": {"args": args, "settings": settings.to_dict()},
                 "val_index": val_idx.tolist(), "calibration_profile": calibration_profile(x[train_idx]).tolist()}
     from myoxai.engine.drift import reference_for_model
 

@@ -6,6 +6,8 @@ The rotated replay circularly shifts the bundled recording's electrodes by one; 
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -47,7 +49,9 @@ def test_rotated_replay_reaches_recalibrate_naming_rotation(qtbot):
     first = next((t - t0, cause) for t, _, state, cause in trend if state == "recalibrate")
     assert first[0] <= 30.0 and first[1] == "rotation"
     assert all(cause == "rotation" for _, _, state, cause in trend if state == "recalibrate")
-    assert win.drift.state == "recalibrate" and "rotated by +1" in win.drift.state_label.text()
+    assert win.drift.state == "recalibrate"
+    shown = re.search(r"rotated by ([+-][0-9.]+) electrode", win.drift.state_label.text())
+    assert shown and float(shown.group(1)) == pytest.approx(1.0, abs=0.3)  # the signed estimate, as displayed
     assert "rotated" in win.recalibrate.drift_prompt.text()  # the prompt beside the Recalibrate button
     assert win.engine.drift.latest.components["rotation"] > 0.5
     assert "real-time accuracy" in win.status_label.text()  # a labelled replay
