@@ -12,8 +12,8 @@ Public API
 - ``grad_reverse``, ``DomainClassifier``, ``DomainBatchNorm``, ``split_batchnorm``,
   ``merge_batchnorm``, ``set_domain`` — the DANN building blocks.
 - ``quick_adapt(model, unlabeled, reference_profile)`` — the instant, label-free step (rotation
-  compensation + re-normalisation, ``myoxai.adapt.quick``); ``myoxai.adapt.rotation`` estimates the
-  armband's rotation from the per-electrode energy profile.
+  compensation, re-normalisation and the prototype head, ``myoxai.adapt.quick``);
+  ``myoxai.adapt.rotation`` estimates the armband's rotation from the per-electrode energy profile.
 - ``DEFAULT_PIPELINE`` — what the live Recalibrate button runs (``--adapt default`` in evaluations).
 """
 
@@ -43,11 +43,12 @@ from myoxai.adapt.recalibrate import (
     recalibrate,
 )
 
-# What ``--adapt default`` evaluates and the Recalibrate button applies at once: rotation compensation
-# + re-normalisation. Chosen on the long-term dataset's selection days (subjects 1-4, days 3-8):
-# SCADANN on top of it lowered the mean there (65.5 vs 68.2, days 3-5, 12 subject-days), so the button offers
-# SCADANN's result for Accept/Revert instead of applying it.
-DEFAULT_PIPELINE = "quick"
+# What ``--adapt default`` evaluates and the Recalibrate button applies at once: rotation compensation,
+# re-normalisation, then the prototype head (T3A). Chosen on the long-term dataset's selection days
+# (subjects 1-4, days 3-8, 24 subject-days): quick 65.2, quick + prototypes 68.5 (30 supports per class;
+# 20 and 50 gave 68.2 and 68.4). SCADANN on top of quick lowered the mean there (65.5 vs 68.2, days 3-5),
+# so the button offers SCADANN's result for Accept/Revert instead of applying it.
+DEFAULT_PIPELINE = "quick+t3a"
 
 __all__ = [
     "DEFAULT_PIPELINE",

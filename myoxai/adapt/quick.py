@@ -9,9 +9,16 @@ of a few minutes of windows and are the first thing the live Recalibrate button 
 - ``compensate_rotation``: estimate the armband's rotation since calibration from the buffer's
   per-electrode energy profile (``myoxai.adapt.rotation``) and put the opposite shift in front of
   the model (``MyoModel.set_input_rotation``).
+- ``prototype_head``: T3A (Iwasawa & Matsuo, NeurIPS 2021): the linear head is replaced by class
+  prototypes, each the mean direction of the calibration head's row and today's most confident
+  features predicted as that class. The decision boundaries move to where today's data lie, with
+  one forward pass and no gradient step.
 - ``tent``: test-time entropy minimisation (Wang et al., ICLR 2021): only the BatchNorm affine
   parameters are trained to make the predictions on the buffer confident; BatchNorm statistics
   are re-estimated on the buffer afterwards so single-window inference matches.
+
+``quick_adapt`` (what the Recalibrate button applies at once) is rotation compensation, then
+re-normalisation, then the prototype head, chosen on the long-term dataset's selection days.
 
 Every function works on a deep copy and returns it; the caller's model is never changed.
 """
@@ -156,6 +163,59 @@ def tent(model: MyoModel, unlabeled: np.ndarray, settings: TentSettings | None =
     return net.eval()
 
 
+PROTOTYPE_SUPPORTS = 30  # most confident buffered windows per class in its prototype (T3A's M; selection days)
+
+
+def _normalise_rows(a: torch.Tensor) -> torch.Tensor:
+    return a / a.norm(dim=1, keepdim=True).clamp_min(1e-12)
+
+
+def _head_parameters(model: MyoModel) -> tuple[nn.Parameter, nn.Parameter | None]:
+    """(weight, bias) of the model's affine head: a ``Linear`` or a 1×1 ``Conv2d`` (All-ConvNet)."""
+    layer = model.head if isinstance(model.head, (nn.Linear, nn.Conv2d)) else getattr(model.head, "conv", None)
+    if not isinstance(layer, (nn.Linear, nn.Conv2d)):
+        raise TypeError(f"{type(model).__name__} has no affine head for prototypes")
+    return layer.weight, layer.bias
+
+
+@torch.no_grad()
+def prototype_head(model: MyoModel, unlabeled: np.ndarray, per_class: int = PROTOTYPE_SUPPORTS,
+                   batch_size: int = 1024) -> tuple[MyoModel, list[int]]:
+    """A copy of ``model`` whose linear head is T3A's class prototypes on the unlabeled windows.
+
+    Each class's prototype is the mean of unit vectors: the calibration head's row for that class
+    and the features of the ``per_class`` lowest-entropy windows the model assigns to it (fewer if
+    fewer are assigned; a class nobody is assigned to keeps its head row's direction). The new head
+    is ``scale · prototype`` with a zero bias, ``scale`` keeping the logits' spread on the buffer as it
+    was, so confidences, entropies and Shapley magnitudes stay comparable. Returns the copy and the
+    number of buffered windows in each class's prototype.
+    """
+    net = copy.deepcopy(model).eval()
+    x = torch.as_tensor(np.asarray(unlabeled, dtype=np.float32))
+    feats = torch.cat([net.features(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]).double()
+    w_param, b_param = _head_parameters(net)
+    weight = w_param.detach().double().reshape(w_param.shape[0], -1)
+    logits = feats @ weight.T + (b_param.detach().double() if b_param is not None else 0.0)
+    logp = torch.log_softmax(logits, dim=1)
+    entropy = -(logp.exp() * logp).sum(dim=1)
+    pred = logits.argmax(dim=1)
+    unit = _normalise_rows(feats)
+    protos, counts = [], []
+    for k in range(weight.shape[0]):
+        idx = torch.nonzero(pred == k).flatten()
+        idx = idx[torch.argsort(entropy[idx])[:per_class]]
+        protos.append(torch.cat([_normalise_rows(weight[k:k + 1]), unit[idx]]).mean(dim=0))
+        counts.append(int(len(idx)))
+    head = _normalise_rows(torch.stack(protos))
+    spread = float((feats @ head.T).std())
+    scale = float(logits.std()) / spread if spread > 0 else 1.0
+    w_param, b_param = _head_parameters(net)
+    w_param.copy_((scale * head).reshape(w_param.shape).to(w_param.dtype))
+    if b_param is not None:
+        b_param.zero_()
+    return net.eval(), counts
+
+
 @dataclass
 class QuickReport:
     """What ``quick_adapt`` did: the estimated rotation and which statistics were re-fitted."""
@@ -165,6 +225,7 @@ class QuickReport:
     reason: str = ""
     rotation_shift: float | None = None  # electrodes the band moved since calibration (+ = higher indices)
     renormalized: bool = False
+    prototype_supports: list[int] | None = None  # buffered windows in each class's prototype (None: head kept)
     n_target: int = 0
     seconds: float = 0.0
 
@@ -186,9 +247,11 @@ def model_profile(model: MyoModel) -> np.ndarray | None:
 
 
 def quick_adapt(model: MyoModel, unlabeled: np.ndarray, reference_profile: np.ndarray | None = None,
-                rotate: bool = True, renorm: bool = True, max_shift: float = 2.0,
+                rotate: bool = True, renorm: bool = True, prototypes: bool = True, max_shift: float = 2.0,
                 min_windows: int = 100) -> tuple[MyoModel, QuickReport]:
-    """Rotation compensation, then re-normalisation, on a copy of ``model``: no labels, no gradient steps.
+    """Rotation compensation, re-normalisation, then the prototype head, on a copy of ``model``.
+
+    No labels and no gradient steps.
 
     Parameters
     ----------
@@ -200,8 +263,8 @@ def quick_adapt(model: MyoModel, unlabeled: np.ndarray, reference_profile: np.nd
         The calibration energy profile (``calibration_profile`` of the training windows); defaults
         to the one stored in the model file. Without one, the rotation step is skipped and the
         report says so.
-    rotate, renorm:
-        Which steps to apply.
+    rotate, renorm, prototypes:
+        Which steps to apply (``prototypes``: ``prototype_head``, T3A).
     max_shift:
         Largest rotation considered, in electrodes.
     min_windows:
@@ -226,5 +289,7 @@ def quick_adapt(model: MyoModel, unlabeled: np.ndarray, reference_profile: np.nd
     if renorm:
         net = renormalize(net, x)
         report.renormalized = True
+    if prototypes:
+        net, report.prototype_supports = prototype_head(net, x)
     report.seconds = time.perf_counter() - t0
     return net, report

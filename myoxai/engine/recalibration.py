@@ -1,9 +1,10 @@
 """Recalibration: an instant quick adapt, then SCADANN in the background, while decisions keep flowing.
 
 ``quick_adapt`` (also the first step of ``start``) estimates the armband's rotation from the
-buffer's per-electrode energy profile, compensates it and re-normalises the model on the buffer
-(``myoxai.adapt.quick_adapt``: no labels, no gradient steps, well under a second) and swaps that
-model in at once; the panel shows the estimated rotation. SCADANN then starts from it.
+buffer's per-electrode energy profile, compensates it, re-normalises the model on the buffer and
+rebuilds its head from the buffer's class prototypes (``myoxai.adapt.quick_adapt``: no labels, no
+gradient steps, well under a second) and swaps that model in at once; the panel shows the
+estimated rotation. SCADANN then starts from it.
 
 The worker takes a time-ordered snapshot of the engine's window ring, runs
 ``myoxai.adapt.recalibrate`` on a private copy of the active model with progress and cancel, and,
@@ -44,6 +45,14 @@ RecalibrateFn = Callable[..., tuple[Any, Any]]
 
 
 @dataclass
+
+def _prototype_note(report: Any) -> str:
+    """", prototype head (k of n gestures seen)" when the quick adapt rebuilt the head, else ""."""
+    counts = getattr(report, "prototype_supports", None)
+    if not counts:
+        return ""
+    return f", prototype head ({sum(c > 0 for c in counts)} of {len(counts)} gestures seen)"
+
 class RecalibrationState:
     """What the recalibrate panel shows (a copy)."""
 
@@ -138,7 +147,7 @@ class Recalibration(ThreadOwner):
         return profile
 
     def quick_adapt(self, windows: Any = None) -> Any:
-        """Rotation compensation + re-normalisation on the buffer, swapped in now; returns the ``QuickReport``."""
+        """Rotation compensation, re-normalisation and prototype head on the buffer, swapped in now; its report."""
         from myoxai.adapt import quick_adapt
 
         if windows is None:
@@ -155,8 +164,8 @@ class Recalibration(ThreadOwner):
         shift = "n/a" if report.rotation_shift is None else f"{report.rotation_shift:+.2f}"
         self.engine.swap_model(adapted, origin=f"quick adapt (rotation {shift} electrodes)")
         self._quick_model = adapted
-        self._set(quick=report, message=f"quick adapt: rotation {shift} electrodes, re-normalised on "
-                  f"{report.n_target} windows in {report.seconds:.2f} s")
+        self._set(quick=report, message=f"quick adapt: rotation {shift} electrodes, re-normalised"
+                  f"{_prototype_note(report)} on {report.n_target} windows in {report.seconds:.2f} s")
         return report
 
     def start(self, quick_first: bool = True) -> None:

@@ -14,9 +14,11 @@ Methods (``ADAPT_METHODS``):
 
 - ``none``: the calibration model as is;
 - ``renorm`` (standardiser + AdaBN), ``adabn`` (BatchNorm statistics only), ``rotate`` (rotation
-  compensation only), ``quick`` (rotate, then renorm: the Recalibrate button's instant step),
-  ``tent`` and ``quick+tent`` (entropy minimisation of the BatchNorm affine parameters, from the
-  calibration model or from ``quick``) — ``myoxai.adapt.quick``;
+  compensation only), ``quick`` (rotate, then renorm), ``t3a`` and ``quick+t3a`` (the head replaced
+  by class prototypes of the buffer's most confident features, on the calibration model or after
+  ``quick``: the Recalibrate button's instant step), ``tent`` and ``quick+tent`` (entropy
+  minimisation of the BatchNorm affine parameters, from the calibration model or from ``quick``)
+  — ``myoxai.adapt.quick``;
 - ``dann``, ``scadann`` (``myoxai.adapt.recalibrate`` with its safeguards, so a rejected run scores as
   the model it started from, as it would live), ``scadann+quick`` (SCADANN whose target domain starts
   from the ``quick`` model; a rejected run keeps ``quick``), ``scadann-acc`` (SCADANN that also replays
@@ -74,8 +76,8 @@ from myoxai.evaluation.metrics import scores
 from myoxai.models import TrainSettings, build_model, predict, torch_threads, train_model
 
 log = logging.getLogger(__name__)
-ADAPT_METHODS = ("none", "renorm", "adabn", "rotate", "quick", "tent", "quick+tent", "dann", "scadann",
-                 "scadann+quick", "scadann-acc", "labeled", "default")
+ADAPT_METHODS = ("none", "renorm", "adabn", "rotate", "quick", "t3a", "quick+t3a", "tent", "quick+tent", "dann",
+                 "scadann", "scadann+quick", "scadann-acc", "labeled", "default")
 RECALIBRATED = ("dann", "scadann", "scadann+quick", "scadann-acc")
 # A long-term-dataset gesture lasts 2 trials = 2.6 s in the adaptation stream (the reference's 1.5 s
 # buffer and 2 s limits assume gestures held for seconds); chosen on days 3-8 of subjects 1-4.
@@ -149,7 +151,7 @@ def _labeled_upper_bound(model: Any, source: SourceData, x: np.ndarray, y: np.nd
 def _quick_model(model: Any, source: SourceData, x: np.ndarray) -> Any:
     profile = quick.calibration_profile(source.training_part(0.25, 0)[0]) if quick.model_profile(model) is None \
         else quick.model_profile(model)
-    return quick.quick_adapt(model, x, profile, min_windows=1)
+    return quick.quick_adapt(model, x, profile, prototypes=False, min_windows=1)
 
 
 def adapt_one(method: str, model: Any, source: SourceData, x_adapt: np.ndarray, y_adapt: np.ndarray,
@@ -165,7 +167,10 @@ def adapt_one(method: str, model: Any, source: SourceData, x_adapt: np.ndarray, 
         return _labeled_upper_bound(model, source, x_adapt, y_adapt, settings.recal)
     if name in ("renorm", "adabn"):
         return quick.renormalize(model, x_adapt, standardizer=name == "renorm")
-    if name in ("rotate", "quick", "quick+tent") or name == "scadann+quick":
+    if name == "t3a":
+        used, rec["prototype_supports"] = quick.prototype_head(model, x_adapt)
+        return used
+    if name in ("rotate", "quick", "quick+t3a", "quick+tent") or name == "scadann+quick":
         q, qrep = _quick_model(model, source, x_adapt)
         rec["rotation_shift"] = qrep.rotation_shift
         if name == "rotate":
@@ -174,6 +179,9 @@ def adapt_one(method: str, model: Any, source: SourceData, x_adapt: np.ndarray, 
                 else quick.model_profile(model))[0]
         if name == "quick":
             return q
+        if name == "quick+t3a":
+            used, rec["prototype_supports"] = quick.prototype_head(q, x_adapt)
+            return used
         if name == "quick+tent":
             return quick.tent(q, x_adapt, quick.TentSettings(seed=settings.seed))
     if name == "tent":

@@ -147,7 +147,9 @@ class RecalibratePanel(QtWidgets.QGroupBox):
         if quick is not None:
             shift = "not estimated (no calibration profile)" if quick.rotation_shift is None else \
                 f"{quick.rotation_shift:+.2f} electrodes"
-            self.rotation.setText(f"rotation since calibration: {shift}; re-normalised in {quick.seconds:.2f} s")
+            heads = quick.prototype_supports
+            proto = f"; prototypes from {sum(c > 0 for c in heads)}/{len(heads)} gestures" if heads else ""
+            self.rotation.setText(f"rotation since calibration: {shift}; re-normalised{proto} in {quick.seconds:.2f} s")
         self.cancel_button.setEnabled(running)
         if job is None:
             self.progress.setValue(0)

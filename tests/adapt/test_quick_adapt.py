@@ -1,4 +1,4 @@
-"""Instant adaptation (re-normalisation, AdaBN, rotation compensation, TENT) and the training recipe pieces."""
+"""Instant adaptation (re-normalisation, AdaBN, rotation compensation, prototype head, TENT) and the recipe pieces."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from myoxai.adapt import quick_adapt
-from myoxai.adapt.quick import calibration_profile, refit_batchnorm, renormalize, tent
+from myoxai.adapt.quick import calibration_profile, prototype_head, refit_batchnorm, renormalize, tent
 from myoxai.adapt.rotation import shift_electrodes
 from myoxai.models import TrainSettings, build_model, load_model, predict, save_model, train_model
 from myoxai.models.augment import Augmentation, augment_spectrograms, circular_shift
@@ -129,3 +129,49 @@ def test_tent_trains_only_batchnorm_affine_parameters(calibrated) -> None:
     assert trainable and all(k.startswith("blocks.") and k.endswith((".weight", ".bias")) for k in trainable)
     assert all(isinstance(dict(out.named_modules())[k.rsplit(".", 1)[0]], torch.nn.BatchNorm2d) for k in trainable)
     assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+
+
+def test_prototype_head_is_t3a_on_the_most_confident_features(calibrated) -> None:
+    model, _, _, _ = calibrated
+    xt, _ = ring_data(40, 8, rotation=0.3, gain=1.5)
+    out, counts = prototype_head(model, xt, per_class=7)
+    with torch.no_grad():
+        f = model.features(torch.as_tensor(xt)).double()
+        z = model.head(f.float()).double()
+    p = torch.softmax(z, 1)
+    ent = -(p * torch.log(p)).sum(1)
+    pred = z.argmax(1)
+    w = model.head.weight.detach().double()
+    for k in range(N_CLASSES):
+        idx = torch.nonzero(pred == k).flatten()
+        idx = idx[torch.argsort(ent[idx])[:7]]
+        assert counts[k] == len(idx) <= 7
+        proto = torch.cat([w[k:k + 1] / w[k].norm(), f[idx] / f[idx].norm(dim=1, keepdim=True)]).mean(0)
+        new = out.head.weight.detach().double()[k]
+        assert torch.nn.functional.cosine_similarity(new, proto, dim=0) > 1 - 1e-6
+    assert torch.count_nonzero(out.head.bias) == 0
+    with torch.no_grad():  # the logits keep their spread on the buffer
+        assert float(out(torch.as_tensor(xt)).std()) == pytest.approx(float(z.std()), rel=1e-4)
+    assert torch.equal(model.head.weight, calibrated[0].head.weight) and torch.count_nonzero(model.head.bias) > 0
+
+
+def test_prototype_head_moves_a_biased_boundary_back_to_todays_data(calibrated) -> None:
+    model, x, y, _ = calibrated
+    biased = copy.deepcopy(model)
+    with torch.no_grad():
+        biased.head.bias[0] += 0.5  # a boundary that no longer fits: a fifth of the windows now look like class 0
+    before = np.mean(predict(biased, x) == y)
+    fixed, counts = prototype_head(biased, x)
+    assert before < 0.9 and all(c > 0 for c in counts)
+    assert np.mean(predict(fixed, x) == y) >= np.mean(predict(model, x) == y) - 0.05
+
+
+def test_prototype_head_of_an_allconvnet_round_trips_through_its_file(tmp_path) -> None:
+    x, y = ring_data(40, 9)
+    net = build_model("allconvnet", N_CLASSES, seed=0, channels=[4, 4, 4, 8], log_input=True)
+    train_model(net, x, y, TrainSettings(epochs=2, batch_size=64, seed=0))
+    adapted, report = quick_adapt(net, x, calibration_profile(x))
+    assert report.prototype_supports is not None and len(report.prototype_supports) == N_CLASSES
+    assert torch.count_nonzero(adapted.head.conv.bias) == 0
+    back = load_model(save_model(adapted, tmp_path / "a.safetensors", ["a", "b", "c", "d"]))
+    assert np.array_equal(predict(back, x), predict(adapted, x))

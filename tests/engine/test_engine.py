@@ -248,6 +248,8 @@ def test_quick_adapt_alone_swaps_at_once_and_reverts(model, held_out):
     rc = Recalibration(engine, bundled_source_data(), min_windows=200, niceness=0)
     report = rc.quick_adapt()
     assert report.renormalized and report.rotation_shift is not None
+    assert len(report.prototype_supports) == model.n_classes and sum(report.prototype_supports) > 0
+    assert "prototype head" in rc.state().message
     assert engine.active.version == 2 and rc.state().state == "idle"
     rc.revert()
     assert engine.active.version == 1 and engine.active.model.input_rotation == 0.0

@@ -108,7 +108,8 @@ def test_quick_adapt_button_applies_at_once(qtbot, window):
     qtbot.mouseClick(panel.quick_button, QtCore.Qt.MouseButton.LeftButton)
     assert window.engine.active.version == version + 1
     panel.refresh()
-    assert "electrodes" in panel.rotation.text() and panel.revert_button.isEnabled()
+    assert "electrodes" in panel.rotation.text() and "prototypes from" in panel.rotation.text()
+    assert panel.revert_button.isEnabled()
 
 
 def test_wizard_records_a_valid_xdf_and_loads_the_trained_model(qtbot, window, tmp_path):
