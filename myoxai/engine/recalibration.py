@@ -44,8 +44,6 @@ log = logging.getLogger(__name__)
 RecalibrateFn = Callable[..., tuple[Any, Any]]
 
 
-@dataclass
-
 def _prototype_note(report: Any) -> str:
     """", prototype head (k of n gestures seen)" when the quick adapt rebuilt the head, else ""."""
     counts = getattr(report, "prototype_supports", None)
@@ -53,6 +51,8 @@ def _prototype_note(report: Any) -> str:
         return ""
     return f", prototype head ({sum(c > 0 for c in counts)} of {len(counts)} gestures seen)"
 
+
+@dataclass
 class RecalibrationState:
     """What the recalibrate panel shows (a copy)."""
 
