@@ -29,20 +29,23 @@ from myoxai.models import LdaBaseline, Model, TrainSettings, build_model, predic
 Adapter = Callable[[Model, WindowSet, WindowSet, TrainSettings], Model]
 ADAPTERS: dict[str, Adapter] = {"none": lambda model, train, test, settings: model}
 RUNNER = "myoxai.evaluation.protocols:run_train_test"
+WITHIN_DAY = ("intra-day", "intra-session")  # protocols whose models are trained and scored in one session
 
 
-def fit_fresh(name: str, data: WindowSet, settings: TrainSettings) -> tuple[Model, dict[str, Any]]:
+def fit_fresh(name: str, data: WindowSet, settings: TrainSettings,
+              within_day: bool = False) -> tuple[Model, dict[str, Any]]:
     """Train a new model of ``name`` on ``data`` with its recipe (``myoxai.models.recipes``).
 
-    The recipe gives the architecture arguments and augmentation; ``settings`` keeps the epochs,
-    seed and threads of the command line. Validation holds out whole trials (per gesture) when the
-    set knows its trials. LDA uses the set's cached features.
+    The recipe gives the architecture arguments and augmentation (none ``within_day``: the model is
+    scored in the session it was trained in); ``settings`` keeps the epochs, seed and threads of the
+    command line. Validation holds out whole trials (per gesture) when the set knows its trials.
+    LDA uses the set's cached features.
     """
     from dataclasses import replace
 
     from myoxai.models.recipes import recipe
 
-    args, rs = recipe(name)
+    args, rs = recipe(name, within_day=within_day)
     model = build_model(name, len(data.class_names), seed=settings.seed, **args)
     if isinstance(model, LdaBaseline):
         model.fit(None, data.y, features=data.features(model.feature_set))
@@ -87,7 +90,7 @@ def run_train_test(params: dict[str, Any], context: GridContext, seed: int) -> d
         model.freeze_early_layers(pre["frozen_convs"])
         report = train_model(model, train_set.inputs(model.input_kind), train_set.y, settings)
     else:
-        model, report = fit_fresh(name, train_set, settings)
+        model, report = fit_fresh(name, train_set, settings, within_day=params["protocol"] in WITHIN_DAY)
     details = {"train_seconds": round(time.perf_counter() - t0, 3)}
     records = []
     for test_spec in params["tests"]:

@@ -198,3 +198,17 @@ def test_adaptation_cells_per_subject_day_and_per_subject_for_cross_day_methods(
         adaptation.kanoga_cells([1], [1, 2], ["none"])
     sessions = adaptation.myo_readings_cells([(7, 1), (7, 2), (7, 3), (8, 1)], ["none"])
     assert [(c.params["subject"], c.params["sessions"]) for c in sessions] == [(7, [2]), (7, [3])]
+
+
+def test_within_day_protocols_train_without_the_day_to_day_augmentation():
+    """Intra-day / intra-session models are scored in the session they were trained in; inter-day ones are not."""
+    from myoxai.evaluation import protocols
+    from myoxai.models.recipes import DAY_TO_DAY, recipe
+
+    assert recipe("spectrogram-convnet")[1].augment == DAY_TO_DAY
+    assert recipe("spectrogram-convnet", within_day=True)[1].augment is None
+    intra = protocols.kanoga_intra_day([1], [1], ["spectrogram-convnet"])
+    inter = protocols.kanoga_inter_day([1], [1, 2], ["spectrogram-convnet"])
+    session = protocols.myo_readings_intra_session([(10000, 1)], ["spectrogram-convnet"])
+    assert {c.params["protocol"] for c in intra + session} <= set(protocols.WITHIN_DAY)
+    assert not {c.params["protocol"] for c in inter} & set(protocols.WITHIN_DAY)
