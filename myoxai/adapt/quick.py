@@ -209,7 +209,6 @@ def prototype_head(model: MyoModel, unlabeled: np.ndarray, per_class: int = PROT
     head = _normalise_rows(torch.stack(protos))
     spread = float((feats @ head.T).std())
     scale = float(logits.std()) / spread if spread > 0 else 1.0
-    w_param, b_param = _head_parameters(net)
     w_param.copy_((scale * head).reshape(w_param.shape).to(w_param.dtype))
     if b_param is not None:
         b_param.zero_()
@@ -234,6 +233,13 @@ class QuickReport:
         """Whether the adapted model was kept."""
         return self.status == "accepted"
 
+    @property
+    def prototype_coverage(self) -> tuple[int, int] | None:
+        """(gestures whose prototype holds buffered windows, gestures), or None when the head was kept."""
+        if not self.prototype_supports:
+            return None
+        return sum(c > 0 for c in self.prototype_supports), len(self.prototype_supports)
+
     def to_dict(self) -> dict[str, Any]:
         """The report as plain JSON values."""
         return asdict(self)
@@ -244,6 +250,18 @@ def model_profile(model: MyoModel) -> np.ndarray | None:
     desc = getattr(model, "description", None) or {}
     prof = desc.get("calibration_profile") or desc.get("training", {}).get("calibration_profile")
     return None if prof is None else np.asarray(prof, dtype=np.float64)
+
+
+def reference_profile(model: MyoModel, source: Any = None) -> np.ndarray | None:
+    """The profile rotation is measured against: the model file's, else that of ``source``'s training part.
+
+    ``source`` is the calibration ``SourceData``; its training part is what the calibration trainer
+    fitted on (one trial in four held out, seed 0). None when neither is available.
+    """
+    profile = model_profile(model)
+    if profile is None and source is not None:
+        profile = calibration_profile(source.training_part(0.25, 0)[0])
+    return profile
 
 
 def quick_adapt(model: MyoModel, unlabeled: np.ndarray, reference_profile: np.ndarray | None = None,

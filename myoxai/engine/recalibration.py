@@ -46,10 +46,8 @@ RecalibrateFn = Callable[..., tuple[Any, Any]]
 
 def _prototype_note(report: Any) -> str:
     """", prototype head (k of n gestures seen)" when the quick adapt rebuilt the head, else ""."""
-    counts = getattr(report, "prototype_supports", None)
-    if not counts:
-        return ""
-    return f", prototype head ({sum(c > 0 for c in counts)} of {len(counts)} gestures seen)"
+    coverage = report.prototype_coverage
+    return "" if coverage is None else f", prototype head ({coverage[0]} of {coverage[1]} gestures seen)"
 
 
 @dataclass
@@ -139,12 +137,9 @@ class Recalibration(ThreadOwner):
                 setattr(self._state, k, v)
 
     def _reference_profile(self, model: Any) -> Any:
-        from myoxai.adapt.quick import calibration_profile, model_profile
+        from myoxai.adapt.quick import reference_profile
 
-        profile = model_profile(model)
-        if profile is None and self.source_data is not None:
-            profile = calibration_profile(self.source_data.training_part(0.25, 0)[0])
-        return profile
+        return reference_profile(model, self.source_data)
 
     def quick_adapt(self, windows: Any = None) -> Any:
         """Rotation compensation, re-normalisation and prototype head on the buffer, swapped in now; its report."""

@@ -148,10 +148,9 @@ def _labeled_upper_bound(model: Any, source: SourceData, x: np.ndarray, y: np.nd
     return net.eval()
 
 
-def _quick_model(model: Any, source: SourceData, x: np.ndarray) -> Any:
-    profile = quick.calibration_profile(source.training_part(0.25, 0)[0]) if quick.model_profile(model) is None \
-        else quick.model_profile(model)
-    return quick.quick_adapt(model, x, profile, prototypes=False, min_windows=1)
+def _quick_model(model: Any, source: SourceData, x: np.ndarray, renorm: bool = True) -> Any:
+    return quick.quick_adapt(model, x, quick.reference_profile(model, source), renorm=renorm, prototypes=False,
+                             min_windows=1)
 
 
 def adapt_one(method: str, model: Any, source: SourceData, x_adapt: np.ndarray, y_adapt: np.ndarray,
@@ -171,13 +170,9 @@ def adapt_one(method: str, model: Any, source: SourceData, x_adapt: np.ndarray, 
         used, rec["prototype_supports"] = quick.prototype_head(model, x_adapt)
         return used
     if name in ("rotate", "quick", "quick+t3a", "quick+tent") or name == "scadann+quick":
-        q, qrep = _quick_model(model, source, x_adapt)
+        q, qrep = _quick_model(model, source, x_adapt, renorm=name != "rotate")
         rec["rotation_shift"] = qrep.rotation_shift
-        if name == "rotate":
-            return quick.compensate_rotation(model, x_adapt, quick.calibration_profile(
-                source.training_part(0.25, 0)[0]) if quick.model_profile(model) is None
-                else quick.model_profile(model))[0]
-        if name == "quick":
+        if name in ("rotate", "quick"):
             return q
         if name == "quick+t3a":
             used, rec["prototype_supports"] = quick.prototype_head(q, x_adapt)

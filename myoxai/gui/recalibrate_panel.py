@@ -147,8 +147,8 @@ class RecalibratePanel(QtWidgets.QGroupBox):
         if quick is not None:
             shift = "not estimated (no calibration profile)" if quick.rotation_shift is None else \
                 f"{quick.rotation_shift:+.2f} electrodes"
-            heads = quick.prototype_supports
-            proto = f"; prototypes from {sum(c > 0 for c in heads)}/{len(heads)} gestures" if heads else ""
+            coverage = quick.prototype_coverage
+            proto = "" if coverage is None else f"; prototypes from {coverage[0]}/{coverage[1]} gestures"
             self.rotation.setText(f"rotation since calibration: {shift}; re-normalised{proto} in {quick.seconds:.2f} s")
         self.cancel_button.setEnabled(running)
         if job is None:
