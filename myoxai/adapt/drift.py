@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from myoxai.adapt.pseudo_labels import prediction_entropy
 from myoxai.adapt.rotation import energy_profile, estimate_shift
 from myoxai.errors import MyoxaiError
 
@@ -58,11 +59,6 @@ def normalised_profiles(phi_pred: np.ndarray, predicted: np.ndarray, n_classes: 
         if norm > 0:
             out[c] = m / norm
     return out, counts
-
-
-def _entropy(p: np.ndarray) -> np.ndarray:
-    p = np.clip(np.asarray(p, float), 1e-12, 1.0)
-    return -(p * np.log(p)).sum(axis=1)
 
 
 @dataclass(frozen=True)
@@ -151,7 +147,7 @@ def reference_from_outputs(spectrograms: np.ndarray, probabilities: np.ndarray, 
         class_rms[c] = energy_profile(power[pred[keep] == c], power=True)
     spread = (0.5 * np.log(np.maximum(power, 1e-30))).std(axis=0)
     return DriftReference(energy_profile(power, power=True), class_rms, spread, float(top.mean()),
-                          float(_entropy(proba[keep]).mean()), float(np.mean(top < REJECT_BELOW)), shap, rest,
+                          float(prediction_entropy(proba[keep]).mean()), float(np.mean(top < REJECT_BELOW)), shap, rest,
                           int(keep.sum()))
 
 
@@ -191,7 +187,7 @@ def drift_components(ref: DriftReference, power: np.ndarray, probabilities: np.n
         "rotation": estimate_shift(profile, expected, resolution=0.02),
         "gain": float(np.exp(np.mean(profile - expected))),
         "confidence": float(top.mean() - ref.confidence),
-        "entropy": float(_entropy(proba).mean() - ref.entropy),
+        "entropy": float(prediction_entropy(proba).mean() - ref.entropy),
         "rejection_rate": float(np.mean(top < REJECT_BELOW)),
         "shapley": None,
     }

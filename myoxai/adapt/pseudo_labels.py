@@ -93,8 +93,9 @@ class PseudoLabelSettings:
         return asdict(self)
 
 
-def _entropy(p: np.ndarray) -> np.ndarray:
-    q = np.clip(p, 1e-12, 1.0)
+def prediction_entropy(p: np.ndarray) -> np.ndarray:
+    """Shannon entropy (nats) of each row of class probabilities, in float64 (0 · log 0 taken as 0)."""
+    q = np.clip(np.asarray(p, dtype=np.float64), 1e-12, 1.0)
     return -(q * np.log(q)).sum(axis=-1)
 
 
@@ -111,7 +112,7 @@ def _stable_class(buffer: list[np.ndarray], threshold: float) -> int | None:
 def _look_back_start(probs: np.ndarray, unstable_start: int, n: int, jump: float) -> int:
     """First window in the ``n`` before ``unstable_start`` after which entropy rose by more than ``jump``."""
     lo = max(0, unstable_start - n)
-    ent = _entropy(probs[lo:unstable_start + 1])
+    ent = prediction_entropy(probs[lo:unstable_start + 1])
     rises = np.flatnonzero(np.diff(ent) > jump)
     return lo + int(rises[0]) + 1 if len(rises) else unstable_start
 
