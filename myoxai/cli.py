@@ -16,9 +16,10 @@ import sys
 from myoxai import __version__
 from myoxai.errors import MyoxaiError
 
-# command name -> module under myoxai.commands, '-' as '_' (each has HELP, add_arguments(parser), run(args))
-COMMANDS = ("info", "convert", "replay", "record", "stream", "train", "eval", "explain", "live", "motion-test", "drift",
-            "bench")
+# command name -> module under myoxai.commands (each has HELP, add_arguments(parser), run(args))
+COMMANDS = {"info": "info", "convert": "convert", "replay": "replay", "record": "record", "stream": "stream",
+            "train": "train", "eval": "eval", "explain": "explain", "live": "live", "motion-test": "motion",
+            "drift": "drift", "bench": "bench"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,9 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"myoxai {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMANDS:
+    for name, module in COMMANDS.items():
         # an import error is a broken install: loud
-        mod = importlib.import_module(f"myoxai.commands.{name.replace('-', '_')}")
+        mod = importlib.import_module(f"myoxai.commands.{module}")
         p = sub.add_parser(name, help=mod.HELP, description=mod.HELP)
         mod.add_arguments(p)
         p.set_defaults(_run=mod.run)

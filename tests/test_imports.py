@@ -1,5 +1,5 @@
 """The import graph of ``myoxai/`` (read from the source, lazy imports included): no cycle between modules,
-and no import up the layers of docs/architecture.md (commands → gui/bench → engine/evaluation →
+and no import up the layers of docs/architecture.md (commands → gui/bench → live → engine/evaluation →
 adapt/explain → models → dsp/io/sources → leaves)."""
 
 from __future__ import annotations
@@ -28,8 +28,9 @@ ALLOWED: dict[str, set[str]] = {
     "explain": MODELS_AND_BELOW,
     "engine": MODELS_AND_BELOW | {"adapt", "explain"},
     "evaluation": MODELS_AND_BELOW | {"adapt", "explain"},
-    "gui": MODELS_AND_BELOW | {"adapt", "explain", "engine"},
-    "bench": MODELS_AND_BELOW | {"adapt", "explain", "engine", "evaluation", "gui", "testing"},
+    "live": MODELS_AND_BELOW | {"adapt", "explain", "engine"},
+    "gui": MODELS_AND_BELOW | {"adapt", "explain", "engine", "live"},
+    "bench": MODELS_AND_BELOW | {"adapt", "explain", "engine", "live", "evaluation", "gui", "testing"},
 }
 TOP = {"commands", "cli", "__main__"}  # may import everything
 
@@ -131,4 +132,21 @@ def test_the_cycle_finder_finds_cycles(graph, expect):
 
 def test_the_layer_check_catches_an_upward_import():
     assert upward_imports({"myoxai.engine.engine": {"myoxai.gui.app"}}) != []
-    assert upward_imports({"myoxai.gui.app": {"myoxai.engine.setup"}}) == []
+    assert upward_imports({"myoxai.gui.app": {"myoxai.live.setup"}}) == []
+
+
+def _lines(path: Path) -> int:
+    return len(path.read_text(encoding="utf-8").splitlines())
+
+
+def test_the_engine_core_stays_small_and_no_module_is_a_house():
+    core = sum(_lines(f) for f in (PACKAGE / "engine").glob("*.py"))
+    assert core < 1500, f"myoxai/engine/ is the pipeline core: {core} lines; features go to myoxai/live/"
+    big = [f"{f.relative_to(PACKAGE)}: {n}" for f in PACKAGE.rglob("*.py") if (n := _lines(f)) > 400]
+    assert not big, f"modules over 400 lines: {big}"
+
+
+def test_no_product_module_looks_like_a_test_file():
+    named = [str(f.relative_to(PACKAGE)) for f in PACKAGE.rglob("*.py")
+             if f.name.startswith("test_") or f.stem.endswith("_test")]
+    assert not named, f"pytest would collect these as tests: {named}"

@@ -56,8 +56,8 @@ def run(args: argparse.Namespace) -> list:
 
     from myoxai.bench.recalibrate import _RssSampler
     from myoxai.bench.report import Result
-    from myoxai.engine.quick_calibration import load_pretrained, quick_calibrate
     from myoxai.io.xdf import read_recording
+    from myoxai.live.quick_calibration import load_pretrained, quick_calibrate
 
     rec, split_s = quick_recording_from(read_recording(BUNDLED))
     pretrained = load_pretrained(args.pretrained)

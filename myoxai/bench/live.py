@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from myoxai.bench.report import Result
-from myoxai.engine.setup import EngineOptions, build_engine
+from myoxai.live.setup import EngineOptions, build_engine
 
 HELP = "live pipeline: decision latency with exact Shapley, replay throughput, GUI frame rate under Xvfb"
 

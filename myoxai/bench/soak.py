@@ -73,10 +73,10 @@ def soak(minutes: float, block_minutes: float = 5.0, warmup_s: float = 20.0, xdf
     """Run the soak; returns its figures (see the module docstring)."""
     from myoxai.config import DEFAULT_CONFIG
     from myoxai.engine import Engine
-    from myoxai.engine.setup import load_live_model
     from myoxai.io.open import BUNDLED_RECORDING
     from myoxai.io.xdf import EmgXdfRecorder, read_recording
     from myoxai.io.xdf_scan import scan_xdf
+    from myoxai.live.setup import load_live_model
     from myoxai.models import torch_threads
     from myoxai.sources.replay import ReplaySource
 

@@ -63,9 +63,9 @@ def _recording(args: argparse.Namespace) -> dict[str, Any]:
     from myoxai.config import DEFAULT_CONFIG
     from myoxai.dsp import process_signal
     from myoxai.engine.drift import stored_reference
-    from myoxai.engine.setup import load_live_model
     from myoxai.errors import MyoxaiError
     from myoxai.explain.outputs import predicted_class_outputs
+    from myoxai.live.setup import load_live_model
 
     model = load_live_model(args.model)
     ref = stored_reference(model)
@@ -73,7 +73,7 @@ def _recording(args: argparse.Namespace) -> dict[str, Any]:
         raise MyoxaiError(f"{args.model or 'the model'} holds no drift reference; retrain it with this myoxai "
                           "(`myoxai train` stores one) to monitor drift")
     if args.data is None:
-        from myoxai.engine.bundled import held_out_recording
+        from myoxai.live.bundled import held_out_recording
 
         rec, what = held_out_recording(), "bundled recording (held-out part)"
     else:

@@ -1,7 +1,7 @@
 """``myoxai live``: the live app (Qt window), or a compact line per decision with ``--headless``.
 
 With no ``--source`` it replays, in a loop at real time, the part of the bundled real recording
-that the shipped demo model never saw (``myoxai.engine.bundled``), so the first command in the
+that the shipped demo model never saw (``myoxai.live.bundled``), so the first command in the
 README shows the whole app on real data.
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from myoxai.commands.replay import positive_int, seconds, speed
-from myoxai.engine.setup import EngineOptions, build_engine
+from myoxai.live.setup import EngineOptions, build_engine
 
 HELP = "run the live app: gestures, EMG, per-channel Shapley, recalibration (--headless: one line per decision)"
 
@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     from myoxai.models import set_torch_threads
 
     if args.train_bundled:
-        from myoxai.engine.bundled import BUNDLED_MODEL, train_bundled_model
+        from myoxai.live.bundled import BUNDLED_MODEL, train_bundled_model
 
         metrics = train_bundled_model(BUNDLED_MODEL)
         print(f"saved {BUNDLED_MODEL}: held-out accuracy {metrics['held_out_accuracy']:.3f} "
@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     from myoxai.gui.app import run_app
 
     if args.pretrained:
-        from myoxai.engine.quick_calibration import load_pretrained
+        from myoxai.live.quick_calibration import load_pretrained
 
         load_pretrained(args.pretrained)  # a bad file is reported now, not after the user's 35-s calibration
 

@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         metrics["fin_r2"] = report["fin"]["r2"]
     reference = None
     if model.input_kind == "spectrogram":  # the drift monitor's calibration profile (myoxai.adapt.drift)
-        from myoxai.engine.drift import reference_for_model
+        from myoxai.live.drift_reference import reference_for_model
 
         model.class_names = tuple(data.class_names)
         reference = reference_for_model(model, data.spec, seed=args.seed).to_dict()

@@ -1,18 +1,15 @@
-"""The online pipeline between a source and its viewers.
+"""The online pipeline core: one thread from a source's chunks to published decisions.
 
-- ``build_engine(EngineOptions(...))`` (``myoxai.engine.setup``) — the one way the live app, the GUI's
-  source switch and ``myoxai bench live`` build an engine: source spec, model, post-processing, sinks.
-- ``Engine(source, model, ...)`` — one thread: chunks → streaming dsp → model → exact channel
-  Shapley for every window → post-processing (vote, rejection) → ``Decision`` records published to
-  bounded ``Subscription`` mailboxes (``engine.subscribe()``) and non-blocking sinks
-  (``engine.add_sink``); raw chunks go to ``engine.add_chunk_listener`` (recorders). It keeps the
-  last minutes of unlabeled windows (``engine.buffer``) and swaps models atomically
-  (``swap_model`` / ``revert`` / ``commit``).
-- ``Recalibration(engine, source_data)`` — SCADANN (``myoxai.adapt.recalibrate``) on the buffered
-  windows in a worker thread, with progress and cancel; the result is swapped in for the user to
-  accept or revert.
+- ``Engine(source, model, ...)`` — chunks → streaming dsp → model → exact channel Shapley for every
+  window → post-processing (vote, rejection) → ``Decision`` records published to bounded
+  ``Subscription`` mailboxes (``engine.subscribe()``) and non-blocking sinks (``engine.add_sink``);
+  raw chunks go to ``engine.add_chunk_listener`` (recorders). It keeps the last minutes of unlabeled
+  windows (``engine.buffer``) and swaps models atomically (``swap_model`` / ``revert`` / ``commit``).
+- ``myoxai.engine.drift`` — the drift monitor, a stage fed by every decision batch.
 - ``LslDecisionOutlet`` (the ``myoxai-decisions`` LSL stream) and ``DecisionLog`` (a recorder).
-- ``myoxai.engine.bundled`` — the demo model trained on the first part of the bundled recording.
+
+What is built on this core for the app (the engine builder with its bundled demo assets, calibration,
+recalibration, Motion Test, drift references, the recording writer) lives in ``myoxai.live``.
 """
 
 from __future__ import annotations
@@ -21,10 +18,7 @@ from myoxai.engine.buffer import BufferedWindows, WindowRing
 from myoxai.engine.decision import REJECTED, Decision, Subscription
 from myoxai.engine.engine import ActiveModel, Engine, EngineStatus
 from myoxai.engine.postprocess import PostProcessor
-from myoxai.engine.recalibration import Recalibration, RecalibrationState
-from myoxai.engine.setup import EngineOptions, build_engine
 from myoxai.engine.sinks import DecisionLog, LslDecisionOutlet
 
-__all__ = ["REJECTED", "ActiveModel", "BufferedWindows", "Decision", "DecisionLog", "Engine", "EngineOptions",
-           "EngineStatus", "LslDecisionOutlet", "PostProcessor", "Recalibration", "RecalibrationState", "Subscription",
-           "WindowRing", "build_engine"]
+__all__ = ["REJECTED", "ActiveModel", "BufferedWindows", "Decision", "DecisionLog", "Engine", "EngineStatus",
+           "LslDecisionOutlet", "PostProcessor", "Subscription", "WindowRing"]

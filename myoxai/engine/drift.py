@@ -7,13 +7,13 @@ recomputes the components against the model's reference (``myoxai.adapt.drift``)
 score to a trend. Readers (GUI timer, sinks) call ``snapshot()``/``score``; nothing blocks the engine.
 
 The reference comes from the model file (``drift_reference``, written at training/calibration time);
-for a model without one, ``reference_for_model`` computes it from the model's training windows.
+for a model without one, ``myoxai.live.drift_reference.reference_for_model`` computes it from the model's
+training windows.
 """
 
 from __future__ import annotations
 
 import collections
-import dataclasses
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -27,11 +27,8 @@ from myoxai.adapt.drift import (
     DriftThresholds,
     assess,
     drift_components,
-    normalised_profiles,
-    reference_from_outputs,
     window_power,
 )
-from myoxai.config import DEFAULT_CONFIG, SignalConfig
 
 log = logging.getLogger(__name__)
 
@@ -42,29 +39,6 @@ def rest_class(class_names: Sequence[str]) -> int | None:
     """Index of the gesture named "rest" (any case), or None when the model has none."""
     lowered = [c.lower() for c in class_names]
     return lowered.index("rest") if "rest" in lowered else None
-
-
-def reference_for_model(model: Any, spectrograms: np.ndarray, config: SignalConfig = DEFAULT_CONFIG,
-                        shapley_windows: int = 400, seed: int = 0) -> DriftReference:
-    """The drift reference of ``model`` on its training windows.
-
-    Energy, confidence and entropy use every window; the Shapley profile a fixed random subset of
-    ``shapley_windows`` non-rest windows (exact Shapley costs 2^8 forward passes a window).
-    """
-    from myoxai.explain.outputs import predicted_class_outputs
-
-    x = np.asarray(spectrograms, np.float32)
-    proba, _ = predicted_class_outputs(model, x, config, shapley=False)
-    rest = rest_class(tuple(getattr(model, "class_names", ()) or ()))
-    ref = reference_from_outputs(x, proba, None, rest)
-    pred = proba.argmax(axis=1)
-    active = np.flatnonzero(pred != rest) if rest is not None else np.arange(len(pred))
-    pick = np.sort(np.random.default_rng(seed).choice(active, min(len(active), shapley_windows), replace=False))
-    p_sub, phi_sub = predicted_class_outputs(model, x[pick], config)
-    if phi_sub is None:
-        return ref
-    profiles, _ = normalised_profiles(phi_sub, p_sub.argmax(axis=1), proba.shape[1])
-    return dataclasses.replace(ref, shapley=profiles)
 
 
 def stored_reference(model: Any) -> DriftReference | None:

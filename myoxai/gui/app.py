@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from myoxai.engine.setup import EngineOptions, build_engine, live_source_data
+from myoxai.live.setup import EngineOptions, build_engine, live_source_data
 
 log = logging.getLogger(__name__)
 

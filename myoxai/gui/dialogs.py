@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PyQt6 import QtWidgets
 
-from myoxai.engine.setup import BUNDLED_SPEC
+from myoxai.live.setup import BUNDLED_SPEC
 
 SOURCE_KINDS = (
     ("Bundled demo recording (replay)", BUNDLED_SPEC, ""),

@@ -16,8 +16,6 @@ from typing import Any
 from PyQt6 import QtCore, QtWidgets
 
 from myoxai.engine.drift import attach_drift_monitor
-from myoxai.engine.motion_test import RunningAccuracy
-from myoxai.engine.setup import EngineOptions, build_engine
 from myoxai.errors import MyoxaiError
 from myoxai.gui.drift_panel import DriftPanel, cause_sentence
 from myoxai.gui.emg_view import EmgTraces, SpectrogramView
@@ -27,6 +25,8 @@ from myoxai.gui.recalibrate_panel import RecalibratePanel
 from myoxai.gui.ring import ArmbandRing
 from myoxai.gui.status import status_text
 from myoxai.gui.views import DecisionView
+from myoxai.live.motion.scoring import RunningAccuracy
+from myoxai.live.setup import EngineOptions, build_engine
 
 log = logging.getLogger(__name__)
 

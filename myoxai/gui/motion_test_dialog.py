@@ -1,6 +1,6 @@
 """The Motion Test dialog: settings, the prompts one by one, then a results panel (per-gesture bars, confusion).
 
-Live, a timer walks the prompt schedule (``myoxai.engine.motion_test.prompt_schedule``) and tells the
+Live, a timer walks the prompt schedule (``myoxai.live.motion.scoring.prompt_schedule``) and tells the
 ``MotionSession`` when each prompt appears and ends, stamped on the source clock; on a labelled
 replay it can instead score the recording's own label onsets for a chosen number of seconds. The
 engine keeps running throughout; the dialog only reads the session's collected decisions.
@@ -16,10 +16,10 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtCore, QtWidgets
 
-from myoxai.engine.motion_session import MotionSession
-from myoxai.engine.motion_test import prompt_schedule, schedule_seconds
 from myoxai.errors import MyoxaiError
 from myoxai.gui.views import centred_label
+from myoxai.live.motion.scoring import prompt_schedule, schedule_seconds
+from myoxai.live.motion.session import MotionSession
 
 
 class MotionResultsPanel(QtWidgets.QWidget):
@@ -159,7 +159,7 @@ class MotionTestDialog(QtWidgets.QDialog):
 
     def start(self) -> None:
         """Begin the test (the engine must be running)."""
-        from myoxai.engine.motion_session import rest_index
+        from myoxai.live.motion.session import rest_index
 
         labels = self.mode.currentData() == "labels"
         path = self.record.text().strip() or None
@@ -247,7 +247,7 @@ class MotionTestDialog(QtWidgets.QDialog):
 
     def save(self, path: Path) -> None:
         """Write the JSON results and, beside them, the PNG summary (the file dialog confirmed any overwrite)."""
-        from myoxai.engine.motion_figure import write_motion_figure
+        from myoxai.live.motion.figure import write_motion_figure
 
         if self.results.doc is None:
             return

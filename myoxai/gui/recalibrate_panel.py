@@ -12,8 +12,8 @@ from typing import Any
 
 from PyQt6 import QtWidgets
 
-from myoxai.engine.recalibration import Recalibration
 from myoxai.errors import MyoxaiError
+from myoxai.live.recalibration import Recalibration
 
 
 def _fmt(v: Any) -> str:

@@ -1,8 +1,8 @@
 """Calibration wizard: pick gestures, repetitions, hold and rest times; follow the prompts; train; load.
 
-The view over ``myoxai.engine.calibration``: the session (schedule on the source clock, EMG +
+The view over ``myoxai.live.calibration``: the session (schedule on the source clock, EMG +
 markers to XDF) and the training job run outside the GUI thread; this dialog polls them.
-The quick mode (``myoxai.engine.quick_calibration``, the default when a pre-trained model is
+The quick mode (``myoxai.live.quick_calibration``, the default when a pre-trained model is
 available) records one hold per gesture, fine-tunes the pre-trained model on it in seconds and
 shows the accuracy on a short second hold it did not train on.
 """
@@ -17,10 +17,10 @@ from typing import Any
 
 from PyQt6 import QtCore, QtGui, QtWidgets
 
-from myoxai.engine import quick_calibration
-from myoxai.engine.calibration import REST, CalibrationSession, TrainingJob
 from myoxai.errors import MyoxaiError
 from myoxai.gui.views import centred_label
+from myoxai.live import quick_calibration
+from myoxai.live.calibration import REST, CalibrationSession, TrainingJob
 
 DEFAULT_GESTURES = ("flexion", "extension", "radial deviation", "ulnar deviation", "pronation", "supination", "fist")
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from myoxai.engine import Engine
-from myoxai.engine.setup import load_live_model
 from myoxai.io.recording import Recording
+from myoxai.live.setup import load_live_model
 from myoxai.sources.replay import ReplaySource
 
 from conftest import REPO

@@ -91,8 +91,8 @@ def test_reference_round_trip_and_validation():
 
 
 def test_bundled_model_stores_reference_and_command(tmp_path, capsys):
-    from myoxai.engine.bundled import BUNDLED_MODEL
     from myoxai.engine.drift import stored_reference
+    from myoxai.live.bundled import BUNDLED_MODEL
     from myoxai.models import load_model
 
     assert stored_reference(load_model(BUNDLED_MODEL)) is not None
@@ -173,7 +173,7 @@ def test_score_published_in_decision_log_and_lsl_stream(tmp_path, capsys):
     from myoxai.io.xdf import write_recording
 
     rotated = tmp_path / "rotated.xdf"
-    from myoxai.engine.bundled import held_out_recording
+    from myoxai.live.bundled import held_out_recording
 
     rec = held_out_recording()
     rec.samples = np.roll(rec.samples, 1, axis=1).astype(np.float32)

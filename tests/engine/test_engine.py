@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 
 from myoxai.config import DEFAULT_CONFIG
 from myoxai.dsp import process_signal
-from myoxai.engine import REJECTED, Engine, PostProcessor, Recalibration, WindowRing
-from myoxai.engine.bundled import BUNDLED_MODEL, held_out_recording
+from myoxai.engine import REJECTED, Engine, PostProcessor, WindowRing
+from myoxai.live import Recalibration
+from myoxai.live.bundled import BUNDLED_MODEL, held_out_recording
 from myoxai.models import load_model, predict_proba
 from myoxai.sources.base import ThreadedSource
 from myoxai.sources.replay import ReplaySource
@@ -110,7 +111,7 @@ def test_max_speed_replay_in_batches_gives_the_live_decisions(model, held_out):
     """A file replayed at max speed is classified and explained in large batches; every decision
     (label, vote, confidence, probabilities, φ, sample, time, truth) is the one the live path makes
     when each 10-sample chunk is processed on its own as it arrives."""
-    from myoxai.engine.setup import MAX_SPEED_CHUNK
+    from myoxai.live.setup import MAX_SPEED_CHUNK
 
     rec = held_out.slice(0, 3000)  # 15 s, 296 windows, several gestures
     src = ReplaySource(rec, speed=0, chunk=10)
@@ -208,7 +209,7 @@ def test_slow_reader_never_blocks_the_engine(model, held_out):
 
 def test_recalibration_runs_on_buffer_then_accept_and_revert(model, held_out):
     from myoxai.adapt import RecalibrationSettings
-    from myoxai.engine.bundled import bundled_source_data
+    from myoxai.live.bundled import bundled_source_data
 
     engine = Engine(ReplaySource(held_out.slice(0, 6000), speed=0), model, explain=False)
     run_to_end(engine)
@@ -241,7 +242,7 @@ def test_recalibration_runs_on_buffer_then_accept_and_revert(model, held_out):
 
 
 def test_quick_adapt_alone_swaps_at_once_and_reverts(model, held_out):
-    from myoxai.engine.bundled import bundled_source_data
+    from myoxai.live.bundled import bundled_source_data
 
     engine = Engine(ReplaySource(held_out.slice(0, 6000), speed=0), model, explain=False)
     run_to_end(engine)
@@ -257,7 +258,7 @@ def test_quick_adapt_alone_swaps_at_once_and_reverts(model, held_out):
 
 def test_recalibration_cancel_keeps_the_old_model(model, held_out):
     from myoxai.adapt import RecalibrationSettings
-    from myoxai.engine.bundled import bundled_source_data
+    from myoxai.live.bundled import bundled_source_data
 
     engine = Engine(ReplaySource(held_out.slice(0, 6000), speed=0), model, explain=False)
     run_to_end(engine)
@@ -372,8 +373,8 @@ def test_engine_refuses_a_source_with_another_rate_or_channel_count(model, held_
 
 
 def test_calibration_schedule_alternates_holds_and_rests():
-    from myoxai.engine.calibration import make_schedule
     from myoxai.errors import MyoxaiError
+    from myoxai.live.calibration import make_schedule
 
     s = make_schedule(["fist", "rest", "flexion"], repetitions=2, hold_s=1.5, rest_s=1.0, lead_in_s=2.0)
     assert [p.label for p in s] == ["rest"] + ["fist", "rest", "flexion", "rest"] * 2
@@ -408,8 +409,8 @@ class GatedDisk:
 
 
 def test_calibration_recording_hands_over_without_waiting_on_disk(held_out, tmp_path):
-    from myoxai.engine.writer import QueuedRecorder
     from myoxai.io import read_recording
+    from myoxai.live.writer import QueuedRecorder
 
     rec = held_out.slice(0, 400)
     disk = GatedDisk(tmp_path / "session.xdf", rec.class_names)
@@ -426,8 +427,8 @@ def test_calibration_recording_hands_over_without_waiting_on_disk(held_out, tmp_
 
 
 def test_calibration_recording_reports_a_disk_that_cannot_keep_up(held_out, tmp_path):
-    from myoxai.engine.writer import QueuedRecorder
     from myoxai.errors import MyoxaiError
+    from myoxai.live.writer import QueuedRecorder
 
     rec = held_out.slice(0, 400)
     disk = GatedDisk(tmp_path / "session.xdf", rec.class_names)

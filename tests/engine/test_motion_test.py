@@ -10,14 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from myoxai.cli import main
-from myoxai.engine.motion_test import (
+from myoxai.errors import MyoxaiError
+from myoxai.live.motion.scoring import (
     LabelOnsets,
     Prompt,
     prompt_schedule,
     prompts_from_labels,
     score_motion_test,
 )
-from myoxai.errors import MyoxaiError
 
 NAMES = ("rest", "fist", "open")
 
@@ -116,7 +116,7 @@ def test_command_on_bundled_recording_matches_offline(bundled_path, bundled, tmp
     from myoxai.config import DEFAULT_CONFIG
     from myoxai.dsp import process_signal
     from myoxai.engine import PostProcessor
-    from myoxai.engine.bundled import BUNDLED_MODEL
+    from myoxai.live.bundled import BUNDLED_MODEL
     from myoxai.models import load_model, predict_proba
 
     out = tmp_path / "mt.json"
@@ -167,8 +167,8 @@ def test_labels_mode_reports_recording_seconds_at_any_replay_speed(bundled):
     import time
 
     from myoxai.engine import Engine
-    from myoxai.engine.bundled import BUNDLED_MODEL
-    from myoxai.engine.motion_session import MotionSession
+    from myoxai.live.bundled import BUNDLED_MODEL
+    from myoxai.live.motion.session import MotionSession
     from myoxai.models import load_model
     from myoxai.sources.replay import ReplaySource
 

@@ -9,9 +9,9 @@ import sys
 import numpy as np
 import pytest
 
-from myoxai.engine.calibration import REST
-from myoxai.engine.quick_calibration import PRETRAINED_MODEL, load_pretrained, quick_calibrate, quick_schedule
 from myoxai.errors import MyoxaiError
+from myoxai.live.calibration import REST
+from myoxai.live.quick_calibration import PRETRAINED_MODEL, load_pretrained, quick_calibrate, quick_schedule
 
 
 def test_quick_schedule_trains_on_one_hold_and_tests_on_a_short_second_one():

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from myoxai.engine import Engine
-from myoxai.engine.bundled import BUNDLED_MODEL, held_out_recording
+from myoxai.live.bundled import BUNDLED_MODEL, held_out_recording
 from myoxai.models import load_model
 from myoxai.sources.replay import ReplaySource
 

@@ -10,8 +10,8 @@ import torch
 from PyQt6 import QtCore
 
 from myoxai.engine import REJECTED, Engine
-from myoxai.engine.bundled import BUNDLED_MODEL, bundled_source_data, held_out_recording
 from myoxai.gui.main_window import MainWindow
+from myoxai.live.bundled import BUNDLED_MODEL, bundled_source_data, held_out_recording
 from myoxai.models import load_model
 from myoxai.sources.replay import ReplaySource
 
@@ -151,8 +151,8 @@ def test_wizard_records_a_valid_xdf_and_loads_the_trained_model(qtbot, window, t
 
 
 def test_source_picker_switches_to_another_replay(qtbot, window, bundled_path):
-    from myoxai.engine.setup import EngineOptions
     from myoxai.gui.dialogs import SourceDialog, spec_for
+    from myoxai.live.setup import EngineOptions
 
     window.options = EngineOptions(speed=2)
     dialog = SourceDialog(window)
@@ -172,8 +172,8 @@ def test_production_source_switch_keeps_sinks_and_settings(qtbot, tmp_path, bund
     threshold and Shapley setting are the command line's (or the user's latest), not defaults."""
     import json
 
-    from myoxai.engine.setup import EngineOptions
     from myoxai.gui.app import make_window
+    from myoxai.live.setup import EngineOptions
 
     log = tmp_path / "decisions.jsonl"
     win = make_window(EngineOptions(speed=2, explain=False, vote=3, threshold=0.2, log=log))

@@ -8,8 +8,8 @@ import torch
 from PyQt6 import QtCore
 
 from myoxai.engine import Engine
-from myoxai.engine.bundled import BUNDLED_MODEL, bundled_source_data, held_out_recording
 from myoxai.gui.main_window import MainWindow
+from myoxai.live.bundled import BUNDLED_MODEL, bundled_source_data, held_out_recording
 from myoxai.models import load_model
 from myoxai.sources.replay import ReplaySource
 
@@ -29,9 +29,9 @@ def window(qtbot):
 
 
 def test_quick_calibration_fine_tunes_the_pretrained_model(qtbot, window, tmp_path):
-    from myoxai.engine import quick_calibration
-    from myoxai.engine.quick_calibration import load_pretrained
     from myoxai.io import read_recording
+    from myoxai.live import quick_calibration
+    from myoxai.live.quick_calibration import load_pretrained
 
     wizard = window.open_wizard()
     qtbot.addWidget(wizard)

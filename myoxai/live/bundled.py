@@ -148,7 +148,7 @@ def train_bundled_model(path: Path = BUNDLED_MODEL, progress: Callable[[float, s
                 "n_train_windows": int(len(y)), "seed": SEED, "command": "myoxai live --train-bundled",
                 "recipe": {"args": args, "settings": settings.to_dict()},
                 "val_index": val_idx.tolist(), "calibration_profile": calibration_profile(x[train_idx]).tolist()}
-    from myoxai.engine.drift import reference_for_model
+    from myoxai.live.drift_reference import reference_for_model
 
     model.class_names = tuple(rec.class_names)
     reference = reference_for_model(model, x[train_idx], seed=SEED).to_dict()

@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from myoxai.engine.calibration import REST, Prompt
 from myoxai.errors import MyoxaiError
+from myoxai.live.calibration import REST, Prompt
 
 # Pre-trained on the long-term dataset (subjects 1-4, days 1-3, 22 gestures; Apache-2.0) by
 # ``myoxai train --pretrain kanoga:ROOT --model allconvnet --channels 8,16,16,32 --seed 0``.
@@ -74,7 +74,7 @@ def quick_calibrate(rec: Any, split_s: float, pretrained: Any, steps: int = 200,
     sample) train, the rest tests.
     """
     from myoxai.adapt import SourceData
-    from myoxai.engine.bundled import labelled_windows
+    from myoxai.live.bundled import labelled_windows
     from myoxai.models import predict
     from myoxai.models.transfer import FineTuneSettings, fine_tune, transfer_copy
 

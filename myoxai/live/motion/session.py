@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from myoxai.engine.motion_test import LabelOnsets, MotionTestResult, Prompt, score_motion_test
+from myoxai.live.motion.scoring import LabelOnsets, MotionTestResult, Prompt, score_motion_test
 
 
 def rest_index(class_names: Sequence[str]) -> int | None:
@@ -66,8 +66,8 @@ class MotionSession:
         self._xdf: Any = None
         self._decision_stream = -1
         if xdf_path is not None:  # written by its own thread: the engine thread only queues (engine.writer)
-            from myoxai.engine.writer import QueuedRecorder
             from myoxai.io.xdf import EmgXdfRecorder
+            from myoxai.live.writer import QueuedRecorder
 
             cfg = engine.config
             recorder = EmgXdfRecorder(xdf_path, cfg.fs, self.class_names, cfg.n_channels,

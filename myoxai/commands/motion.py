@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         raise MyoxaiError("--k and --repetitions must be ≥ 1, --hold-limit > 0 and --rest ≥ 0")
     engine, labelled, desc = _engine(args)
     live = args.prompts or not labelled
-    from myoxai.engine.motion_session import MotionSession
+    from myoxai.live.motion.session import MotionSession
 
     session = MotionSession(engine, from_labels=not live, include_rest=args.include_rest,
                             xdf_path=args.record, overwrite=args.overwrite)
@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
             json.dump(doc, f, indent=1)
         print(f"results written to {args.json}")
     if args.png:
-        from myoxai.engine.motion_figure import write_motion_figure
+        from myoxai.live.motion.figure import write_motion_figure
 
         write_motion_figure(doc, args.png)
         print(f"summary figure written to {args.png}")
@@ -107,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _engine(args: argparse.Namespace) -> tuple[Any, bool, str]:
     """(engine, source has labels, description): the one engine builder, no Shapley, no drift, no loop."""
-    from myoxai.engine.setup import EngineOptions, build_engine
+    from myoxai.live.setup import EngineOptions, build_engine
     from myoxai.models import set_torch_threads
 
     set_torch_threads(args.threads)
@@ -132,7 +132,7 @@ def _run_live(engine: Any, session: Any, args: argparse.Namespace) -> None:
     """Show the prompts in the terminal on schedule (the source's clock stamps them)."""
     import time
 
-    from myoxai.engine.motion_test import prompt_schedule, schedule_seconds
+    from myoxai.live.motion.scoring import prompt_schedule, schedule_seconds
     from myoxai.sources import local_clock
 
     names = engine.class_names

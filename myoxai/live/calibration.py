@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 
 from myoxai.engine.worker import ThreadOwner
-from myoxai.engine.writer import QueuedRecorder
 from myoxai.errors import MyoxaiError
+from myoxai.live.writer import QueuedRecorder
 
 log = logging.getLogger(__name__)
 
@@ -220,7 +220,7 @@ class TrainingJob(ThreadOwner):
 
 
     def _work(self, on_done: Callable[[], None] | None) -> None:
-        from myoxai.engine.recalibration import lower_thread_priority
+        from myoxai.live.recalibration import lower_thread_priority
 
         lower_thread_priority()
         try:
@@ -246,8 +246,8 @@ def train_from_recording(path: str | Path, epochs: int = 30, seed: int = 0, thre
                          progress: Callable[[float, str], None] | None = None) -> tuple[Any, Any, dict[str, Any]]:
     """(model, source_data, metrics): an All-ConvNet trained on every labelled window of a recording."""
     from myoxai.adapt import SourceData
-    from myoxai.engine.bundled import CHANNELS, labelled_windows
     from myoxai.io import read_recording
+    from myoxai.live.bundled import CHANNELS, labelled_windows
     from myoxai.models import TrainSettings, build_model, train_model
 
     rec = read_recording(path)
@@ -262,7 +262,7 @@ def train_from_recording(path: str | Path, epochs: int = 30, seed: int = 0, thre
     model = build_model("allconvnet", len(rec.class_names), seed=seed, channels=tuple(channels or CHANNELS))
     report = train_model(model, x, y, TrainSettings(epochs=epochs, seed=seed, threads=threads))
     model.class_names = tuple(rec.class_names)
-    from myoxai.engine.drift import reference_for_model
+    from myoxai.live.drift_reference import reference_for_model
 
     model.description = {"training": {"data": str(path), "seed": seed, "n_train_windows": int(len(y))},
                          "drift_reference": reference_for_model(model, x, seed=seed).to_dict()}

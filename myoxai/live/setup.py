@@ -39,7 +39,7 @@ def open_source(spec: str | None, speed: float = 1.0, loop: bool = True,
     # an unpaced replay reads at most ~100 s of signal ahead (reading further only burns CPU and memory)
     ahead = 2000 if speed > 0 else max(4, READ_AHEAD_SAMPLES // chunk)
     if spec is None or spec == BUNDLED_SPEC:
-        from myoxai.engine.bundled import held_out_recording
+        from myoxai.live.bundled import held_out_recording
 
         return (ReplaySource(held_out_recording(), speed=speed, loop=loop, chunk=chunk, queue_chunks=ahead), True,
                 "bundled recording (held-out part, looped)")
@@ -51,7 +51,7 @@ def open_source(spec: str | None, speed: float = 1.0, loop: bool = True,
 
 def load_live_model(path: str | Path | None, progress: Callable[[float, str], None] | None = None) -> Any:
     """The model to run: ``path``, else the bundled demo model (trained now if it is missing)."""
-    from myoxai.engine.bundled import BUNDLED_MODEL, train_bundled_model
+    from myoxai.live.bundled import BUNDLED_MODEL, train_bundled_model
     from myoxai.models import load_model
 
     if path is None:
@@ -152,6 +152,6 @@ def live_source_data(options: EngineOptions) -> Any:
     """The active model's labelled training data for recalibration: known only for the bundled demo model."""
     if options.model is not None:
         return None
-    from myoxai.engine.bundled import bundled_source_data
+    from myoxai.live.bundled import bundled_source_data
 
     return bundled_source_data()

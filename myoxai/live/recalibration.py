@@ -363,7 +363,7 @@ def _child_main(model: dict[str, Any], source_data: Any, inputs: Any, method: st
 
 def _drift_reference(model: Any, inputs: Any) -> dict[str, Any] | None:
     """The recalibrated model's drift reference on today's (adaptation) windows, or None when it has none."""
-    from myoxai.engine.drift import reference_for_model
+    from myoxai.live.drift_reference import reference_for_model
 
     if getattr(model, "input_kind", "spectrogram") != "spectrogram":
         return None
