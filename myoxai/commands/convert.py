@@ -19,6 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="myo-readings sessions: keep only the first N seconds of each gesture file")
     parser.add_argument("--skip-bad-lines", action="store_true",
                         help="drop corrupt lines in dataset text files (counted and logged) instead of failing")
+    parser.add_argument("--rotate", type=int, default=0, metavar="N",
+                        help="circularly shift the electrodes by N (a band put on N electrodes round; as "
+                             "`myoxai drift --rotate`), e.g. to try drift detection and `myoxai adapt`")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,6 +45,11 @@ def run(args: argparse.Namespace) -> int:
         rec = myo_readings.load_session(src, seconds_per_file=args.seconds_per_file, strict=not args.skip_bad_lines)
     else:
         rec = open_recording(src, strict=not args.skip_bad_lines)
+    if args.rotate:
+        import numpy as np
+
+        rec.samples = np.roll(rec.samples, args.rotate, axis=1)
+        rec.meta["rotated_by"] = int(args.rotate)
     with atomic_output(out, overwrite=args.overwrite, inputs=[src]) as tmp:  # a full disk leaves no half file
         write_recording(tmp, rec, overwrite=True)
     print(f"wrote {out}: {len(rec)} samples, {rec.duration:.1f} s, {len(rec.segments())} labeled segments")
