@@ -148,7 +148,7 @@ def gui_probe(seconds: float, out: str, recalibrate_at: float | None = None) -> 
             Path(out).write_text(json.dumps({
                 "samples": samples, "decisions": st.decisions, "frames": window.frames,
                 "latency_p50_ms": st.latency_p50_ms, "latency_p99_ms": st.latency_p99_ms,
-                "recalibration": None if rc is None else {"state": rc.state, "verdict": rc.verdict,
+                "recalibration": None if rc is None else {"state": rc.state, "progress": rc.progress,
                                                          "message": rc.message}}))
 
         return write

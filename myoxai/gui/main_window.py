@@ -231,9 +231,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def use_model(self, model: Any, source_data: Any = None, origin: str = "loaded") -> None:
         """Run ``model`` from the next decision on (a model with other gestures replaces the panels)."""
-        self.engine.swap_model(model, origin=origin, new_classes=True)
+        self.recalibrate.use_model(model, source_data, origin)  # one action the panel's Undo takes back
         self.source_data = source_data
-        self.recalibrate.attach(self.engine, source_data)
 
     def load_model_dialog(self) -> None:
         """Ask for a model file and make it active; a bad file is shown, the current model kept."""

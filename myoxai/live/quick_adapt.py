@@ -106,7 +106,8 @@ def adapted_reference(reference: DriftReference, old_model: Any, new_model: Any,
 
 
 def checked_quick_adapt(model: Any, windows: np.ndarray, source_data: Any = None,
-                        settings: NoHarmSettings | None = None, min_windows: int = 100) -> QuickAdaptResult:
+                        settings: NoHarmSettings | None = None, min_windows: int = 100,
+                        serving: Any = None) -> QuickAdaptResult:
     """Quick adapt on most of ``windows``, the no-harm check on the rest, and the adapted drift reference.
 
     Parameters
@@ -121,6 +122,9 @@ def checked_quick_adapt(model: Any, windows: np.ndarray, source_data: Any = None
         The held-back split and the no-harm tolerances.
     min_windows:
         Fewer windows to adapt on than this are refused (``MyoxaiError``).
+    serving:
+        The model the candidate must not be worse than, and the one kept when it is (default ``model``:
+        the live app adapts its calibration model but compares with whatever serves now).
     """
     from myoxai.adapt.quick import quick_adapt, reference_profile
     from myoxai.models import predict_proba
@@ -135,9 +139,10 @@ def checked_quick_adapt(model: Any, windows: np.ndarray, source_data: Any = None
     for attr in ("class_names", "description"):
         if hasattr(model, attr):
             setattr(candidate, attr, copy.deepcopy(getattr(model, attr)))
-    check = no_harm_check(predict_proba(model, x[held]), predict_proba(candidate, x[held]), settings)
+    serving = model if serving is None else serving
+    check = no_harm_check(predict_proba(serving, x[held]), predict_proba(candidate, x[held]), settings)
     report.status, report.reason = ("accepted", report.reason) if check.accepted else ("rejected", check.reason)
-    result = QuickAdaptResult(candidate if check.accepted else model, candidate, report, check)
+    result = QuickAdaptResult(candidate if check.accepted else serving, candidate, report, check)
     desc = dict(getattr(candidate, "description", None) or {})
     reference = stored_reference(model)
     if reference is not None and check.accepted:
