@@ -81,7 +81,7 @@ def adapted_reference(reference: DriftReference, old_model: Any, new_model: Any,
     (confidence, entropy, rejection rate, Shapley profile): ``new_model`` on the held-back windows
     ``held_x``; kept from ``reference`` when those hold too few gestures.
     """
-    from myoxai.live.drift_reference import reference_for_model
+    from myoxai.live.drift_reference import with_held_out_symptoms
     from myoxai.models import predict_proba
 
     delta = compensated_shift(new_model) - compensated_shift(old_model)
@@ -96,13 +96,7 @@ def adapted_reference(reference: DriftReference, old_model: Any, new_model: Any,
     if active.sum() >= 20:
         log_gain = float(np.log(drift_components(ref, window_power(adapted_x[active]), proba[active])["gain"]))
         ref = dataclasses.replace(ref, log_rms=ref.log_rms + log_gain, class_log_rms=ref.class_log_rms + log_gain)
-    try:
-        own = reference_for_model(new_model, held_x, shapley_windows=SHAPLEY_WINDOWS)
-    except MyoxaiError as exc:  # the held-back windows were (nearly) all rest
-        log.warning("symptom reference kept from the old model: %s", exc)
-        return ref
-    return dataclasses.replace(ref, confidence=own.confidence, entropy=own.entropy,
-                               rejection_rate=own.rejection_rate, shapley=own.shapley, n_windows=own.n_windows)
+    return with_held_out_symptoms(ref, new_model, held_x, SHAPLEY_WINDOWS)
 
 
 def checked_quick_adapt(model: Any, windows: np.ndarray, source_data: Any = None,

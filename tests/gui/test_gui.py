@@ -104,6 +104,8 @@ def test_wizard_records_a_valid_xdf_and_loads_the_trained_model(qtbot, window, t
     assert all(s == pytest.approx(1.0, abs=0.01) for g, s in hold if g != "rest"), hold
     qtbot.waitUntil(lambda: wizard.close_button.isEnabled(), timeout=120_000)
     assert wizard.training.state().state == "done", wizard.training.state()
+    if wizard.held_out_accuracy() < 0.8:  # asked first (tested in test_quick_calibration_gui.py)
+        qtbot.mouseClick(wizard.load_button, QtCore.Qt.MouseButton.LeftButton)
     assert window.engine.class_names == ("rest", "flexion", "fist")
     assert window.recalibrate.source_data is not None
     qtbot.waitUntil(lambda: window.last_decision is not None and len(window.last_decision.probabilities) == 3,
