@@ -22,6 +22,13 @@ def _fmt(v: Any) -> str:
     return "n/a" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
 
 
+def _show(label: QtWidgets.QLabel, text: str, tooltip: str = "") -> None:
+    """Set a label's text and tooltip; an empty label takes no room."""
+    label.setText(text)
+    label.setToolTip(tooltip)
+    label.setVisible(bool(text))
+
+
 def _label(text: str = "") -> QtWidgets.QLabel:
     """A label that wraps instead of clipping, and may shrink with the panel."""
     label = QtWidgets.QLabel(text)
@@ -52,7 +59,7 @@ class RecalibratePanel(QtWidgets.QGroupBox):
         self.start_button.setToolTip("Quick adapt, then SCADANN in the background; you Accept or Revert its result")
         self.cancel_button = QtWidgets.QPushButton("Cancel")
         self.undo_button = QtWidgets.QPushButton("Undo")
-        self.rotation = _label("rotation since calibration: not estimated yet")
+        self.rotation = _label()
         self.progress = QtWidgets.QProgressBar()
         self.progress.setRange(0, 1000)
         self.message = _label()
@@ -70,6 +77,8 @@ class RecalibratePanel(QtWidgets.QGroupBox):
         for w in (self.buffered, top, self.drift_prompt, self.rotation, self.progress, self.message, self.result,
                   row):
             (layout.addLayout if isinstance(w, QtWidgets.QLayout) else layout.addWidget)(w)
+        layout.addStretch(1)
+        layout.setSpacing(4)
         self.start_button.clicked.connect(self.start)
         self.quick_button.clicked.connect(self.quick)
         self.cancel_button.clicked.connect(self.cancel)
@@ -85,10 +94,9 @@ class RecalibratePanel(QtWidgets.QGroupBox):
         if engine is not self.engine or self.history is None:
             self.history = ModelHistory(engine)
         self.engine, self.source_data, self.job = engine, source_data, None
-        self.result.setText("")
-        self.message.setText("" if source_data is not None else
-                             "Recalibrate needs the model's training data: use the bundled model or the "
-                             "calibration wizard")
+        _show(self.result, "")
+        _show(self.message, "" if source_data is not None else
+              "Recalibrate needs the model's training data: use the bundled model or the calibration wizard")
         self.refresh()
 
     def use_model(self, model: Any, source_data: Any, origin: str) -> None:
@@ -110,7 +118,9 @@ class RecalibratePanel(QtWidgets.QGroupBox):
         try:
             action()
         except MyoxaiError as exc:
-            self.message.setText(str(exc))
+            self.refresh()
+            _show(self.message, str(exc))
+            return
         self.refresh()
 
     def quick(self) -> None:
@@ -119,7 +129,6 @@ class RecalibratePanel(QtWidgets.QGroupBox):
 
     def start(self) -> None:
         """Start a Recalibrate in the background."""
-        self.result.setText("")
         self._try(lambda: self._job().start())
 
     def cancel(self) -> None:
@@ -144,13 +153,13 @@ class RecalibratePanel(QtWidgets.QGroupBox):
             action = self.history.undo()
             data = action.data if action.restores_data else self.source_data
             self.attach(self.engine, data)
-            self.message.setText(f"undone: {action.label} (the model before it serves again)")
+            _show(self.message, f"undone: {action.label} (the model before it serves again)")
 
         self._try(go)
 
     def show_drift(self, cause: str) -> None:
         """Prompt next to the buttons when the drift monitor says "recalibrate" ('' hides it)."""
-        self.drift_prompt.setText(f"<b style='color:#c0392b'>Recalibration advised:</b> {cause}" if cause else "")
+        _show(self.drift_prompt, f"<b style='color:#c0392b'>Recalibration advised:</b> {cause}" if cause else "")
 
     def refresh(self) -> None:
         """Poll the engine and the job (called by the window's timer); the buttons follow the state."""
@@ -169,22 +178,26 @@ class RecalibratePanel(QtWidgets.QGroupBox):
         last = self.history.last if self.history is not None else None
         self.undo_button.setEnabled(last is not None and not busy and not offered)
         self.undo_button.setToolTip(f"undo {last.label}" if last else "nothing to undo")
+        self.progress.setVisible(job is not None and job.state != "idle")
         if job is None:
+            _show(self.rotation, "")
+            _show(self.result, "")
             self.progress.setValue(0)
             return
         if job.quick is not None:
             q = job.quick.report
-            shift = "not estimated (no calibration profile)" if q.rotation_shift is None else \
-                f"{q.rotation_shift:+.2f} electrodes"
-            verdict = "applied" if job.quick.accepted else "not applied"
-            self.rotation.setText(f"rotation since calibration: {shift}; Quick adapt {verdict} "
-                                  f"({job.quick.check.summary()})")
+            shift = "not estimated" if q.rotation_shift is None else f"{q.rotation_shift:+.2f} electrodes"
+            verdict = "applied" if job.quick.accepted else "not applied (no-harm check)"
+            _show(self.rotation, f"rotation since calibration {shift}; Quick adapt {verdict}",
+                  f"no-harm check on held-back windows: {job.quick.check.summary()}")
         self.progress.setValue(int(job.progress * 1000))
-        self.message.setText(job.message)
+        _show(self.message, job.message, job.message)
         if job.report is not None and job.state in ("offered", "accepted", "reverted", "declined"):
             r = job.report
-            self.result.setText(
-                f"{r.method}: {r.status}" + (f" — {r.reason}" if r.reason else "")
-                + f"\nsource-validation accuracy {_fmt(r.source_val_accuracy_before)} → "
-                f"{_fmt(r.source_val_accuracy_after)}; pseudo-label coverage {_fmt(r.coverage)}, "
-                f"agreement {_fmt(r.agreement)}; {r.n_target} windows, {_fmt(r.seconds)} s")
+            _show(self.result, f"{r.method} {r.status}: source-validation accuracy "
+                  f"{_fmt(r.source_val_accuracy_before)} → {_fmt(r.source_val_accuracy_after)}"
+                  + (f" — {r.reason}" if r.reason else ""),
+                  f"pseudo-label coverage {_fmt(r.coverage)}, agreement {_fmt(r.agreement)}; {r.n_target} windows, "
+                  f"{_fmt(r.seconds)} s")
+        else:
+            _show(self.result, "")
