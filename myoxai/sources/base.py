@@ -19,6 +19,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from myoxai.config import MYO
 from myoxai.errors import MyoxaiError
 
 log = logging.getLogger(__name__)
@@ -134,8 +135,8 @@ class ThreadedSource:
         Length of the ring buffer behind ``peek`` (for displays).
     """
 
-    fs: float = 200.0
-    n_channels: int = 8
+    fs: float = MYO.fs  # subclasses whose device differs set their own (a replay: its file's)
+    n_channels: int = MYO.n_channels
     name: str = "source"
 
     def __init__(self, queue_chunks: int = 2000, peek_seconds: float = 10.0) -> None:
