@@ -13,6 +13,7 @@ from typing import Any
 
 from myoxai.commands.replay import positive_int, seconds, speed
 from myoxai.live.setup import EngineOptions, build_engine
+from myoxai.sources.devices import source_help
 
 HELP = "run the live app: gestures, EMG, per-channel Shapley, recalibration (--headless: one line per decision)"
 
@@ -20,8 +21,7 @@ HELP = "run the live app: gestures, EMG, per-channel Shapley, recalibration (--h
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``myoxai live`` options, added to its subcommand parser."""
     parser.add_argument("--source", default=None, metavar="SPEC",
-                        help="replay:FILE | myo[:PORT] (BLED112) | myo-ble[:ADDRESS] | lsl:NAME "
-                             "(default: the held-out part of the bundled recording, looped)")
+                        help=f"{source_help()} (default: the held-out part of the bundled recording, looped)")
     parser.add_argument("--model", default=None, help="model file (default: the bundled demo model)")
     parser.add_argument("--headless", action="store_true", help="no window: print one line per decision")
     parser.add_argument("--speed", type=speed, default=1.0,

@@ -25,14 +25,14 @@ MAX_SPEED_CHUNK = 1000  # unpaced replays hand over 5 s at a time; the engine cl
 READ_AHEAD_SAMPLES = 20_000
 
 
-def open_source(spec: str | None, speed: float = 1.0, loop: bool = True,
-                chunk: int | None = None) -> tuple[Any, bool, str]:
+def open_live_source(spec: str | None, speed: float = 1.0, loop: bool = True,
+                     chunk: int | None = None) -> tuple[Any, bool, str]:
     """(source, highpass, description) for a source spec; ``None`` or ``"bundled"`` = the bundled demo replay.
 
     ``highpass`` is False only for replays of recordings that say they are already high-passed
     with the pipeline's filter (the long-term dataset), so nothing is filtered twice.
     """
-    from myoxai.sources import open_source as source_from_spec
+    from myoxai.sources import open_source
     from myoxai.sources.replay import ReplaySource
 
     chunk = chunk or (LIVE_CHUNK if speed > 0 else MAX_SPEED_CHUNK)
@@ -43,7 +43,7 @@ def open_source(spec: str | None, speed: float = 1.0, loop: bool = True,
 
         return (ReplaySource(held_out_recording(), speed=speed, loop=loop, chunk=chunk, queue_chunks=ahead), True,
                 "bundled recording (held-out part, looped)")
-    src = source_from_spec(spec, speed=speed, loop=loop, chunk=chunk, queue_chunks=ahead)
+    src = open_source(spec, speed=speed, loop=loop, chunk=chunk, queue_chunks=ahead)
     rec = getattr(src, "recording", None)
     highpass = rec is None or rec.meta.get("highpass_hz") != DEFAULT_CONFIG.highpass_hz
     return src, highpass, spec
@@ -131,7 +131,7 @@ def build_engine(options: EngineOptions, model: Model | None = None) -> tuple[En
 
     if model is None:
         model = load_live_model(options.model)
-    source, highpass, desc = open_source(options.source, options.speed, loop=options.loop, chunk=options.chunk)
+    source, highpass, desc = open_live_source(options.source, options.speed, loop=options.loop, chunk=options.chunk)
     if hasattr(source, "match_classes"):  # a labelled replay: gestures matched to the model's by name
         source.match_classes(model_class_names(model, model.n_classes))
     engine = Engine(source, model, explain=options.explain, vote=options.vote, threshold=options.threshold,

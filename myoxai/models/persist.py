@@ -13,10 +13,10 @@ from myoxai.config import DEFAULT_CONFIG, SignalConfig
 from myoxai.errors import MyoxaiError
 from myoxai.io.model_files import read_model_file, write_model_file
 from myoxai.models.lda import LdaBaseline
-from myoxai.models.registry import MODELS, Model, build_model
+from myoxai.models.registry import MODELS, AnyModel, build_model
 
 
-def save_model(model: Model, path: str | Path, class_names: Sequence[str], config: SignalConfig = DEFAULT_CONFIG,
+def save_model(model: AnyModel, path: str | Path, class_names: Sequence[str], config: SignalConfig = DEFAULT_CONFIG,
                training: dict[str, Any] | None = None, metrics: dict[str, Any] | None = None, *,
                drift_reference: dict[str, Any] | None = None, overwrite: bool = True,
                inputs: tuple[str | Path, ...] = ()) -> Path:
@@ -59,7 +59,7 @@ def save_model(model: Model, path: str | Path, class_names: Sequence[str], confi
     return write_model_file(path, arrays, desc, config, overwrite=overwrite, inputs=inputs)
 
 
-def load_model(path: str | Path, expect_config: SignalConfig | None = DEFAULT_CONFIG) -> Model:
+def load_model(path: str | Path, expect_config: SignalConfig | None = DEFAULT_CONFIG) -> AnyModel:
     """Rebuild a saved model; refuses non-myoxai files, pickles and signal-config mismatches.
 
     The returned model is in eval mode and carries ``class_names`` and ``description`` (the
@@ -86,7 +86,7 @@ def load_model(path: str | Path, expect_config: SignalConfig | None = DEFAULT_CO
     return model
 
 
-def _check_runs(path: str | Path, model: Model, config: SignalConfig) -> None:
+def _check_runs(path: str | Path, model: AnyModel, config: SignalConfig) -> None:
     """One forward pass on fixed noise, so a broken model file is refused at load.
 
     Arguments that build but cannot compute (an edited feature parameter, a wrong input kind) are
