@@ -37,7 +37,7 @@ class ActiveModel:
     """A model with its explainer and version: swapped as one reference."""
 
     model: Model
-    explainer: Any | None  # myoxai.explain.ChannelShapley (imported lazily: it pulls in torch)
+    explainer: Any | None  # a myoxai.explain explainer (imported lazily: it pulls in torch)
     version: int
     class_names: tuple[str, ...]
     origin: str = ""

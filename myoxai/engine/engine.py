@@ -43,6 +43,7 @@ from myoxai.sources.base import Chunk
 log = logging.getLogger(__name__)
 
 ChunkListener = Callable[[Sequence[Chunk]], None]
+ExplainerFactory = Callable[[Model, SignalConfig], Any]  # myoxai.explain.methods.explainer_factory(name)
 __all__ = ["ActiveModel", "Engine", "EngineSource", "EngineStatus", "Model", "model_class_names"]
 
 
@@ -58,7 +59,11 @@ class Engine(ThreadOwner):
     config:
         Signal config; must match the model's (checked by ``load_model``).
     explain:
-        Compute exact channel Shapley values for every decision.
+        Attribute every decision to the electrodes (False: probabilities only).
+    explainer:
+        ``(model, config) -> explainer or None``, called for each model made active; the explainer's
+        ``explain_decisions(x)`` gives the decisions' φ. Default: exact channel Shapley
+        (``myoxai.explain.methods.explainer_factory("shapley", chunk=8)``).
     vote, threshold:
         Post-processing (majority vote length, rejection threshold); changeable live via ``post``.
     buffer_minutes:
@@ -76,11 +81,12 @@ class Engine(ThreadOwner):
 
     def __init__(self, source: EngineSource, model: Model, config: SignalConfig = DEFAULT_CONFIG,
                  explain: bool = True, vote: int = 5, threshold: float = 0.0, buffer_minutes: float = 5.0,
-                 highpass: bool = True, behind_s: float = 0.5) -> None:
+                 highpass: bool = True, behind_s: float = 0.5, explainer: ExplainerFactory | None = None) -> None:
         check_source(source, config)
         self.source = source
         self.config = config
         self.explain = explain
+        self.explainer = explainer
         self.post = PostProcessor(vote, threshold)
         self.behind_s = behind_s
         self.windowing = ChunkWindows(config, highpass=highpass)
@@ -103,14 +109,13 @@ class Engine(ThreadOwner):
 
     # -- model management ------------------------------------------------------------------------
     def _make_active(self, model: Model, origin: str) -> ActiveModel:
-        from myoxai.models import MyoModel
-
         explainer = None
-        if self.explain and isinstance(model, MyoModel):  # LDA has no channel Shapley explainer
-            from myoxai.explain import ChannelShapley
-            from myoxai.explain.shapley import input_shape_of
+        if self.explain:
+            if self.explainer is None:  # imported here: the explainers pull in torch
+                from myoxai.explain.methods import explainer_factory
 
-            explainer = ChannelShapley(model, spec_shape=input_shape_of(model, self.config), chunk=8)
+                self.explainer = explainer_factory("shapley", chunk=8)
+            explainer = self.explainer(model, self.config)  # None for a model it cannot explain (LDA)
         self._version += 1
         return ActiveModel(model, explainer, self._version, model_class_names(model, model.n_classes), origin)
 
@@ -307,8 +312,8 @@ class Engine(ThreadOwner):
     def _classify(active: ActiveModel, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
         """(probabilities, φ or None, C or None) for a batch of model inputs."""
         if active.explainer is not None:
-            res = active.explainer.explain(x)
-            return res.f_all, res.phi_prob, res.total
+            res = active.explainer.explain_decisions(x)
+            return res.probabilities, res.phi, res.total
         from myoxai.models import predict_proba
 
         return predict_proba(active.model, x), None, None

@@ -38,19 +38,9 @@ def model_input(model: AnyModel, batch: WindowBatch) -> np.ndarray:
     return batch.spectrograms if model.input_kind == SPECTROGRAM else batch.windows
 
 
-@torch.no_grad()
 def predict_logits(model: AnyModel, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
     """Logits (n, n_classes) float64 for inputs of the model's ``input_kind`` (eval mode)."""
-    if isinstance(model, LdaBaseline):
-        return model.logits(x)
-    was_training = model.training
-    model.eval()
-    try:
-        out = [model(torch.as_tensor(np.asarray(x[i:i + batch_size]), dtype=torch.float32)).double().numpy()
-               for i in range(0, len(x), batch_size)]
-    finally:
-        model.train(was_training)
-    return np.concatenate(out) if out else np.empty((0, model.n_classes))
+    return model.logits(x, batch_size)
 
 
 def predict_proba(model: AnyModel, x: np.ndarray) -> np.ndarray:
