@@ -168,7 +168,7 @@ class DriftMonitor:
         return None if self.reference is None else self._latest
 
 
-def drift_stage(active_model: Callable[[], Any], step_s: float) -> DriftMonitor | None:
+def make_drift_stage(active_model: Callable[[], Any], step_s: float) -> DriftMonitor | None:
     """The engine's drift stage for the model ``active_model()`` returns; None when that model has no reference.
 
     The stage follows model changes: a swapped-in model brings its own stored reference.

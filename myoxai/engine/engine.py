@@ -34,7 +34,7 @@ from myoxai.config import DEFAULT_CONFIG, SignalConfig
 from myoxai.engine.active import ActiveModel, EngineSource, Model, check_source, model_class_names
 from myoxai.engine.buffer import WindowRing
 from myoxai.engine.decision import Decision, DecisionBatch, Subscription, percentile_ms
-from myoxai.engine.drift import DriftMonitor, drift_stage
+from myoxai.engine.drift import make_drift_stage
 from myoxai.engine.postprocess import PostProcessor
 from myoxai.engine.sinks import ClassSinks, DecisionSink, SinkFactory
 from myoxai.engine.status import EngineStatus
@@ -72,7 +72,13 @@ class Engine(ThreadOwner):
     behind_s:
         A drain holding more than this much signal marks the engine as behind.
     drift:
-        Run the drift stage (``drift_stage``) when the model carries a drift reference.
+        Run the drift stage when the model carries a drift reference.
+
+    Attributes
+    ----------
+    drift_stage:
+        The ``DriftMonitor`` between decisions and publication, or None; features reach it here (e.g.
+        ``set_reference`` after Quick adapt), readers get its assessments in the batches.
 
     Raises
     ------
@@ -105,9 +111,7 @@ class Engine(ThreadOwner):
         self._status = EngineStatus()
         shape = config.spec_shape if self.input_kind == "spectrogram" else (config.window, config.n_channels)
         self.buffer = WindowRing(int(buffer_minutes * 60 * config.fs / config.step), shape)
-        # the drift stage, None without one; a feature may reach it, e.g. drift_stage.set_reference after Quick adapt
-        self.drift_stage: DriftMonitor | None = (drift_stage(lambda: self._active.model, config.step / config.fs)
-                                                 if drift else None)
+        self.drift_stage = make_drift_stage(lambda: self._active.model, config.step / config.fs) if drift else None
 
     # -- model management ------------------------------------------------------------------------
     def _make_active(self, model: Model, origin: str) -> ActiveModel:
@@ -357,10 +361,9 @@ class Engine(ThreadOwner):
         self._status.decisions += len(decisions)
 
     def _call(self, fn: Callable, arg: Any) -> Any:
-        """``fn(arg)``; a broken sink (or drift stage) must not stop classification: logged, counted, None."""
         try:
             return fn(arg)
-        except Exception:
+        except Exception:  # a broken sink (or drift stage) must not stop classification: logged, counted, None
             log.exception("decision sink %r failed", fn)
             self._status.sink_errors += 1
             return None
