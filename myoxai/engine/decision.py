@@ -121,12 +121,12 @@ class Subscription:
     """A bounded mailbox of decision batches for one reader (e.g. the GUI timer).
 
     A slow reader loses the oldest decisions (counted in ``dropped``), never the latest drift
-    assessment nor the last ``trend`` drift points.
+    assessment nor the last ``trend_max`` drift trend points.
     """
 
     maxlen: int = 1000
     dropped: int = 0
-    trend: int = 600
+    trend_max: int = 600
     _items: collections.deque = field(default_factory=collections.deque)
     _drift: Any = None
     _trend: collections.deque = field(default_factory=collections.deque)
@@ -142,7 +142,7 @@ class Subscription:
                 self._items.append(d)
             self._drift = batch.drift
             self._trend.extend(batch.drift_trend)
-            while len(self._trend) > self.trend:
+            while len(self._trend) > self.trend_max:
                 self._trend.popleft()
 
     def drain(self) -> DecisionBatch:

@@ -230,9 +230,16 @@ def test_every_subscriber_gets_the_same_batch_with_the_drift_of_its_decisions():
     assert engine.drift_stage is not None
     seen: list[DecisionBatch] = []
     owned: list[DecisionBatch] = []
+
+    class Owned:  # a sink the engine builds for the gestures (like the LSL outlet and the log)
+        def __call__(self, batch: DecisionBatch) -> None:
+            owned.append(batch)
+
+        def close(self) -> None:
+            pass
+
     engine.add_sink(seen.append)
-    engine.add_sink_factory(lambda names: type("Owned", (), {"__call__": lambda self, b: owned.append(b),
-                                                             "close": lambda self: None})())
+    engine.add_sink_factory(lambda names: Owned())
     sub = engine.subscribe(maxlen=100_000)
     engine.start()
     assert engine.wait(120)
