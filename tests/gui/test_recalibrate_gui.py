@@ -32,7 +32,7 @@ LEFT = QtCore.Qt.MouseButton.LeftButton
 def window(qtbot):
     rec = held_out_recording()
     rec.samples = np.roll(rec.samples, 1, axis=1)
-    engine = Engine(ReplaySource(rec, speed=3, loop=True), load_model(BUNDLED_MODEL))
+    engine = Engine(ReplaySource(rec, speed=3, loop=True), load_model(BUNDLED_MODEL), drift=True)
     win = MainWindow(engine, "rotated replay", bundled_source_data())
     qtbot.addWidget(win)
     win.show()
