@@ -17,12 +17,13 @@ from PyQt6 import QtCore, QtWidgets
 
 from myoxai.errors import MyoxaiError
 from myoxai.gui.drift_panel import DriftPanel, cause_sentence
+from myoxai.gui.elide import ElidedLabel
 from myoxai.gui.emg_view import EmgTraces, SpectrogramView
 from myoxai.gui.matrix import ShapleyMatrix
 from myoxai.gui.probabilities import GesturePanel
 from myoxai.gui.recalibrate_panel import RecalibratePanel
 from myoxai.gui.ring import ArmbandRing
-from myoxai.gui.status import status_text
+from myoxai.gui.status import COMPACT_BELOW_PX, status_text
 from myoxai.gui.views import DecisionView
 from myoxai.live.motion.scoring import RunningAccuracy
 from myoxai.live.setup import EngineOptions, build_engine
@@ -80,7 +81,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.views: list[DecisionView] = [self.gesture, self.ring, self.matrix, self.spectrogram]
         self._build_layout()
         self._build_toolbar()
-        self.status_label = QtWidgets.QLabel("")
+        self.status_label = ElidedLabel()  # compact below COMPACT_BELOW_PX wide, the full line as tooltip
         self.statusBar().addWidget(self.status_label, 1)
 
         self.engine: Any = None
@@ -196,8 +197,10 @@ class MainWindow(QtWidgets.QMainWindow):
             self.cpu_percent = self._process.cpu_percent(None)
         if now - self._slow_t >= 0.5:
             self._slow_t = now
-            status = status_text(self.engine.status(), self.source_desc, self.cpu_percent, self.fps)
-            self.status_label.setText(status + (f"  |  {self.accuracy.text()}" if self.accuracy.n else ""))
+            st, acc = self.engine.status(), (f"  |  {self.accuracy.text()}" if self.accuracy.n else "")
+            full = status_text(st, self.source_desc, self.cpu_percent, self.fps) + acc
+            short = status_text(st, self.source_desc, self.cpu_percent, self.fps, compact=True) + acc
+            self.status_label.set_full_text(full if self.width() >= COMPACT_BELOW_PX else short, full)
             self.recalibrate.refresh()
             self.drift.refresh()
             advice = self.drift.state == "recalibrate"

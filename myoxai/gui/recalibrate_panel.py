@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from PyQt6 import QtCore, QtWidgets
+from PyQt6 import QtWidgets
 
 from myoxai.errors import MyoxaiError
+from myoxai.gui.elide import ElidedLabel
 from myoxai.live.history import ModelHistory
 from myoxai.live.recalibration import Recalibration
 
@@ -22,20 +23,14 @@ def _fmt(v: Any) -> str:
     return "n/a" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
 
 
-def _show(label: QtWidgets.QLabel, text: str, tooltip: str = "") -> None:
-    """Set a label's text and tooltip; an empty label takes no room."""
-    label.setText(text)
-    label.setToolTip(tooltip)
+def _show(label: ElidedLabel, text: str, tooltip: str = "") -> None:
+    """Set a line's text (elided to the panel, whole in the tooltip); an empty line takes no room."""
+    label.set_full_text(text, tooltip)
     label.setVisible(bool(text))
 
 
-def _label(text: str = "") -> QtWidgets.QLabel:
-    """A label that wraps instead of clipping, and may shrink with the panel."""
-    label = QtWidgets.QLabel(text)
-    label.setWordWrap(True)
-    label.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Minimum)
-    label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
-    return label
+def _label(text: str = "") -> ElidedLabel:
+    return ElidedLabel(text)
 
 
 class RecalibratePanel(QtWidgets.QGroupBox):
@@ -50,7 +45,6 @@ class RecalibratePanel(QtWidgets.QGroupBox):
         self.job: Recalibration | None = None
         self.history: ModelHistory | None = None
         layout = QtWidgets.QVBoxLayout(self)
-        self.buffered = _label("buffered: 0 s")
         self.quick_button = QtWidgets.QPushButton("Quick adapt")
         self.quick_button.setToolTip("rotation compensation, re-normalisation and prototype head on the buffer: "
                                      "instant, no training; applied only if a check on held-back windows "
@@ -68,13 +62,14 @@ class RecalibratePanel(QtWidgets.QGroupBox):
         self.revert_button = QtWidgets.QPushButton("Revert")
         self.revert_button.setToolTip("return to the model that served before this Recalibrate")
         self.drift_prompt = _label()  # the drift monitor's reason to recalibrate, beside the button
+        self.drift_prompt.setStyleSheet("color: #c0392b; font-weight: bold")
         top = QtWidgets.QHBoxLayout()
         for b in (self.quick_button, self.start_button, self.cancel_button, self.undo_button):
             top.addWidget(b)
         row = QtWidgets.QHBoxLayout()
         row.addWidget(self.accept_button)
         row.addWidget(self.revert_button)
-        for w in (self.buffered, top, self.drift_prompt, self.rotation, self.progress, self.message, self.result,
+        for w in (top, self.drift_prompt, self.rotation, self.progress, self.message, self.result,
                   row):
             (layout.addLayout if isinstance(w, QtWidgets.QLayout) else layout.addWidget)(w)
         layout.addStretch(1)
@@ -159,14 +154,15 @@ class RecalibratePanel(QtWidgets.QGroupBox):
 
     def show_drift(self, cause: str) -> None:
         """Prompt next to the buttons when the drift monitor says "recalibrate" ('' hides it)."""
-        _show(self.drift_prompt, f"<b style='color:#c0392b'>Recalibration advised:</b> {cause}" if cause else "")
+        _show(self.drift_prompt, f"Recalibration advised: {cause}" if cause else "")
 
     def refresh(self) -> None:
         """Poll the engine and the job (called by the window's timer); the buttons follow the state."""
         st = self.engine.status() if self.engine is not None else None
-        if st is not None:
-            self.buffered.setText(f"buffered: {st.buffered_seconds:.0f} s ({st.buffered_windows} windows); "
-                                  f"model v{st.model_version}: {st.model_origin}")
+        if st is not None:  # the title carries the buffer and the model: one line less in a tight column
+            self.setTitle(f"Adapt to today — {st.buffered_seconds:.0f} s buffered, model v{st.model_version}")
+            self.setToolTip(f"model v{st.model_version}: {st.model_origin}; {st.buffered_windows} unlabeled windows "
+                            "buffered")
         job = self.job.state() if self.job is not None else None
         busy, offered = job is not None and job.busy, job is not None and job.can_choose
         self.start_button.setEnabled(self.engine is not None and self.source_data is not None

@@ -31,7 +31,7 @@ class ArmbandRing(QtWidgets.QWidget):
         self.gesture = ""
         self.class_names: tuple[str, ...] = ()
         self.setMouseTracking(True)
-        self.setMinimumSize(220, 220)
+        self.setMinimumSize(180, 180)  # fits the right column of a 1280×800 screen
         self.setToolTip("exact Shapley value per electrode (hover a sector)")
 
     def set_classes(self, class_names: Sequence[str]) -> None:
