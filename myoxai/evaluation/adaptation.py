@@ -235,9 +235,8 @@ def train_calibration_model(x: np.ndarray, y: np.ndarray, groups: np.ndarray, n_
     import hashlib
     import json
 
-    from myoxai.models import load_model, save_model
-
     from myoxai.evaluation.fingerprint import array_hash, code_fingerprint
+    from myoxai.models import load_model, save_model
 
     ts = TrainSettings(**{**settings.train.to_dict(), "seed": settings.seed, "threads": settings.threads})
     recipe = {"model": settings.model, "args": settings.model_args, "train": ts.to_dict(), "data": description}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from myoxai.cliargs import name_list
 from myoxai.errors import MyoxaiError
 from myoxai.evaluation.myo_armband import (
     _rms_profile,
@@ -13,7 +14,6 @@ from myoxai.evaluation.myo_armband import (
     population_template,
     unlabeled_shift,
 )
-from myoxai.cliargs import name_list
 from myoxai.evaluation.plan import EvalOptions, plan
 from myoxai.io import myo_armband as ma
 from myoxai.io.recording import Recording
