@@ -105,7 +105,8 @@ def seed_list(text: str) -> list[int]:
         if text.strip().isdigit() and "," not in text:
             n = int(text)
             if n < 1:
-                raise argparse.ArgumentTypeError("--seeds N is a count (seeds 0 … N-1), at least 1; for the single seed 0 write --seed 0")
+                raise argparse.ArgumentTypeError("--seeds N is a count (seeds 0 … N-1), at least 1; for the single "
+                                                 "seed 0 write --seed 0")
             return list(range(n))
         return int_list_arg("seeds")(text)
     except MyoxaiError as exc:

@@ -15,7 +15,7 @@ secondary.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from myoxai.errors import MyoxaiError
 from myoxai.evaluation.cells import Cell, GridContext, memo
@@ -29,9 +29,6 @@ from myoxai.evaluation.myo_armband import (
     pretraining_set,
 )
 from myoxai.io import myo_armband as ma
-
-if TYPE_CHECKING:
-    from myoxai.evaluation.plan import EvalOptions, Plan
 
 RUNNER = "myoxai.evaluation.myo_armband_run:run_participant"
 PRETRAINING = tuple([f"Female{i}" for i in range(7)] + [f"Male{i}" for i in range(12)])
@@ -87,33 +84,32 @@ def run_participant(params: dict[str, Any], context: GridContext, seed: int) -> 
     return {"records": participant_records(recs, settings.config, settings, sources, template, reference)}
 
 
-def armband_plan(o: EvalOptions) -> Plan:
-    """The Myo Armband grid of typed options: one cell per participant, one context per run seed."""
+def armband_contexts(root: Path, models: list[str], ks: tuple[int, ...], align: list[str], signal: str,
+                     epochs: int, seeds: list[int], threads: int, participants: list[str] | None = None,
+                     cross_dataset: Path | None = None, cache: Path | None = None) -> list[GridContext]:
+    """One ``GridContext`` per run seed for the Myo Armband grid (typed settings, checked)."""
     from myoxai.config import DEFAULT_CONFIG, MYO_ARMBAND_PAPER_CONFIG
     from myoxai.evaluation.data import unit_hash
-    from myoxai.evaluation.plan import Plan, check_models
     from myoxai.models import TrainSettings
 
-    if o.protocol != "inter-subject":
-        raise MyoxaiError("--dataset myo-armband supports --protocol inter-subject (its paper's protocol)")
-    models = check_models(o.models, (*TORCH_MODELS, "lda"))
-    if not o.align or any(a not in ALIGN_MODES for a in o.align):
-        raise MyoxaiError(f"--align {','.join(o.align)}: use a comma list of {', '.join(ALIGN_MODES)}")
-    ks = tuple(o.trials_per_gesture or (1, 2, 4))
+    unknown = [m for m in models if m not in (*TORCH_MODELS, "lda")]
+    if unknown or not models:
+        raise MyoxaiError(f"--models: unknown {unknown}; with myo-armband choose from lda, {', '.join(TORCH_MODELS)}")
+    if not align or any(a not in ALIGN_MODES for a in align):
+        raise MyoxaiError(f"--align {','.join(align)}: use a comma list of {', '.join(ALIGN_MODES)}")
     if any(k < 1 or k > ma.N_CYCLES for k in ks):
         raise MyoxaiError("--trials-per-gesture: round 1 has 4 cycles; choose values in 1-4")
-    check_participants(o.root)
-    config = {"default": DEFAULT_CONFIG, "paper": MYO_ARMBAND_PAPER_CONFIG}[o.signal]
-    base = ArmbandSettings(models=models, trials_per_gesture=ks, align=tuple(o.align),
-                           pretrain=TrainSettings(epochs=o.epochs, patience=3, lr_patience=1),
-                           participants=o.participants, cross_dataset=o.cross_dataset, cache=o.pretrained_cache,
-                           config=config)
-    extra: dict[str, Any] = {"signal": o.signal, "headline": HEADLINE}
-    if o.cross_dataset is not None:  # its data are read by every cell but are no unit of this dataset
-        extra["cross_dataset_data"] = [unit_hash("kanoga", o.cross_dataset, [s, d]) for s in (1, 2, 3, 4)
+    check_participants(root)
+    config = {"default": DEFAULT_CONFIG, "paper": MYO_ARMBAND_PAPER_CONFIG}[signal]
+    base = ArmbandSettings(models=models, trials_per_gesture=ks, align=tuple(align),
+                           pretrain=TrainSettings(epochs=epochs, patience=3, lr_patience=1),
+                           participants=participants, cross_dataset=cross_dataset, cache=cache, config=config)
+    extra: dict[str, Any] = {"signal": signal, "headline": HEADLINE}
+    if cross_dataset is not None:  # its data are read by every cell but are no unit of this dataset
+        extra["cross_dataset_data"] = [unit_hash("kanoga", cross_dataset, [s, d]) for s in (1, 2, 3, 4)
                                        for d in (1, 2, 3)]
     contexts = []
-    for seed in o.seeds:
-        s = base.for_seed(seed, o.threads)
-        contexts.append(GridContext("myo-armband", str(o.root), seed, o.threads, s, {**s.to_dict(), **extra}))
-    return Plan(armband_cells(o.participants), contexts, "armband")
+    for seed in seeds:
+        s = base.for_seed(seed, threads)
+        contexts.append(GridContext("myo-armband", str(root), seed, threads, s, {**s.to_dict(), **extra}))
+    return contexts

@@ -107,9 +107,14 @@ def plan(o: EvalOptions) -> Plan:
     if not o.seeds or len(set(o.seeds)) != len(o.seeds):
         raise MyoxaiError(f"--seeds {o.seeds}: give distinct seeds, e.g. 0,1,2")
     if o.dataset == "myo-armband":
-        from myoxai.evaluation.myo_armband_run import armband_plan
+        from myoxai.evaluation import myo_armband_run as arm
 
-        return armband_plan(o)
+        if o.protocol != "inter-subject":
+            raise MyoxaiError("--dataset myo-armband supports --protocol inter-subject (its paper's protocol)")
+        contexts = arm.armband_contexts(o.root, o.models, tuple(o.trials_per_gesture or (1, 2, 4)), o.align,
+                                        o.signal, o.epochs, o.seeds, o.threads, o.participants, o.cross_dataset,
+                                        o.pretrained_cache)
+        return Plan(arm.armband_cells(o.participants), contexts, "armband")
     cells, settings = _adapt_grid(o) if o.adapting else _protocol_grid(o)
     if not cells:
         raise MyoxaiError("the selection gives nothing to evaluate; check --subjects/--days")
