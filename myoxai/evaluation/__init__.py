@@ -9,7 +9,12 @@
   (myo-readings) as train-then-test cells, with an adaptation hook between training and each test set;
 - ``adaptation``: unsupervised recalibration (DANN, SCADANN, …) on separated adapt/test splits,
   one cell per subject-day;
-- ``metrics``: accuracy, balanced accuracy, macro-F1, confusion, summary over subjects;
+- ``plan``: typed ``EvalOptions`` → cells and one context per run seed (refuses options a protocol ignores);
+- ``fingerprint``: the code fingerprint in every cache key (package sources, registered functions);
+- ``myo_armband`` / ``myo_armband_run``: the Myo Armband inter-subject protocol, one cell per participant;
+- ``drift_validation``: does the drift score predict accuracy loss (``myoxai drift --dataset kanoga``);
+- ``metrics``: accuracy, balanced accuracy, macro-F1, confusion, summary over subjects (seeds averaged first);
+- ``stats``: each method against a reference over subjects: bootstrap interval, Wilcoxon, Friedman + Holm;
 - ``figures``: accuracy-vs-day and confusion-matrix PNGs.
 """
 

@@ -4,7 +4,8 @@ Pre-training: the 19 pre-training participants (round 1, all 4 cycles); early st
 4th cycle (whole holds, never an evaluation participant's data). Per evaluation participant and
 calibration size k (cycles of round 1): "transfer" fine-tunes a copy of the pre-trained model
 (new head, early layers frozen) for a fixed step budget, "scratch" trains the same architecture
-from random weights for a fixed (larger) budget, LDA fits time-domain features; all are tested on
+from random weights for a fixed (larger) budget, LDA fits the dataset README's own baseline (MAV, WL, ZC,
+SSC, log-RMS on unfiltered windows, dead-zone at the calibration's rest noise); all are tested on
 rounds 2 and 3 (Test0 + Test1). The budgets are declared up front (``ArmbandSettings``) and can be
 checked on pre-training participants with ``step_curve``; they are never tuned on an evaluation
 participant's test rounds. Electrode alignment (``align=True``) rolls an evaluation participant's
