@@ -54,6 +54,15 @@ def code_fingerprint(package: Path = PACKAGE) -> dict[str, Any]:
             "git_dirty": None if status is None else bool(status)}
 
 
+def _stable(const: Any) -> str:
+    """``repr`` of a code constant that is the same in every process (frozensets' order follows the string hash)."""
+    if isinstance(const, frozenset):
+        return "frozenset(" + ",".join(sorted(_stable(c) for c in const)) + ")"
+    if isinstance(const, tuple):
+        return "(" + ",".join(_stable(c) for c in const) + ")"
+    return repr(const)
+
+
 def _digest_code(code: types.CodeType, h: Any) -> None:
     """Feed bytecode, names and constants of ``code`` (nested code objects included) into ``h``."""
     h.update(code.co_code + repr(code.co_names).encode())
@@ -61,7 +70,7 @@ def _digest_code(code: types.CodeType, h: Any) -> None:
         if isinstance(const, types.CodeType):
             _digest_code(const, h)
         else:
-            h.update(repr(const).encode())
+            h.update(_stable(const).encode())
 
 
 def _code_digest(obj: Any, h: Any) -> None:

@@ -206,3 +206,16 @@ def test_within_subject_spearman_beside_the_confidence_baseline():
     assert base["spearman_mean_over_subjects"] < -0.9 and base["ci95"][1] < -0.8
     assert score["ci95"][0] < 0 < score["ci95"][1] and len(score["per_subject"]) == 4
     assert out["drift score minus max-softmax baseline"]["ci95"][0] > 0.5  # the baseline is far better here
+
+
+def test_the_code_fingerprint_is_the_same_in_every_process():
+    """Keys must match between the process that wrote a cache and the one that reads it (string hashing
+    is randomised per process, and frozenset constants would otherwise print in another order)."""
+    import os
+    import subprocess
+    import sys
+
+    code = "from myoxai.evaluation.fingerprint import cache_identity; print(cache_identity())"
+    outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout for seed in (1, 2)}
+    assert len(outs) == 1
