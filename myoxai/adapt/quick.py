@@ -244,6 +244,13 @@ class QuickReport:
         """The report as plain JSON values."""
         return asdict(self)
 
+    @classmethod
+    def from_steps(cls, method: str, report: dict[str, Any]) -> QuickReport:
+        """The report of a registered pipeline's run (``AdaptContext.report``) in this form."""
+        return cls(method=method, reason=report.get("reason", ""), rotation_shift=report.get("rotation_shift"),
+                   renormalized=bool(report.get("renormalized")), prototype_supports=report.get("prototype_supports"),
+                   n_target=int(report.get("n_target", 0)), seconds=float(report.get("adapt_seconds", 0.0)))
+
 
 def model_profile(model: MyoModel) -> np.ndarray | None:
     """The calibration energy profile a model file carries (``description['calibration_profile']``), if any."""

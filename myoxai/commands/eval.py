@@ -176,7 +176,9 @@ def _adapt_grid(args: argparse.Namespace, root: Path) -> tuple[list, Any]:
         without_first = sorted({p for p, _ in pairs} - {p for p, k in pairs if k == 1})
         if without_first:
             raise MyoxaiError(f"participants {without_first} have no session 1 under {root} (the calibration)")
-        cells = adaptation.myo_readings_cells([(p, k) for p, k in pairs if not days or k in days], methods)
+        from myoxai.evaluation.adaptation_myo import myo_readings_cells
+
+        cells = myo_readings_cells([(p, k) for p, k in pairs if not days or k in days], methods)
     return cells, settings
 
 

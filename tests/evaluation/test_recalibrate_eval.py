@@ -64,7 +64,7 @@ def test_adaptation_and_test_windows_never_share_a_trial() -> None:
 def test_myo_readings_halves_share_no_sample() -> None:
     import numpy as np
 
-    from myoxai.evaluation.adaptation import halves_of_file
+    from myoxai.evaluation.adaptation_myo import halves_of_file
 
     start = np.arange(0, 12000 - 50 + 1, 10)
     end = start + 50
