@@ -128,7 +128,56 @@ def adabn(model: MyoModel, ctx: AdaptContext) -> MyoModel:
 
 def prototypes(model: MyoModel, ctx: AdaptContext) -> MyoModel:
     """The T3A-style prototype head: head rows become prototypes of the buffer's most confident windows."""
+    from myoxai.adapt.prototypes import _features_and_logits, support_index
+
+    ctx.report["support_index"] = support_index(_features_and_logits(model, ctx.x)[1])  # for diagnosis only
     net, ctx.report["prototype_supports"] = quick.prototype_head(model, ctx.x)
+    return net
+
+
+def em_priors(model: MyoModel, ctx: AdaptContext) -> MyoModel:
+    """The head's bias from the buffer's class priors estimated by EM (Saerens et al. 2002)."""
+    from myoxai.adapt.prototypes import prior_bias
+
+    net, prior = prior_bias(model, ctx.x)
+    ctx.report["em_prior_max"] = float(prior.max())
+    return net
+
+
+def kmeans(model: MyoModel, ctx: AdaptContext) -> MyoModel:
+    """Prototypes iterated by spherical soft k-means on the buffer, from the head's rows."""
+    from myoxai.adapt.prototypes import kmeans_head
+
+    net, ctx.report["kmeans_iterations"] = kmeans_head(model, ctx.x)
+    return net
+
+
+def online_t3a(model: MyoModel, ctx: AdaptContext) -> MyoModel:
+    """T3A as published: the buffer joins the supports, then each scored window joins before it is classified."""
+    from myoxai.adapt.prototypes import OnlineT3A
+
+    net = OnlineT3A(model)
+    net.observe(ctx.x)
+    return net
+
+
+def default_pipeline(model: MyoModel, ctx: AdaptContext) -> MyoModel:
+    """The steps of ``METHODS[DEFAULT_PIPELINE]`` (whatever the Quick adapt button runs)."""
+    for step in METHODS[DEFAULT_PIPELINE].steps:
+        model = step(model, ctx)
+    return model
+
+
+def calibrate_35s(model: MyoModel, ctx: AdaptContext) -> MyoModel:
+    """Fine-tune on the first hold of each gesture in the buffer (trial 1 on the long-term dataset)."""
+    from dataclasses import replace
+
+    from myoxai.adapt.labeled import _default_fine_tune, first_holds, recalibrate_labeled
+
+    idx = first_holds(ctx.labels)
+    settings = replace(_default_fine_tune(), seed=ctx.seed, threads=ctx.recal.threads)
+    net, report = recalibrate_labeled(model, ctx.x[idx], ctx.labels[idx], settings)
+    ctx.report.update({"labeled_windows": int(len(idx)), "fine_tune_seconds": report.seconds})
     return net
 
 
@@ -199,6 +248,16 @@ METHODS: dict[str, AdaptMethod] = {
     "scadann-acc": AdaptMethod((_recalibration("scadann", replay=True),),
                                "SCADANN replaying earlier accepted days' pseudo-labels", needs_source=True,
                                carries_state=True),
+    "quick+proto+em": AdaptMethod((rotate, renorm, prototypes, em_priors), "quick+proto with EM class priors"),
+    "quick+proto3": AdaptMethod((rotate, renorm, prototypes, prototypes, prototypes),
+                                "quick, then the prototype head iterated 3 times (supports re-chosen each time)"),
+    "quick+kmeans": AdaptMethod((rotate, renorm, kmeans), "quick, then prototypes iterated by soft k-means"),
+    "quick+kmeans+em": AdaptMethod((rotate, renorm, kmeans, em_priors), "quick+kmeans with EM class priors"),
+    "quick+online-t3a": AdaptMethod((rotate, renorm, online_t3a), "quick, then online T3A (transductive)",
+                                    transductive=True),
+    "calibrate-35s": AdaptMethod((default_pipeline, calibrate_35s),
+                                 "the default pipeline, then fine-tuning on one labeled hold per gesture",
+                                 needs_labels=True),
     "labeled": AdaptMethod((labeled_loop,), "upper bound: self-calibration with the buffer's true labels",
                            needs_labels=True, needs_source=True),
 }

@@ -116,6 +116,10 @@ def adapt_one(method: str, model: Any, source: SourceData, x_adapt: np.ndarray, 
     if pseudo is not None:  # diagnostic only: the truth never reaches the adaptation
         kept = (pseudo >= 0) & (y_adapt >= 0)
         rec["pseudo_label_accuracy"] = float((pseudo[kept] == y_adapt[kept]).mean()) if kept.any() else None
+    supports = ctx.report.pop("support_index", None)
+    if supports is not None:  # diagnostic only: how many prototype supports are of the gesture they stand for
+        hits = [int(np.sum(y_adapt[idx] == k)) for k, idx in enumerate(supports)]
+        rec["support_purity"] = sum(hits) / max(sum(len(i) for i in supports), 1)
     rec.update({k: v for k, v in ctx.report.items() if k not in ("adapt_seconds", "n_target", "renormalized")})
     return used
 
@@ -136,8 +140,13 @@ def run_methods(model: Any, source: SourceData, x_adapt: np.ndarray, y_adapt: np
             used = adapt_one(method, model, source, x_adapt, y_adapt, settings, rec, state)
         rec["seconds"] = time.perf_counter() - t0
         sc = scores(y_test, predict(used, x_test), n_classes)
-        rec.update({k: sc[k] for k in ("accuracy", "balanced_accuracy", "macro_f1")})
-        log.info("%s", {k: v for k, v in rec.items() if k not in ("reason",)})
+        rec.update({k: sc[k] for k in ("accuracy", "balanced_accuracy", "macro_f1", "confusion")})
+        if method == "none":  # diagnosis: today's per-electrode log-RMS minus the calibration's (rotation included)
+            ref = quick.reference_profile(model, source)
+            if ref is not None:
+                gain = quick.calibration_profile(x_adapt) - ref
+                rec["electrode_log_gain"] = [round(float(g), 4) for g in gain]
+        log.info("%s", {k: v for k, v in rec.items() if k not in ("reason", "confusion")})
         out.append(rec)
     return out
 
