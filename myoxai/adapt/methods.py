@@ -30,6 +30,7 @@ import torch
 
 from myoxai.adapt import quick
 from myoxai.adapt.dann import TARGET, merge_batchnorm, split_batchnorm
+from myoxai.adapt.labeled import _default_fine_tune, first_holds, recalibrate_35s
 from myoxai.adapt.loop import LoopData, adversarial_fit
 from myoxai.adapt.recalibrate import RecalibrationSettings, SourceData, recalibrate
 from myoxai.errors import MyoxaiError
@@ -161,23 +162,16 @@ def online_t3a(model: MyoModel, ctx: AdaptContext) -> MyoModel:
     return net
 
 
-def default_pipeline(model: MyoModel, ctx: AdaptContext) -> MyoModel:
-    """The steps of ``METHODS[DEFAULT_PIPELINE]`` (whatever the Quick adapt button runs)."""
-    for step in METHODS[DEFAULT_PIPELINE].steps:
-        model = step(model, ctx)
-    return model
-
-
 def calibrate_35s(model: MyoModel, ctx: AdaptContext) -> MyoModel:
-    """Fine-tune on the first hold of each gesture in the buffer (trial 1 on the long-term dataset)."""
+    """Quick adapt on the buffer, then fine-tuning on its first hold of each gesture (trial 1, long-term dataset)."""
     from dataclasses import replace
-
-    from myoxai.adapt.labeled import _default_fine_tune, first_holds, recalibrate_labeled
 
     idx = first_holds(ctx.labels)
     settings = replace(_default_fine_tune(), seed=ctx.seed, threads=ctx.recal.threads)
-    net, report = recalibrate_labeled(model, ctx.x[idx], ctx.labels[idx], settings)
-    ctx.report.update({"labeled_windows": int(len(idx)), "fine_tune_seconds": report.seconds})
+    net, report = recalibrate_35s(model, ctx.x[idx], ctx.labels[idx], buffer=ctx.x,
+                                  reference_profile=ctx.reference_profile, source=ctx.source, settings=settings)
+    ctx.report.update({"labeled_windows": int(len(idx)), "fine_tune_seconds": report.seconds,
+                       "rotation_shift": report.settings.get("rotation_shift")})
     return net
 
 
@@ -255,8 +249,7 @@ METHODS: dict[str, AdaptMethod] = {
     "quick+kmeans+em": AdaptMethod((rotate, renorm, kmeans, em_priors), "quick+kmeans with EM class priors"),
     "quick+online-t3a": AdaptMethod((rotate, renorm, online_t3a), "quick, then online T3A (transductive)",
                                     transductive=True),
-    "calibrate-35s": AdaptMethod((default_pipeline, calibrate_35s),
-                                 "the default pipeline, then fine-tuning on one labeled hold per gesture",
+    "calibrate-35s": AdaptMethod((calibrate_35s,), "quick, then fine-tuning on one labeled hold per gesture",
                                  needs_labels=True),
     "labeled": AdaptMethod((labeled_loop,), "upper bound: self-calibration with the buffer's true labels",
                            needs_labels=True, needs_source=True),

@@ -103,10 +103,16 @@ def test_new_methods_never_see_the_scored_trials(monkeypatch) -> None:
     xt, yt = data(30, 0.6)
     seen: list[tuple[np.ndarray, object]] = []
     original = AdaptMethod.run
+    depth = [0]
 
     def spy(self, m, ctx):
-        seen.append((ctx.x, ctx.labels))
-        return original(self, m, ctx)
+        if depth[0] == 0:  # the method run_methods called (not the pipelines it composes)
+            seen.append((ctx.x, ctx.labels))
+        depth[0] += 1
+        try:
+            return original(self, m, ctx)
+        finally:
+            depth[0] -= 1
 
     monkeypatch.setattr(AdaptMethod, "run", spy)
     settings = AdaptEvalSettings()
