@@ -112,3 +112,26 @@ def test_labeled_recalibration_trains_only_unfrozen_layers_and_keeps_the_model()
     assert report.gestures == 3 and report.n_windows == 30 and report.epochs_run >= 1
     with pytest.raises(MyoxaiError, match="gesture indices"):
         recalibrate_labeled(model, x, y + 5)
+
+
+def test_recalibrate_35s_starts_from_the_quick_model_and_can_be_cancelled() -> None:
+    import threading
+
+    from myoxai.adapt.labeled import recalibrate_35s
+    from myoxai.adapt.quick import calibration_profile
+    from myoxai.models import build_model
+    from myoxai.models.transfer import FineTuneSettings
+
+    model = build_model("spectrogram-convnet", 3, seed=0, channels=[4, 4, 4], log_input=True)
+    rng = np.random.default_rng(1)
+    x = rng.exponential(1.0, (30, 4, 8, 10)).astype(np.float32)
+    y = np.repeat(np.arange(3), 10)
+    rolled = np.roll(x, 1, axis=2)  # today's band sits one electrode further on
+    net, report = recalibrate_35s(model, rolled, y, reference_profile=calibration_profile(x),
+                                  settings=FineTuneSettings(steps=4, batch_size=8, refit_standardizer=False))
+    assert report.settings["start"] == "quick" and report.settings["rotation_shift"] == pytest.approx(1.0, abs=0.3)
+    assert net.input_rotation == pytest.approx(-report.settings["rotation_shift"])
+    cancel = threading.Event()
+    cancel.set()
+    _, stopped = recalibrate_35s(model, x, y, settings=FineTuneSettings(steps=100, batch_size=8), cancel=cancel)
+    assert stopped.status == "cancelled" and stopped.epochs_run == 1
