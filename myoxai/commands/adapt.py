@@ -18,9 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default=None, help="model file (default: the bundled demo model)")
     parser.add_argument("--data", default=None, help="recording to adapt to: .xdf, long-term dataset day folder, "
                                                      "myo-readings session (default: the bundled held-out part)")
-    parser.add_argument("--method", default="default", choices=("default",),
-                        help="adaptation pipeline (default: the live Quick adapt — rotation compensation, "
-                             "re-normalisation, prototype head)")
+    parser.add_argument("--method", default="default",
+                        help="registered unlabeled adaptation method (myoxai.adapt.methods; default: the live "
+                             "Quick adapt's pipeline — rotation compensation, re-normalisation, prototype head)")
     parser.add_argument("--out", required=True, help="the adapted model file to write (.safetensors)")
     parser.add_argument("--json", metavar="OUT", default=None, help="also write the report as JSON")
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
@@ -31,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
+    from myoxai.adapt.methods import resolve
     from myoxai.errors import MyoxaiError
     from myoxai.io.outputs import check_output
     from myoxai.live.quick_adapt import checked_quick_adapt
@@ -45,7 +46,12 @@ def run(args: argparse.Namespace) -> int:
         raise MyoxaiError(f"{args.model}: Quick adapt needs a torch spectrogram model (allconvnet or "
                           "spectrogram-convnet)")
     windows, what = recording_windows(args.data)
-    result = checked_quick_adapt(model, windows)
+    source = None
+    if args.model is None and resolve(args.method).needs_source:  # only the bundled model's data is known
+        from myoxai.live.bundled import bundled_source_data
+
+        source = bundled_source_data()
+    result = checked_quick_adapt(model, windows, source, method=args.method)
     report = {**result.to_dict(), "data": what, "model": args.model or "bundled", "out": args.out}
     print(f"myoxai adapt on {what}: {'ACCEPTED' if result.accepted else 'DECLINED'} — "
           f"{report['reason']}")

@@ -3,8 +3,8 @@
 ``checked_quick_adapt`` is what the live Quick adapt button and ``myoxai adapt`` both run:
 
 1. the buffer is split into windows to adapt on and held-back windows (``myoxai.adapt.no_harm``);
-2. the registered default adaptation (``myoxai.adapt.quick_adapt``: rotation compensation,
-   re-normalisation, prototype head) is fitted on the first part;
+2. the registered default adaptation (``METHODS[DEFAULT_PIPELINE]`` in ``myoxai.adapt.methods``:
+   rotation compensation, re-normalisation, prototype head) is fitted on the first part;
 3. the no-harm check compares the candidate with the serving model on the held-back windows; a
    candidate that would do worse is not used, and the result says why;
 4. an accepted candidate carries a drift reference of what it now expects (``adapted_reference``):
@@ -101,7 +101,7 @@ def adapted_reference(reference: DriftReference, old_model: Any, new_model: Any,
 
 def checked_quick_adapt(model: Any, windows: np.ndarray, source_data: Any = None,
                         settings: NoHarmSettings | None = None, min_windows: int = 100,
-                        serving: Any = None) -> QuickAdaptResult:
+                        serving: Any = None, method: str = "default") -> QuickAdaptResult:
     """Quick adapt on most of ``windows``, the no-harm check on the rest, and the adapted drift reference.
 
     Parameters
@@ -116,11 +116,14 @@ def checked_quick_adapt(model: Any, windows: np.ndarray, source_data: Any = None
         The held-back split and the no-harm tolerances.
     min_windows:
         Fewer windows to adapt on than this are refused (``MyoxaiError``).
+    method:
+        The registered adaptation method (``myoxai.adapt.methods``; ``default`` = ``DEFAULT_PIPELINE``).
     serving:
         The model the candidate must not be worse than, and the one kept when it is (default ``model``:
         the live app adapts its calibration model but compares with whatever serves now).
     """
-    from myoxai.adapt.quick import quick_adapt, reference_profile
+    from myoxai.adapt.methods import AdaptContext, resolve
+    from myoxai.adapt.quick import reference_profile
     from myoxai.models import predict_proba
 
     settings = settings or NoHarmSettings()
@@ -129,7 +132,15 @@ def checked_quick_adapt(model: Any, windows: np.ndarray, source_data: Any = None
     if len(fit) < min_windows or len(held) == 0:
         raise MyoxaiError(f"only {len(x)} windows: quick adapt needs at least {min_windows} to adapt on plus "
                           "held-back ones to check it (keep streaming a little longer)")
-    candidate, report = quick_adapt(model, x[fit], reference_profile(model, source_data), min_windows=min_windows)
+    pipeline = resolve(method)
+    if pipeline.needs_labels or pipeline.transductive:
+        raise MyoxaiError(f"the adaptation method {method!r} needs labels or keeps adapting while it decides; "
+                          "Quick adapt runs unlabeled methods that return one model")
+    ctx = AdaptContext(x[fit], source=source_data, reference_profile=reference_profile(model, source_data))
+    candidate = pipeline.run(model, ctx)  # the registered pipeline: what --adapt evaluates
+    from myoxai.adapt.methods import DEFAULT_PIPELINE
+
+    report = QuickReport.from_steps(DEFAULT_PIPELINE if method == "default" else method, ctx.report)
     for attr in ("class_names", "description"):
         if hasattr(model, attr):
             setattr(candidate, attr, copy.deepcopy(getattr(model, attr)))

@@ -35,7 +35,7 @@ def sequential(kanoga_root, tmp_path_factory) -> dict:
 def test_sequential_report_schema_seeds_and_cache(sequential, kanoga_root, tmp_path):
     from myoxai.evaluation.cells import derive_seed
 
-    assert set(sequential) >= {"myoxai", "command", "settings", "seed", "execution", "records", "summary", "cells",
+    assert set(sequential) >= {"myoxai", "command", "settings", "seeds", "execution", "records", "summary", "cells",
                                "failed_cells", "summary_markdown"}
     assert sequential["execution"]["mode"] == "sequential" and not sequential["failed_cells"]
     cells, recs = sequential["cells"], sequential["records"]
@@ -196,7 +196,9 @@ def test_adaptation_cells_per_subject_day_and_per_subject_for_cross_day_methods(
                                                                        ([2, 9], ["dann"])]
     with pytest.raises(MyoxaiError, match="day 1 is the calibration day"):
         adaptation.kanoga_cells([1], [1, 2], ["none"])
-    sessions = adaptation.myo_readings_cells([(7, 1), (7, 2), (7, 3), (8, 1)], ["none"])
+    from myoxai.evaluation.adaptation_myo import myo_readings_cells
+
+    sessions = myo_readings_cells([(7, 1), (7, 2), (7, 3), (8, 1)], ["none"])
     assert [(c.params["subject"], c.params["sessions"]) for c in sessions] == [(7, [2]), (7, [3])]
 
 
