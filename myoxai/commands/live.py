@@ -37,6 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quit-after", type=seconds, default=None, metavar="S",
                         help="close the window after S seconds (demos, screenshots)")
     parser.add_argument("--screenshot", metavar="PNG", default=None, help="with --quit-after: save the window first")
+    parser.add_argument("--quick-adapt-at", type=seconds, default=None, metavar="S",
+                        help="press Quick adapt S seconds after the start (demos, screenshots of the story)")
     parser.add_argument("--pretrained", metavar="MODEL", default=None,
                         help="the calibration wizard's quick mode fine-tunes this pre-trained model (default: the "
                         "bundled one, pre-trained on the long-term dataset; make one with myoxai train --pretrain)")
@@ -92,10 +94,14 @@ def run(args: argparse.Namespace) -> int:
     if args.pretrained:
         from myoxai.live.quick_calibration import load_pretrained
 
-        load_pretrained(args.pretrained)  # a bad file is reported now, not after the user's 35-s calibration
+        load_pretrained(args.pretrained)  # a bad file is reported now, not after the user's calibration
 
     def on_start(window: Any) -> Callable[[], None] | None:
         window.wizard_pretrained = args.pretrained
+        if args.quick_adapt_at is not None:
+            from PyQt6 import QtCore
+
+            QtCore.QTimer.singleShot(int(args.quick_adapt_at * 1000), window.recalibrate.quick)
         if args.screenshot:  # run by the quit timer right after it saved the screenshot
             return lambda: print(f"screenshot saved to {args.screenshot}", flush=True)
         return None

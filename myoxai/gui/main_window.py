@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PyQt6 import QtCore, QtWidgets
+from PyQt6 import QtCore, QtGui, QtWidgets
 
 from myoxai.errors import MyoxaiError
 from myoxai.gui.drift_panel import DriftPanel, cause_sentence
@@ -111,7 +111,9 @@ class MainWindow(QtWidgets.QMainWindow):
         for w in (self.ring, self.matrix, self.recalibrate, self.drift, self.gesture, self.emg, self.spectrogram):
             w.setMinimumWidth(200)
         self.setCentralWidget(main)
-        self.resize(1560, 940)
+        screen = QtGui.QGuiApplication.primaryScreen()
+        room = screen.availableGeometry() if screen is not None else QtCore.QRect(0, 0, 1560, 940)
+        self.resize(min(1560, room.width()), min(940, room.height()))  # never larger than the screen
 
     def _build_toolbar(self) -> None:
         bar = self.addToolBar("main")
