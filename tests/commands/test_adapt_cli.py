@@ -1,4 +1,5 @@
-"""``myoxai adapt``: the headless story on the bundled recording rotated by one electrode, and no harm unrotated."""
+"""``myoxai adapt``: the headless story on the bundled recording rotated by one (and two) electrodes, and no harm
+unrotated: drift RECALIBRATE → adapt ACCEPTED → drift OK → Motion Test within 5 points of the unrotated file."""
 
 from __future__ import annotations
 
@@ -11,11 +12,21 @@ from myoxai.cli import main
 from myoxai.models import load_model
 
 
+def _rotated(bundled_path, folder, n: int):
+    out = folder / f"rotated{n}.xdf"
+    assert main(["convert", str(bundled_path), str(out), "--rotate", str(n)]) == 0
+    return out
+
+
 @pytest.fixture(scope="module")
 def rotated(bundled_path, tmp_path_factory):
-    out = tmp_path_factory.mktemp("rot") / "rotated.xdf"
-    assert main(["convert", str(bundled_path), str(out), "--rotate", "1"]) == 0
-    return out
+    return _rotated(bundled_path, tmp_path_factory.mktemp("rot"), 1)
+
+
+def _motion_accuracy(capsys, *args) -> float:
+    capsys.readouterr()
+    assert main(["motion-test", *args]) == 0
+    return float(capsys.readouterr().out.rsplit("real-time accuracy during prompts ", 1)[1].split(" %")[0])
 
 
 def _drift(capsys, *args):
@@ -24,7 +35,7 @@ def _drift(capsys, *args):
     return capsys.readouterr().out
 
 
-def test_rotated_band_is_seen_adapted_and_ok_after(rotated, tmp_path, capsys):
+def test_rotated_band_is_seen_adapted_and_ok_after(rotated, bundled_path, tmp_path, capsys):
     assert "RECALIBRATE — cause: rotation" in _drift(capsys, "--data", str(rotated))
     m2, report = tmp_path / "m2.safetensors", tmp_path / "m2.json"
     assert main(["adapt", "--data", str(rotated), "--out", str(m2), "--json", str(report)]) == 0
@@ -41,6 +52,19 @@ def test_rotated_band_is_seen_adapted_and_ok_after(rotated, tmp_path, capsys):
     # ... and a real second rotation still shows
     out = _drift(capsys, "--model", str(m2), "--data", str(rotated), "--rotate", "1")
     assert "RECALIBRATE — cause: rotation" in out and "rotation +0.9" in out
+    # real-time accuracy comes back to within 5 points of the unrotated file with the bundled model
+    adapted = _motion_accuracy(capsys, "--model", str(m2), "--source", f"replay:{rotated}")
+    unrotated = _motion_accuracy(capsys, "--source", f"replay:{bundled_path}")
+    assert adapted >= unrotated - 5.0, (adapted, unrotated)
+
+
+def test_rotation_by_two_is_recovered(bundled_path, tmp_path, capsys):
+    rotated2 = _rotated(bundled_path, tmp_path, 2)
+    m2 = tmp_path / "m2.safetensors"
+    assert main(["adapt", "--data", str(rotated2), "--out", str(m2)]) == 0
+    out = capsys.readouterr().out
+    assert "ACCEPTED" in out and "estimated rotation +2.00" in out
+    assert "OK" in _drift(capsys, "--model", str(m2), "--data", str(rotated2)).splitlines()[0]
 
 
 def test_unrotated_recording_is_not_harmed(bundled_path, tmp_path, capsys):
@@ -55,3 +79,5 @@ def test_unrotated_recording_is_not_harmed(bundled_path, tmp_path, capsys):
         assert np.array_equal(a.numpy(), b.numpy()), k
     assert new.description["training"]["adaptation"]["accepted"] is False
     assert main(["adapt", "--data", str(bundled_path), "--out", str(out)]) == 2  # no silent overwrite
+    assert main(["adapt", "--data", str(bundled_path), "--out", str(tmp_path / "x.safetensors"),
+                 "--method", "calibrate-35s"]) == 2  # a labelled method is refused with one line
