@@ -4,6 +4,7 @@ runs in the window with its own drift reference, and Undo returns to the model b
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from PyQt6 import QtCore
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.timeout(240)
 
 @pytest.fixture
 def window(qtbot):
-    engine = Engine(ReplaySource(held_out_recording(), speed=4, loop=True), load_model(BUNDLED_MODEL))
+    engine = Engine(ReplaySource(held_out_recording(), speed=4, loop=True), load_model(BUNDLED_MODEL), drift=True)
     win = MainWindow(engine, "test replay", bundled_source_data())
     qtbot.addWidget(win)
     win.show()
@@ -82,6 +83,9 @@ def test_quick_calibration_fine_tunes_the_pretrained_model(qtbot, window, tmp_pa
     assert window.engine.class_names == ("rest", "flexion", "extension", "fist")
     qtbot.waitUntil(lambda: window.last_decision is not None and len(window.last_decision.probabilities) == 4,
                     timeout=10_000)
+    # the drift stage compares with the calibrated model's own reference, not the old model's
+    qtbot.waitUntil(lambda: bool(window.drift.components_now), timeout=60_000)
+    assert window.drift.cause != "gain" and abs(np.log(window.drift.components_now["gain"])) < np.log(1.5)
     window.recalibrate.refresh()
     assert window.recalibrate.undo_button.isEnabled()
     qtbot.mouseClick(window.recalibrate.undo_button, QtCore.Qt.MouseButton.LeftButton)
