@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from myoxai.errors import MyoxaiError
+from myoxai.errors import MyoxaiError, require_extra
 from myoxai.explain.attribution import Attribution, as_batch, as_targets
 
 
@@ -47,6 +47,7 @@ class GradCam:
 
     def attribute(self, x: np.ndarray | torch.Tensor, target: int | np.ndarray | None = None) -> Attribution:
         """Maps (k, electrodes, freqs) and their per-electrode sums."""
+        require_extra("captum", "explain", "Grad-CAM")
         from captum.attr import LayerAttribution, LayerGradCam
 
         x = as_batch(x)
@@ -57,6 +58,7 @@ class GradCam:
         up = LayerAttribution.interpolate(cam.detach(), tuple(x.shape[2:]), interpolate_mode="bilinear")[:, 0]
         maps = up.double().numpy()
         if self.tv_weight > 0:
+            require_extra("skimage", "explain", "Grad-CAM's total-variation smoothing (tv_weight > 0)")
             from skimage.restoration import denoise_tv_chambolle
 
             maps = np.stack([denoise_tv_chambolle(m, weight=self.tv_weight) for m in maps])

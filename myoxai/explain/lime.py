@@ -6,6 +6,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from myoxai.errors import require_extra
 from myoxai.explain.attribution import ELECTRODE_DIM, Attribution, as_batch, as_targets, electrode_mask
 
 
@@ -33,6 +34,7 @@ class Lime:
 
     def attribute(self, x: np.ndarray | torch.Tensor, target: int | np.ndarray | None = None) -> Attribution:
         """One surrogate per window; ``channels`` holds its per-electrode coefficient."""
+        require_extra("captum", "explain", "LIME")
         from captum._utils.models.linear_model import SkLearnLinearRegression
         from captum.attr import Lime as CaptumLime
 
