@@ -24,16 +24,16 @@ from myoxai.errors import MyoxaiError
 from myoxai.evaluation.cells import Cell, GridContext, derive_seed, memo
 from myoxai.evaluation.data import WindowSet, concat, select, unit_windows
 from myoxai.evaluation.metrics import scores
-from myoxai.models import LdaBaseline, Model, TrainSettings, build_model, predict_logits, train_model
+from myoxai.models import AnyModel, TrainSettings, build_model, train_model
 
-Adapter = Callable[[Model, WindowSet, WindowSet, TrainSettings], Model]
+Adapter = Callable[[AnyModel, WindowSet, WindowSet, TrainSettings], AnyModel]
 ADAPTERS: dict[str, Adapter] = {"none": lambda model, train, test, settings: model}
 RUNNER = "myoxai.evaluation.protocols:run_train_test"
 WITHIN_DAY = ("intra-day", "intra-session")  # protocols whose models are trained and scored in one session
 
 
 def fit_fresh(name: str, data: WindowSet, settings: TrainSettings,
-              within_day: bool = False) -> tuple[Model, dict[str, Any]]:
+              within_day: bool = False) -> tuple[AnyModel, dict[str, Any]]:
     """Train a new model of ``name`` on ``data`` with its recipe (``myoxai.models.recipes``).
 
     The recipe gives the architecture arguments and augmentation (none ``within_day``: the model is
@@ -47,9 +47,6 @@ def fit_fresh(name: str, data: WindowSet, settings: TrainSettings,
 
     args, rs = recipe(name, within_day=within_day)
     model = build_model(name, len(data.class_names), seed=settings.seed, **args)
-    if isinstance(model, LdaBaseline):
-        model.fit(None, data.y, features=data.features(model.feature_set))
-        return model, {"model": name, "n_train": len(data)}
     if args:
         settings = replace(rs, epochs=settings.epochs, seed=settings.seed, threads=settings.threads,
                            progress=settings.progress)
@@ -57,14 +54,12 @@ def fit_fresh(name: str, data: WindowSet, settings: TrainSettings,
     if "trial" in data.meta and "day" in data.meta:
         groups = (np.asarray(data.y, np.int64) * 100000 + np.asarray(data.meta["day"], np.int64) * 100
                   + np.asarray(data.meta["trial"], np.int64))
-    return model, train_model(model, data.inputs(model.input_kind), data.y, settings, groups=groups)
+    return model, model.fit_on(data, settings, groups=groups)
 
 
-def logits_on(model: Model, data: WindowSet) -> np.ndarray:
+def logits_on(model: AnyModel, data: WindowSet) -> np.ndarray:
     """Class scores of ``model`` on every window of ``data`` (LDA on its cached features)."""
-    if isinstance(model, LdaBaseline):
-        return model.decision(data.features(model.feature_set))
-    return predict_logits(model, data.inputs(model.input_kind))
+    return model.logits_on(data)
 
 
 def _load(dataset: str, context: GridContext, selection: dict[str, Any], model: str) -> WindowSet:

@@ -8,9 +8,10 @@ from torch import nn
 
 from myoxai.errors import require_extra
 from myoxai.explain.attribution import Attribution, as_batch, as_targets, channel_sums
+from myoxai.explain.explainer import Explainer
 
 
-class GradientShap:
+class GradientShap(Explainer):
     """Captum ``GradientShap`` against a baseline distribution of zeros and rest-like noise.
 
     Parameters
