@@ -67,3 +67,14 @@ def test_evaluate_own_sessions(tmp_path, own):
     out = _run("evaluate_own_sessions.py", *args)
     accuracy = float(out.split("accuracy ")[1].split()[0])
     assert accuracy > 0.9  # the bundled model on the part of its recording it never saw: 0.951
+
+
+def test_evaluate_own_sessions_with_a_protocol(tmp_path):
+    from myoxai.io import read_recording, write_recording
+
+    (tmp_path / "p01").mkdir()  # one session: rest and 3 gestures, each held 3 times (the bundled recording's start)
+    write_recording(tmp_path / "p01" / "s1.xdf", read_recording(REPO / "recordings" / "myo_readings_12548-1.xdf")
+                    .slice(0, 24000))
+    out = _run("evaluate_own_sessions.py", str(tmp_path), "--protocol", "intra-day")
+    row = next(line for line in out.splitlines() if line.startswith("| recordings"))
+    assert "intra-session" in row and "| lda |" in row
