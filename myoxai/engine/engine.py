@@ -301,11 +301,9 @@ class Engine(ThreadOwner):
         return out
 
     def process(self, chunks: Sequence[Chunk], t_in: float) -> list[Decision]:
-        """Classify every window the chunks complete; publish and return the decisions.
+        """Classify every window the chunks complete; publish and return the decisions (stages as above).
 
-        Stages, in order: windows (dsp, gaps), classify and explain (one model for the whole batch),
-        decide, drift, publish. ``t_in`` is when the chunks were drained from the source (the start of
-        each decision's latency).
+        ``t_in`` is when the chunks were drained from the source (the start of each decision's latency).
         """
         t_start = time.perf_counter()
         with self._lock:
