@@ -19,7 +19,7 @@ from myoxai.errors import MyoxaiError
 # command name -> module under myoxai.commands (each has HELP, add_arguments(parser), run(args))
 COMMANDS = {"info": "info", "convert": "convert", "replay": "replay", "record": "record", "stream": "stream",
             "train": "train", "eval": "eval", "explain": "explain", "live": "live", "motion-test": "motion",
-            "drift": "drift", "adapt": "adapt", "bench": "bench"}
+            "drift": "drift", "adapt": "adapt", "bench": "bench", "export": "export"}
 
 
 def build_parser() -> argparse.ArgumentParser:

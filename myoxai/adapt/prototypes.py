@@ -145,6 +145,15 @@ class OnlineT3A(nn.Module):
         for z, lg in zip(self._w, warm_logits, strict=True):
             self._add(z, lg)
 
+    # the model interface (``myoxai.models.base.MyoModel``): scored like any model, windows in order
+    logits = MyoModel.logits
+    logits_on = MyoModel.logits_on
+
+    @property
+    def input_kind(self) -> str:
+        """The wrapped model's input kind."""
+        return self.model.input_kind
+
     def _add(self, z: torch.Tensor, logits: torch.Tensor) -> None:
         logp = torch.log_softmax(logits, dim=0)
         ent = float(-(logp.exp() * logp).sum())

@@ -18,6 +18,7 @@ import time
 import numpy as np
 
 from myoxai.bench.report import Result
+from myoxai.errors import require_extra
 
 HELP = "exact channel Shapley: latency per decision and comparison with shap, shapiq and Captum"
 
@@ -121,6 +122,9 @@ def _bench_model(spec: str, xs: np.ndarray, args: argparse.Namespace, rng: np.ra
 
 def _compare(cs, x: np.ndarray, p: dict) -> list[Result]:
     """Each library on each window, timed right after ours on the same window (ratios robust to load drift)."""
+    require_extra("shap", "compare", "myoxai bench shapley's library comparison")
+    require_extra("shapiq", "compare", "myoxai bench shapley's library comparison")
+    require_extra("captum", "explain", "myoxai bench shapley's library comparison")
     import shap
     import shapiq
     import torch

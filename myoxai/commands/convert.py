@@ -6,13 +6,14 @@ import argparse
 
 from myoxai.commands.replay import seconds
 
-HELP = "convert a dataset session, day folder or file to an XDF recording (EMG + gesture markers)"
+HELP = "convert a dataset session, day folder, LibEMG session or file to an XDF recording (EMG + gesture markers)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``myoxai convert`` options, added to its subcommand parser."""
     parser.add_argument("src", help="myo-readings session folder or <label>.txt, long-term day folder or trial, "
-                        "Myo Armband round folder (training0/Test0/Test1) or classe_<i>.dat, or .xdf")
+                        "Myo Armband round folder (training0/Test0/Test1) or classe_<i>.dat, LibEMG session folder "
+                        "(R_<rep>_C_<class>_EMG.csv), or .xdf")
     parser.add_argument("out", help="output .xdf path (never an input; an existing file only with --overwrite)")
     parser.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     parser.add_argument("--seconds-per-file", type=seconds, default=None,

@@ -23,14 +23,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``myoxai eval`` options, added to its subcommand parser."""
     from myoxai.cliargs import int_list_arg, name_list, positive_int, seed_list
 
-    parser.add_argument("--dataset", required=True, choices=("kanoga", "myo-readings", "myo-armband"))
-    parser.add_argument("--root", required=True, help="the unpacked dataset folder")
-    parser.add_argument("--subjects", type=name_list, help="kanoga: 1-4 or 1,2; myo-readings: participant ids "
-                        "(default: all)")
+    parser.add_argument("--dataset", required=True, choices=("kanoga", "myo-readings", "myo-armband", "recordings",
+                                                             "libemg"),
+                        help="recordings: your sessions, ROOT/<person>/<session>.xdf (record, the wizard); libemg: "
+                        "ROOT/<person>/<session>/ LibEMG folders (sessions in recording order)")
+    parser.add_argument("--root", required=True, help="the unpacked dataset folder (recordings/libemg: one folder "
+                        "per person)")
+    parser.add_argument("--subjects", type=name_list, help="kanoga: 1-4 or 1,2; myo-readings: participant ids; "
+                        "recordings, libemg: person folder names (default: all)")
     parser.add_argument("--days", type=int_list_arg("days"), help="kanoga days, e.g. 1-30 (default 1; with --adapt: "
-                        "the test days, 2-30 by default, never day 1); myo-readings: sessions, e.g. 1-3")
+                        "the test days, 2-30 by default, never day 1); myo-readings, recordings, libemg: sessions, "
+                        "e.g. 1-3")
     parser.add_argument("--protocol", required=True, choices=("intra-day", "inter-day", "inter-subject"),
-                        help="myo-readings: intra-day = intra-session time split, inter-day = session 1 → later")
+                        help="myo-readings: intra-day = intra-session time split, inter-day = session 1 → later; "
+                        "recordings, libemg: intra-day = leave-one-repetition-out, inter-day = session 1 → later "
+                        "(--adapt: adapt on the first half of its repetitions, test the rest)")
     parser.add_argument("--models", type=name_list, default=["lda", "allconvnet"], help="comma-separated: "
                         "spectrogram-convnet, allconvnet, scatnet, lstm-fin, lda (default lda,allconvnet)")
     parser.add_argument("--json", required=True, metavar="OUT", help="write all records and the summary here")
@@ -105,7 +112,11 @@ def options(args: argparse.Namespace) -> Any:
         participants=args.participants)
 
 
-def _class_names(dataset: str) -> tuple[str, ...]:
+def _class_names(dataset: str, root: Path) -> tuple[str, ...]:
+    from myoxai.evaluation.data import OWN_DATASETS, own_class_names
+
+    if dataset in OWN_DATASETS:
+        return own_class_names(dataset, str(root))
     if dataset == "kanoga":
         from myoxai.io.kanoga import MOTION_NAMES
 
@@ -177,14 +188,14 @@ def run(args: argparse.Namespace) -> int:
                          "dashboard": result.dashboard, "startup_seconds": round(result.startup_seconds, 2),
                          "close_seconds": round(result.teardown_seconds, 2),
                          "cache": str(cache), "cache_other_code": result.foreign_cache},
-           "class_names": list(_class_names(args.dataset)), "records": records, "summary": summary,
+           "class_names": list(_class_names(args.dataset, opts.root)), "records": records, "summary": summary,
            "statistics": stats, "summary_markdown": table, "cells": result.cells,
            "failed_cells": [{"label": c["label"], "id": c["id"], "error": c["error"]} for c in result.failed]}
     write_text(out_path, json.dumps(out, indent=1, default=str), overwrite=args.overwrite, inputs=[args.root])
     if args.figures:
         from myoxai.evaluation.figures import write_figures
 
-        write_figures([r for r in records if "confusion" in r], _class_names(args.dataset), args.figures)
+        write_figures([r for r in records if "confusion" in r], _class_names(args.dataset, opts.root), args.figures)
     print(table)
     cached = sum(c["cached"] for c in result.cells)
     code = result.code

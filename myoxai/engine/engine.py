@@ -1,4 +1,4 @@
-"""The online pipeline: source chunks → streaming dsp → model → exact channel Shapley → decisions → drift.
+"""The online pipeline: source chunks → streaming dsp → model → explainer → decisions → drift → subscribers.
 
 One engine thread does everything per chunk batch: it drains the source (the source's own queue
 is bounded and counts what it drops), then ``process`` runs its stages in order:
@@ -6,16 +6,15 @@ is bounded and counts what it drops), then ``process`` runs its stages in order:
 1. windows — ``ChunkWindows`` pushes the chunks through one ``WindowStream`` and returns every
    window they complete with its timestamp, label and ``after_gap`` flag (a gap resets the dsp and
    the vote: windows are never bridged across it);
-2. classify and explain — the model and the exact channel Shapley explainer on all windows at once;
+2. classify and explain — the model and its explainer (default exact channel Shapley) on all windows;
 3. decide — post-processing (vote, rejection) makes each window's ``Decision``;
 4. drift — the drift stage (``drift_stage``, when the engine has one) takes the decisions in;
 5. publish — one ``DecisionBatch`` (decisions + drift assessment) to bounded ``Subscription``
    mailboxes and non-blocking sinks. Nothing waits on a reader, so a stalled GUI can never stall acquisition.
 
-The active model and its explainer are one immutable tuple, read once per batch and replaced by
-a single assignment, which makes a swap atomic between two decisions. Sinks whose columns depend on
-the gestures (LSL outlet, decision log) are rebuilt when a model with other gestures takes over and
-closed when the engine stops.
+The active model and its explainer are one immutable tuple, read once per batch and replaced by one
+assignment: a swap is atomic between two decisions. Sinks whose columns depend on the gestures are
+rebuilt when a model with other gestures takes over.
 """
 
 from __future__ import annotations
@@ -65,9 +64,8 @@ class Engine(ThreadOwner):
     explain:
         Attribute every decision to the electrodes (False: probabilities only).
     explainer:
-        ``(model, config) -> explainer or None``, called for each model made active; the explainer's
-        ``explain_decisions(x)`` gives the decisions' φ. Default: exact channel Shapley
-        (``myoxai.explain.methods.explainer_factory("shapley", chunk=8)``).
+        ``(model, config) -> explainer or None`` for each model made active (its ``explain_decisions(x)``
+        gives φ); default ``myoxai.explain.methods.explainer_factory("shapley", chunk=8)``.
     vote, threshold:
         Post-processing (majority vote length, rejection threshold); changeable live with ``set_postprocessing``.
     buffer_minutes:
@@ -82,8 +80,7 @@ class Engine(ThreadOwner):
     Attributes
     ----------
     drift_stage:
-        The ``DriftMonitor`` between decisions and publication, or None; features reach it here (e.g.
-        ``set_reference`` after Quick adapt), readers get its assessments in the batches.
+        The ``DriftMonitor`` between decisions and publication, or None (``set_reference`` after Quick adapt).
 
     Raises
     ------
@@ -126,7 +123,6 @@ class Engine(ThreadOwner):
         if self.explain:
             if self.explainer is None:  # imported here: the explainers pull in torch
                 from myoxai.explain.methods import explainer_factory
-
                 self.explainer = explainer_factory("shapley", chunk=8)
             explainer = self.explainer(model, self.config)  # None for a model it cannot explain (LDA)
         self._version += 1
@@ -305,11 +301,9 @@ class Engine(ThreadOwner):
         return out
 
     def process(self, chunks: Sequence[Chunk], t_in: float) -> list[Decision]:
-        """Classify every window the chunks complete; publish and return the decisions.
+        """Classify every window the chunks complete; publish and return the decisions (stages as above).
 
-        Stages, in order: windows (dsp, gaps), classify and explain (one model for the whole batch),
-        decide, drift, publish. ``t_in`` is when the chunks were drained from the source (the start of
-        each decision's latency).
+        ``t_in`` is when the chunks were drained from the source (the start of each decision's latency).
         """
         t_start = time.perf_counter()
         with self._lock:

@@ -15,7 +15,7 @@ from typing import Any
 from myoxai.errors import MyoxaiError
 from myoxai.evaluation.cells import Cell, GridContext
 
-DATASETS = ("kanoga", "myo-readings", "myo-armband")
+DATASETS = ("kanoga", "myo-readings", "myo-armband", "recordings", "libemg")
 PROTOCOLS = ("intra-day", "inter-day", "inter-subject")
 
 
@@ -168,8 +168,17 @@ def myo_sessions(root: Path, subjects: list[str] | None, sessions: list[int] | N
     return sorted(pairs)
 
 
+def _own(o: EvalOptions) -> dict[str, list]:
+    """Own sessions of the selected people (``--subjects``) limited to ``--days`` (inter-day keeps session 1)."""
+    from myoxai.evaluation import own_sessions
+
+    found = own_sessions.sessions(o.dataset, o.root, o.subjects)
+    first = 1 if o.protocol == "inter-day" else None
+    return {p: [s for s in ss if not o.days or s.index in o.days or s.index == first] for p, ss in found.items()}
+
+
 def _protocol_grid(o: EvalOptions) -> tuple[list[Cell], Any]:
-    from myoxai.evaluation import protocols
+    from myoxai.evaluation import own_sessions, protocols
     from myoxai.models import TrainSettings
 
     models = check_models(o.models)
@@ -183,6 +192,8 @@ def _protocol_grid(o: EvalOptions) -> tuple[list[Cell], Any]:
                                               o.incremental_models), settings
         ks = tuple(o.trials_per_gesture or (1, 2, 4))
         return protocols.kanoga_inter_subject(subjects, o.days or [1], models, ks), settings
+    if o.dataset in own_sessions.DATASETS:
+        return own_sessions.PROTOCOLS[o.protocol](o.dataset, _own(o), models), settings
     sessions = myo_sessions(o.root, o.subjects, o.days)
     if o.protocol == "intra-day":
         return protocols.myo_readings_intra_session(sessions, models), settings
@@ -218,6 +229,10 @@ def _adapt_grid(o: EvalOptions) -> tuple[list[Cell], Any]:
     model_args = {**base.model_args, "channels": o.channels} if o.channels else base.model_args
     settings = replace(base, model_args=model_args, train=replace(base.train, epochs=o.epochs), recal=recal,
                        cache_dir=o.model_cache)
+    from myoxai.evaluation import own_sessions
+
+    if o.dataset in own_sessions.DATASETS:
+        return own_sessions.adapt_cells(o.dataset, _own(o), methods), settings
     if o.dataset == "kanoga":
         if not o.splits or any(not sp.isdigit() or not set(sp) <= set("1234") for sp in o.splits):
             raise MyoxaiError(f"--splits {','.join(o.splits)}: adaptation trials per split, e.g. 12,34")

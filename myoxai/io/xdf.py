@@ -17,6 +17,7 @@ import struct
 import tempfile
 import time
 import xml.etree.ElementTree as ET
+from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -64,7 +65,10 @@ class XdfWriter:
         self._streams: dict[int, dict[str, Any]] = {}
         self._last_boundary = self._last_sync = time.monotonic()
         self._f.write(b"XDF:")
-        self._chunk(_TAG_FILE_HEADER, b'<?xml version="1.0"?><info><version>1.0</version></info>')
+        # the recording time, as LabRecorder writes it: `myoxai eval --dataset recordings` orders sessions by it
+        when = datetime.now().astimezone().strftime("%Y-%m-%dT%H:%M:%S%z")
+        self._chunk(_TAG_FILE_HEADER, f'<?xml version="1.0"?><info><version>1.0</version><datetime>{when}</datetime>'
+                    '</info>'.encode())
 
     # -- low level -------------------------------------------------------------------------
     def _chunk(self, tag: int, content: bytes) -> None:

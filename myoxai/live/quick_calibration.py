@@ -22,13 +22,14 @@ from typing import Any
 import numpy as np
 
 from myoxai.errors import MyoxaiError
+from myoxai.io.open import bundled_file
 from myoxai.live.calibration import REST, Prompt
 
 log = logging.getLogger(__name__)
 
 # Pre-trained on the long-term dataset (subjects 1-4, days 1-3, 22 gestures; Apache-2.0) by
 # ``myoxai train --pretrain kanoga:ROOT --model allconvnet --channels 8,16,16,32 --seed 0``.
-PRETRAINED_MODEL = Path(__file__).resolve().parents[2] / "recordings" / "pretrained_allconvnet_kanoga.safetensors"
+PRETRAINED_MODEL = bundled_file("pretrained_allconvnet_kanoga.safetensors")
 HOLD_S, TEST_HOLD_S, REST_S, LEAD_IN_S = 5.0, 2.0, 2.0, 2.0
 
 

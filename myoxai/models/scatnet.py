@@ -15,10 +15,12 @@ import warnings
 import torch
 from torch import nn
 
+from myoxai.errors import require_extra
 from myoxai.models.base import WINDOW, MyoModel
 
 
 def _scattering(window: int, j: int, q: int) -> nn.Module:
+    require_extra("kymatio", "scatnet", "The ScatNet model")
     from kymatio.scattering1d.frontend.torch_frontend import ScatteringTorch1D
 
     with warnings.catch_warnings():  # a 50-sample window is short for J = 3; the border effect is accepted
