@@ -221,7 +221,7 @@ class MainWindow(QtWidgets.QMainWindow):
                                        threshold=float(self.engine.post.threshold))
         engine, desc = build_engine(options, model=self.engine.active.model)
         self.options = options
-        self.set_engine(engine, desc, self.source_data)
+        self.set_engine(engine, desc, self.recalibrate.source_data)  # after an Undo, the restored model's data
         engine.start()
 
     def choose_source(self) -> None:
