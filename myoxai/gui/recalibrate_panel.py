@@ -120,7 +120,7 @@ class RecalibratePanel(QtWidgets.QGroupBox):
 
     def quick(self) -> None:
         """Quick adapt now (applied only if the no-harm check passes); the outcome is shown in the panel."""
-        self._try(lambda: self._job().quick_adapt())
+        self._try(lambda: self._job().start_quick())
 
     def start(self) -> None:
         """Start a Recalibrate in the background."""
@@ -168,13 +168,13 @@ class RecalibratePanel(QtWidgets.QGroupBox):
         self.start_button.setEnabled(self.engine is not None and self.source_data is not None
                                      and not busy and not offered)
         self.quick_button.setEnabled(self.engine is not None and not busy and not offered)
-        self.cancel_button.setEnabled(busy)
+        self.cancel_button.setEnabled(job is not None and job.state in ("preparing", "running"))
         self.accept_button.setEnabled(offered)
         self.revert_button.setEnabled(offered)
         last = self.history.last if self.history is not None else None
         self.undo_button.setEnabled(last is not None and not busy and not offered)
         self.undo_button.setToolTip(f"undo {last.label}" if last else "nothing to undo")
-        self.progress.setVisible(job is not None and job.state != "idle")
+        self.progress.setVisible(job is not None and job.state not in ("idle", "adapting"))
         if job is None:
             _show(self.rotation, "")
             _show(self.result, "")

@@ -2,6 +2,7 @@
 
 One state machine, each state with one meaning (``RecalibrationState.state``)::
 
+    idle ──quick──▶ adapting ──▶ idle (Quick adapt applied or not, and why)
     idle ──start──▶ preparing ──▶ running ──▶ offered ──accept──▶ accepted
                         │            │           └─────revert──▶ reverted
                         └────────────┴──▶ declined | cancelled | failed
@@ -40,14 +41,14 @@ from myoxai.live.history import ModelHistory
 log = logging.getLogger(__name__)
 
 RecalibrateFn = Callable[..., tuple[Any, Any]]
-BUSY = ("preparing", "running")  # states in which a run is under way
+BUSY = ("adapting", "preparing", "running")  # states in which work is under way
 
 
 @dataclass
 class RecalibrationState:
     """What the recalibrate panel shows (a copy)."""
 
-    state: str = "idle"  # idle, preparing, running, offered, accepted, reverted, declined, cancelled, failed
+    state: str = "idle"  # idle, adapting, preparing, running, offered, accepted, reverted, declined, cancelled, failed
     progress: float = 0.0
     message: str = ""
     n_windows: int = 0
@@ -153,6 +154,27 @@ class Recalibration(ThreadOwner):
         result = self._checked_quick(self._windows(min(self.min_windows, 100)).inputs, "quick adapt")
         self._set(quick=result, message=result.message())
         return result
+
+    def start_quick(self) -> None:
+        """Quick adapt in a thread (the button: the window never waits for it); state ``adapting`` meanwhile."""
+        if self._state.busy or self._state.can_choose:
+            raise MyoxaiError("a recalibration is under way or waiting for Accept/Revert; finish it first")
+        windows = self._windows(min(self.min_windows, 100))
+        before = self._state.state
+        self._set(state="adapting", message=f"Quick adapt on {len(windows)} buffered windows…")
+
+        def work() -> None:
+            try:
+                result = self._checked_quick(windows.inputs, "quick adapt")
+            except Exception as exc:  # shown in the panel; the engine keeps its model
+                if not isinstance(exc, MyoxaiError):
+                    log.exception("quick adapt failed")
+                self._set(state=before, message=f"quick adapt failed: {exc}")
+                return
+            self._set(state=before, quick=result, message=result.message())
+
+        self._thread = threading.Thread(target=work, daemon=True, name="myoxai-quick-adapt")
+        self._thread.start()
 
     def start(self) -> None:
         """Start a Recalibrate (``MyoxaiError`` if it cannot); the work runs in a thread and a child process."""

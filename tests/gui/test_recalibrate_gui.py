@@ -56,7 +56,10 @@ def test_drift_quick_adapt_undo(qtbot, window):
                               "undo": False}
     before = engine.active.model
     qtbot.mouseClick(panel.quick_button, LEFT)
+    assert panel.job.state().state == "adapting" and not buttons(panel)["quick"]  # the window does not wait
+    qtbot.waitUntil(lambda: panel.job.state().state == "idle", timeout=30_000)
     assert panel.job.state().quick.accepted, panel.job.state().quick.check.summary()
+    panel.refresh()
     assert "applied" in panel.message.text() and "+1.0" in panel.rotation.text()
     assert buttons(panel)["undo"] and not buttons(panel)["accept"]
     # the monitor now compares with what the adapted model expects: the residual rotation is near zero
