@@ -15,14 +15,30 @@ from myoxai.errors import MyoxaiError
 
 
 @dataclass(frozen=True)
+class DeviceSignal:
+    """What one kind of EMG device delivers: its sampling rate and electrode count.
+
+    These are facts about hardware, stated once here (a leaf) so the device table in
+    ``myoxai.sources.devices``, the dataset loaders in ``myoxai.io`` (whose recordings came from
+    such a device) and ``SignalConfig``'s defaults all read the same numbers.
+    """
+
+    fs: float
+    n_channels: int
+
+
+MYO = DeviceSignal(fs=200.0, n_channels=8)  # raw EMG mode: int8 samples, 2 per BLE notification
+
+
+@dataclass(frozen=True)
 class SignalConfig:
     """Sampling, filtering, windowing and spectrogram parameters (Myo defaults).
 
     ``highpass_hz = 0`` means no high-pass (e.g. the Myo Armband dataset paper's pipeline).
     """
 
-    fs: float = 200.0
-    n_channels: int = 8
+    fs: float = MYO.fs
+    n_channels: int = MYO.n_channels
     highpass_hz: float = 15.0
     highpass_order: int = 5
     window: int = 50

@@ -14,7 +14,8 @@ Public API
 - ``quick_adapt(model, unlabeled, reference_profile)`` — the instant, label-free step (rotation
   compensation, re-normalisation and the prototype head, ``myoxai.adapt.quick``);
   ``myoxai.adapt.rotation`` estimates the armband's rotation from the per-electrode energy profile.
-- ``DEFAULT_PIPELINE`` — what the live Recalibrate button runs (``--adapt default`` in evaluations).
+- ``METHODS`` — the registry of adaptation methods as composed steps (``myoxai.adapt.methods``);
+  ``DEFAULT_PIPELINE`` names the one the live Quick adapt button and ``--adapt default`` both run.
 """
 
 from __future__ import annotations
@@ -31,10 +32,10 @@ from myoxai.adapt.dann import (
     split_batchnorm,
 )
 from myoxai.adapt.lineage import save_recalibrated
+from myoxai.adapt.methods import DEFAULT_PIPELINE, METHODS, AdaptContext, AdaptMethod  # noqa: E402
 from myoxai.adapt.pseudo_labels import UNLABELED, PseudoLabelSettings, pseudo_label_summary, pseudo_labels
 from myoxai.adapt.quick import QuickReport, quick_adapt
 from myoxai.adapt.recalibrate import (
-    METHODS,
     RecalibrationReport,
     RecalibrationSettings,
     SourceData,
@@ -43,17 +44,11 @@ from myoxai.adapt.recalibrate import (
     recalibrate,
 )
 
-# What ``--adapt default`` evaluates and the Recalibrate button applies at once: rotation compensation,
-# re-normalisation, then the prototype head (T3A). Chosen on the long-term dataset's selection days
-# (subjects 1-4, days 3-8, 24 subject-days): quick 65.2, quick + prototypes 68.5 (30 supports per class;
-# 20 and 50 gave 68.2 and 68.4). SCADANN on top of quick lowered the mean there (65.5 vs 68.2, days 3-5),
-# so the button offers SCADANN's result for Accept/Revert instead of applying it.
-DEFAULT_PIPELINE = "quick+t3a"
-
 __all__ = [
     "DEFAULT_PIPELINE",
+    "AdaptContext",
+    "AdaptMethod",
     "QuickReport",
-    "init_target",
     "quick",
     "quick_adapt",
     "rotation",

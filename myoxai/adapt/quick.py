@@ -9,10 +9,11 @@ of a few minutes of windows and are the first thing the live Recalibrate button 
 - ``compensate_rotation``: estimate the armband's rotation since calibration from the buffer's
   per-electrode energy profile (``myoxai.adapt.rotation``) and put the opposite shift in front of
   the model (``MyoModel.set_input_rotation``).
-- ``prototype_head``: T3A (Iwasawa & Matsuo, NeurIPS 2021): the linear head is replaced by class
-  prototypes, each the mean direction of the calibration head's row and today's most confident
-  features predicted as that class. The decision boundaries move to where today's data lie, with
-  one forward pass and no gradient step.
+- ``prototype_head``: the T3A-style prototype head (after T3A, Iwasawa & Matsuo, NeurIPS 2021, but
+  offline, in one pass over the buffer; T3A itself is ``myoxai.adapt.prototypes.OnlineT3A``): the
+  linear head is replaced by class prototypes, each the mean direction of the calibration head's
+  row and today's most confident features predicted as that class. The decision boundaries move
+  to where today's data lie, with one forward pass and no gradient step.
 - ``tent``: test-time entropy minimisation (Wang et al., ICLR 2021): only the BatchNorm affine
   parameters are trained to make the predictions on the buffer confident; BatchNorm statistics
   are re-estimated on the buffer afterwards so single-window inference matches.
@@ -181,7 +182,7 @@ def _head_parameters(model: MyoModel) -> tuple[nn.Parameter, nn.Parameter | None
 @torch.no_grad()
 def prototype_head(model: MyoModel, unlabeled: np.ndarray, per_class: int = PROTOTYPE_SUPPORTS,
                    batch_size: int = 1024) -> tuple[MyoModel, list[int]]:
-    """A copy of ``model`` whose linear head is T3A's class prototypes on the unlabeled windows.
+    """A copy of ``model`` whose linear head is the T3A-style class prototypes of the unlabeled windows.
 
     Each class's prototype is the mean of unit vectors: the calibration head's row for that class
     and the features of the ``per_class`` lowest-entropy windows the model assigns to it (fewer if
@@ -244,6 +245,13 @@ class QuickReport:
         """The report as plain JSON values."""
         return asdict(self)
 
+    @classmethod
+    def from_steps(cls, method: str, report: dict[str, Any]) -> QuickReport:
+        """The report of a registered pipeline's run (``AdaptContext.report``) in this form."""
+        return cls(method=method, reason=report.get("reason", ""), rotation_shift=report.get("rotation_shift"),
+                   renormalized=bool(report.get("renormalized")), prototype_supports=report.get("prototype_supports"),
+                   n_target=int(report.get("n_target", 0)), seconds=float(report.get("adapt_seconds", 0.0)))
+
 
 def model_profile(model: MyoModel) -> np.ndarray | None:
     """The calibration energy profile a model file carries (``description['calibration_profile']``), if any."""
@@ -282,7 +290,7 @@ def quick_adapt(model: MyoModel, unlabeled: np.ndarray, reference_profile: np.nd
         to the one stored in the model file. Without one, the rotation step is skipped and the
         report says so.
     rotate, renorm, prototypes:
-        Which steps to apply (``prototypes``: ``prototype_head``, T3A).
+        Which steps to apply (``prototypes``: ``prototype_head``, the T3A-style head).
     max_shift:
         Largest rotation considered, in electrodes.
     min_windows:

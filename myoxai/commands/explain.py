@@ -59,14 +59,14 @@ def run(args: argparse.Namespace) -> int:
     from myoxai.explain.attribution import Attribution
     from myoxai.explain.data import labelled_windows
     from myoxai.explain.matrix import contribution_ratios, normalise_rows, shapley_matrix
-    from myoxai.explain.methods import METHOD_NAMES, attribute_all
+    from myoxai.explain.methods import EXPLAINERS, attribute_all
     from myoxai.explain.shapley import ChannelShapley, input_shape_of
     from myoxai.models import MyoModel, load_model, predict, set_torch_threads
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    bad = [m for m in methods if m not in METHOD_NAMES]
+    bad = [m for m in methods if m not in EXPLAINERS]
     if bad or not methods:
-        raise MyoxaiError(f"unknown method(s) {bad}; choose from {', '.join(METHOD_NAMES)}")
+        raise MyoxaiError(f"unknown method(s) {bad}; choose from {', '.join(EXPLAINERS)}")
     from myoxai.io.outputs import check_output, check_output_dir, write_text
     from myoxai.io.validate import check_signal_fits, label_index_map
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from myoxai.commands.replay import positive_int, seconds, speed
 from myoxai.live.setup import EngineOptions, build_engine
+from myoxai.sources.devices import source_help
 
 HELP = "run the live app: gestures, EMG, per-channel Shapley, recalibration (--headless: one line per decision)"
 
@@ -20,8 +21,7 @@ HELP = "run the live app: gestures, EMG, per-channel Shapley, recalibration (--h
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``myoxai live`` options, added to its subcommand parser."""
     parser.add_argument("--source", default=None, metavar="SPEC",
-                        help="replay:FILE | myo[:PORT] (BLED112) | myo-ble[:ADDRESS] | lsl:NAME "
-                             "(default: the held-out part of the bundled recording, looped)")
+                        help=f"{source_help()} (default: the held-out part of the bundled recording, looped)")
     parser.add_argument("--model", default=None, help="model file (default: the bundled demo model)")
     parser.add_argument("--headless", action="store_true", help="no window: print one line per decision")
     parser.add_argument("--speed", type=speed, default=1.0,
@@ -135,12 +135,14 @@ def _run_headless(options: EngineOptions, seconds: float | None) -> int:
     engine.start()
     n = correct = labelled = 0
     t0: float | None = None
-    drift_state = "ok"
+    drift_state, drift = "ok", None
     try:
         while True:
-            if engine.drift is not None and engine.drift.latest.state != drift_state:
-                drift_state = _print_drift(engine.drift.latest)
-            for d in sub.drain():
+            batch = sub.drain()
+            drift = batch.drift  # the drift stage's assessment published with these decisions
+            if drift is not None and drift.state != drift_state:
+                drift_state = _print_drift(drift)
+            for d in batch:
                 t0 = d.timestamp if t0 is None else t0
                 print(headless_line(d, names, t0), flush=True)
                 n += 1
@@ -150,7 +152,9 @@ def _run_headless(options: EngineOptions, seconds: float | None) -> int:
                 if seconds is not None and n >= seconds * engine.config.fs / engine.config.step:
                     raise StopIteration
             if not engine.running:
-                for d in sub.drain():
+                batch = sub.drain()
+                drift = batch.drift
+                for d in batch:
                     print(headless_line(d, names, t0 or d.timestamp), flush=True)
                     n += 1
                 break
@@ -159,8 +163,8 @@ def _run_headless(options: EngineOptions, seconds: float | None) -> int:
         pass
     finally:
         engine.stop()
-    if engine.drift is not None and engine.drift.latest.state != drift_state:
-        _print_drift(engine.drift.latest)
+    if drift is not None and drift.state != drift_state:
+        _print_drift(drift)
     st = engine.status()
     acc = f"; accuracy vs the recording's labels {correct / labelled:.3f} ({labelled} decisions)" if labelled else ""
     print(f"done: {n} decisions, latency p50 {st.latency_p50_ms:.1f} ms p99 {st.latency_p99_ms:.1f} ms, "

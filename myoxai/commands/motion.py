@@ -13,6 +13,7 @@ import argparse
 from typing import Any
 
 from myoxai.commands.replay import speed
+from myoxai.sources.devices import source_help
 
 HELP = "real-time Motion Test: selection/completion time, completion rate, real-time accuracy (live or vs labels)"
 
@@ -20,7 +21,7 @@ HELP = "real-time Motion Test: selection/completion time, completion rate, real-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``myoxai motion-test`` options, added to its subcommand parser."""
     parser.add_argument("--source", default=None, metavar="SPEC",
-                        help="replay:FILE (scored against its labels) | myo[:PORT] | myo-ble[:ADDR] | lsl:NAME "
+                        help=f"{source_help()}; a replay is scored against its labels "
                              "(default: the held-out part of the bundled recording)")
     parser.add_argument("--model", default=None, help="model file (default: the bundled demo model)")
     parser.add_argument("--headless", action="store_true", help="no window (the only mode of this command today)")

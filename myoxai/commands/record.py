@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from myoxai.commands.replay import interval, seconds, speed
+from myoxai.sources.devices import source_help
 
 HELP = "record EMG (and IMU, markers) from a Myo, an LSL stream or a replay into a crash-safe XDF file"
 
@@ -12,8 +13,7 @@ HELP = "record EMG (and IMU, markers) from a Myo, an LSL stream or a replay into
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``myoxai record`` options, added to its subcommand parser."""
     parser.add_argument("out", help="the .xdf file to write")
-    parser.add_argument("--source", required=True,
-                        help="myo[:PORT] | myo-ble[:ADDRESS] | lsl:NAME | replay:FILE")
+    parser.add_argument("--source", required=True, help=source_help())
     parser.add_argument("--imu", action="store_true", help="also record the Myo's IMU as a second stream")
     parser.add_argument("--seconds", type=seconds, default=None, help="stop after this many seconds (else Ctrl-C)")
     parser.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")

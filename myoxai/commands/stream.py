@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 
 from myoxai.commands.replay import interval, seconds, speed
+from myoxai.sources.devices import source_help
 
 HELP = "publish EMG from a Myo (BLED112 or native BLE), an LSL stream or a replayed recording as an LSL outlet"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``myoxai stream`` options, added to its subcommand parser."""
-    parser.add_argument("--source", required=True,
-                        help="myo[:PORT] | myo-ble[:ADDRESS] | lsl:NAME | replay:FILE")
+    parser.add_argument("--source", required=True, help=source_help())
     parser.add_argument("--lsl-local", action="store_true",
                         help="keep LSL on this machine (loopback only, no multicast on the network)")
     parser.add_argument("--name", default="myoxai-emg", help="LSL stream name (default myoxai-emg)")

@@ -63,11 +63,6 @@ class WindowStream:
         self._tail_start = 0  # absolute index of _tail[0]
         self._n_seen = 0
 
-    @property
-    def samples_seen(self) -> int:
-        """Samples pushed since the last ``reset`` (the absolute index of the next one)."""
-        return self._n_seen
-
     def push(self, chunk: np.ndarray) -> WindowBatch:
         """Feed ``chunk`` (n × channels); return the windows it completed, in order."""
         chunk = np.asarray(chunk)

@@ -6,27 +6,13 @@ Protocols (every number comes from test windows the adaptation never saw):
   adapt on that day's trials of one half (e.g. trials 1-2) concatenated in recording order
   (M1T1, M1T2, M2T1, ... as a user produces them), unlabeled; test on the other half.
   ``split="12"`` adapts on trials 1-2 and tests on 3-4, ``"34"`` the reverse.
-- myo-readings: train on session 1 (labeled); for sessions 2 and 3, adapt on the first half of
-  each 60 s gesture file, joined in file order into one continuous stream (rest ↔ gesture every
-  5 s, transitions included), and test on the pure windows of the second halves.
+- myo-readings: ``myoxai.evaluation.adaptation_myo`` (session 1 → later sessions).
 
-Methods (``ADAPT_METHODS``):
-
-- ``none``: the calibration model as is;
-- ``renorm`` (standardiser + AdaBN), ``adabn`` (BatchNorm statistics only), ``rotate`` (rotation
-  compensation only), ``quick`` (rotate, then renorm), ``t3a`` and ``quick+t3a`` (the head replaced
-  by class prototypes of the buffer's most confident features, on the calibration model or after
-  ``quick``: the Recalibrate button's instant step), ``tent`` and ``quick+tent`` (entropy
-  minimisation of the BatchNorm affine parameters, from the calibration model or from ``quick``)
-  — ``myoxai.adapt.quick``;
-- ``dann``, ``scadann`` (``myoxai.adapt.recalibrate`` with its safeguards, so a rejected run scores as
-  the model it started from, as it would live), ``scadann+quick`` (SCADANN whose target domain starts
-  from the ``quick`` model; a rejected run keeps ``quick``), ``scadann-acc`` (SCADANN that also replays
-  the pseudo-labels its accepted runs on this subject's earlier test days kept, as the reference
-  accumulates sessions);
-- ``labeled``: the upper bound, the self-calibration loop on the same adaptation windows with their
-  TRUE labels;
-- ``default``: ``DEFAULT_PIPELINE``, whatever the live Recalibrate button runs.
+Methods: the registry ``myoxai.adapt.methods.METHODS`` (composed steps with their flags), plus
+``default`` = ``METHODS[DEFAULT_PIPELINE]``, exactly what the live Quick adapt button runs. Only
+methods flagged ``needs_labels`` (``labeled``, the upper bound) are handed the adaptation windows'
+labels; recalibrations (DANN, SCADANN) keep their safeguards, so a rejected run scores as the model
+it started from, as it would live.
 
 The calibration model holds out one trial per gesture of day 1 for early stopping (whole trials,
 ``group_split``); those trials are also the safeguard's source validation, so it is measured on
@@ -35,7 +21,7 @@ accuracy, balanced accuracy and macro-F1.
 
 Each subject-day (participant-session) is one cell (``kanoga_cells``, ``myo_readings_cells``) that
 ``myoxai eval --adapt`` runs through ``myoxai.evaluation.executor``. Methods that carry state from
-one test day to the next (``CROSS_DAY_METHODS``: ``scadann-acc``) get one cell per subject that
+one test day to the next (``carries_state``: ``scadann-acc``) get one cell per subject that
 walks its days in order. Every calibration model and every adaptation run is seeded with the run
 seed itself (as the methods were selected), which does not depend on the order cells run in, so
 sequential and Dask runs give identical records. The calibration model is memoised per process (and
@@ -45,7 +31,6 @@ worker on Dask.
 
 from __future__ import annotations
 
-import copy
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -54,20 +39,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
-from myoxai.adapt import (
-    DEFAULT_PIPELINE,
-    TARGET,
-    PseudoLabelSettings,
-    RecalibrationSettings,
-    SourceData,
-    merge_batchnorm,
-    quick,
-    recalibrate,
-    split_batchnorm,
-)
-from myoxai.adapt.loop import LoopData, adversarial_fit
+from myoxai.adapt import DEFAULT_PIPELINE, PseudoLabelSettings, RecalibrationSettings, SourceData, quick
+from myoxai.adapt.methods import METHODS, AdaptContext, method_names, resolve
 from myoxai.config import DEFAULT_CONFIG
 from myoxai.dsp import process_signal
 from myoxai.errors import MyoxaiError
@@ -76,9 +50,6 @@ from myoxai.evaluation.metrics import scores
 from myoxai.models import TrainSettings, build_model, predict, torch_threads, train_model
 
 log = logging.getLogger(__name__)
-ADAPT_METHODS = ("none", "renorm", "adabn", "rotate", "quick", "t3a", "quick+t3a", "tent", "quick+tent", "dann",
-                 "scadann", "scadann+quick", "scadann-acc", "labeled", "default")
-RECALIBRATED = ("dann", "scadann", "scadann+quick", "scadann-acc")
 # A long-term-dataset gesture lasts 2 trials = 2.6 s in the adaptation stream (the reference's 1.5 s
 # buffer and 2 s limits assume gestures held for seconds); chosen on days 3-8 of subjects 1-4.
 KANOGA_PSEUDO = PseudoLabelSettings()
@@ -124,80 +95,33 @@ def pseudo_settings(dataset: str) -> Any:
 def parse_methods(text: str) -> list[str]:
     """The comma list of ``--adapt`` methods, checked."""
     methods = [m.strip() for m in text.split(",") if m.strip()]
-    bad = [m for m in methods if m not in ADAPT_METHODS]
+    bad = [m for m in methods if m not in method_names()]
     if bad or not methods:
-        raise MyoxaiError(f"--adapt takes a comma list of {', '.join(ADAPT_METHODS)}; got {text!r}")
+        raise MyoxaiError(f"--adapt takes a comma list of {', '.join(method_names())}; got {text!r}")
     return methods
-
-
-def _labeled_upper_bound(model: Any, source: SourceData, x: np.ndarray, y: np.ndarray,
-                         s: RecalibrationSettings) -> Any:
-    """Self-calibration loop from the calibration model with the adaptation windows' true labels."""
-    net = copy.deepcopy(model)
-    split_batchnorm(net)
-    tr, va = source.validation_split(s.val_fraction, s.seed)
-    from myoxai.models.training import stratified_split
-
-    ttr, tva = stratified_split(y, s.val_fraction, s.seed)
-    data = LoopData(source.x[tr], source.y[tr], x[ttr], y[ttr], source.x[va], source.y[va], x[tva], y[tva])
-    with torch_threads(s.threads), torch.random.fork_rng(devices=[]):
-        torch.manual_seed(s.seed)
-        adversarial_fit(net, data, lam=s.domain_weight, ce_weight=s.ce_weight, lr=s.lr, betas=s.betas,
-                        batch_size=s.batch_size, max_epochs=s.max_epochs, patience=s.patience, seed=s.seed)
-    merge_batchnorm(net, TARGET)
-    return net.eval()
-
-
-def _quick_model(model: Any, source: SourceData, x: np.ndarray, renorm: bool = True) -> Any:
-    return quick.quick_adapt(model, x, quick.reference_profile(model, source), renorm=renorm, prototypes=False,
-                             min_windows=1)
 
 
 def adapt_one(method: str, model: Any, source: SourceData, x_adapt: np.ndarray, y_adapt: np.ndarray,
               settings: AdaptEvalSettings, rec: dict[str, Any], state: dict[str, Any]) -> Any:
-    """The model ``method`` gives for this adaptation set; fills ``rec`` with what the method reports.
+    """The model the registered ``method`` gives for this adaptation set; fills ``rec`` with what it reports.
 
+    Only ``needs_labels`` methods are handed ``y_adapt``; the scored windows never reach this function.
     ``state`` carries what a method keeps across the test days of one subject (``scadann-acc``'s replay).
     """
-    name = DEFAULT_PIPELINE if method == "default" else method
-    if name == "none":
-        return model
-    if name == "labeled":
-        return _labeled_upper_bound(model, source, x_adapt, y_adapt, settings.recal)
-    if name in ("renorm", "adabn"):
-        return quick.renormalize(model, x_adapt, standardizer=name == "renorm")
-    if name == "t3a":
-        used, rec["prototype_supports"] = quick.prototype_head(model, x_adapt)
-        return used
-    if name in ("rotate", "quick", "quick+t3a", "quick+tent") or name == "scadann+quick":
-        q, qrep = _quick_model(model, source, x_adapt, renorm=name != "rotate")
-        rec["rotation_shift"] = qrep.rotation_shift
-        if name in ("rotate", "quick"):
-            return q
-        if name == "quick+t3a":
-            used, rec["prototype_supports"] = quick.prototype_head(q, x_adapt)
-            return used
-        if name == "quick+tent":
-            return quick.tent(q, x_adapt, quick.TentSettings(seed=settings.seed))
-    if name == "tent":
-        return quick.tent(model, x_adapt, quick.TentSettings(seed=settings.seed))
-    if name in RECALIBRATED:
-        src = state.get("replay", source) if name == "scadann-acc" else source
-        start = q if name == "scadann+quick" else None
-        used, report = recalibrate(model, src, x_adapt, method="dann" if name == "dann" else "scadann",
-                                   settings=settings.recal, start=start)
-        rec.update({k: v for k, v in report.to_dict().items()
-                    if k in ("status", "reason", "coverage", "agreement", "source_val_accuracy_before",
-                             "source_val_accuracy_after", "n_replay")})
-        if report.labels is not None:  # diagnostic only: the truth never reaches the adaptation
-            kept = (report.labels >= 0) & (y_adapt >= 0)
-            hit = report.labels[kept] == y_adapt[kept]
-            rec["pseudo_label_accuracy"] = float(hit.mean()) if kept.any() else None
-            if name == "scadann-acc" and report.accepted:
-                keep = report.labels >= 0
-                state["replay"] = src.with_replay(x_adapt[keep], report.labels[keep], settings.recal.replay_limit)
-        return used
-    raise MyoxaiError(f"unknown adaptation method {method!r}")
+    m = resolve(method)
+    ctx = AdaptContext(x_adapt, source=source, labels=y_adapt if m.needs_labels else None, seed=settings.seed,
+                       recal=settings.recal, state=state)
+    used = m.run(model, ctx)
+    pseudo = ctx.report.pop("pseudo_labels", None)
+    if pseudo is not None:  # diagnostic only: the truth never reaches the adaptation
+        kept = (pseudo >= 0) & (y_adapt >= 0)
+        rec["pseudo_label_accuracy"] = float((pseudo[kept] == y_adapt[kept]).mean()) if kept.any() else None
+    supports = ctx.report.pop("support_index", None)
+    if supports is not None:  # diagnostic only: how many prototype supports are of the gesture they stand for
+        hits = [int(np.sum(y_adapt[idx] == k)) for k, idx in enumerate(supports)]
+        rec["support_purity"] = sum(hits) / max(sum(len(i) for i in supports), 1)
+    rec.update({k: v for k, v in ctx.report.items() if k not in ("adapt_seconds", "n_target", "renormalized")})
+    return used
 
 
 def run_methods(model: Any, source: SourceData, x_adapt: np.ndarray, y_adapt: np.ndarray, x_test: np.ndarray,
@@ -216,8 +140,13 @@ def run_methods(model: Any, source: SourceData, x_adapt: np.ndarray, y_adapt: np
             used = adapt_one(method, model, source, x_adapt, y_adapt, settings, rec, state)
         rec["seconds"] = time.perf_counter() - t0
         sc = scores(y_test, predict(used, x_test), n_classes)
-        rec.update({k: sc[k] for k in ("accuracy", "balanced_accuracy", "macro_f1")})
-        log.info("%s", {k: v for k, v in rec.items() if k not in ("reason",)})
+        rec.update({k: sc[k] for k in ("accuracy", "balanced_accuracy", "macro_f1", "confusion")})
+        if method == "none":  # diagnosis: today's per-electrode log-RMS minus the calibration's (rotation included)
+            ref = quick.reference_profile(model, source)
+            if ref is not None:
+                gain = quick.calibration_profile(x_adapt) - ref
+                rec["electrode_log_gain"] = [round(float(g), 4) for g in gain]
+        log.info("%s", {k: v for k, v in rec.items() if k not in ("reason", "confusion")})
         out.append(rec)
     return out
 
@@ -292,13 +221,12 @@ def kanoga_split(trials: np.ndarray, split: str) -> tuple[np.ndarray, np.ndarray
 
 
 KANOGA_RUNNER = "myoxai.evaluation.adaptation:run_kanoga_cell"
-MYO_READINGS_RUNNER = "myoxai.evaluation.adaptation:run_myo_readings_cell"
 
 
 # Methods whose state carries from one test day to the next (e.g. a replay of earlier days'
 # pseudo-labels) get one cell per subject that walks its test days in order; all others get one cell
 # per subject-day. ``scadann-acc`` replays the pseudo-labels of the subject's earlier test days.
-CROSS_DAY_METHODS: tuple[str, ...] = ("scadann-acc",)
+CROSS_DAY_METHODS: tuple[str, ...] = tuple(name for name, m in METHODS.items() if m.carries_state)
 
 
 def _split_methods(methods: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -381,114 +309,6 @@ def run_kanoga_cell(params: dict[str, Any], context: GridContext, seed: int) -> 
     return {"records": records, "details": {"timings": timings}}
 
 
-# ---------------------------------------------------------------- myo-readings
-def _file_windows(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Spectrograms, window labels (-1 where a window straddles a change) and sample spans of one 60 s file."""
-    from myoxai.io.myo_readings import load_file
-
-    rec = load_file(path, strict=False)
-    batch = process_signal(rec.samples, DEFAULT_CONFIG, highpass=True)
-    lab = np.asarray(rec.labels)
-    first, last = lab[batch.start], lab[batch.end - 1]
-    y = np.where(first == last, first, -1)  # labels switch every 5 s, so a 250 ms window has at most one change
-    return batch.spectrograms.astype(np.float32), y, np.asarray(batch.start), np.asarray(batch.end)
-
-
-def halves_of_file(start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Index arrays (adapt, test) of a file's windows cut at its middle sample.
-
-    Adaptation windows end at or before the cut and test windows start at or after it; the few
-    windows that straddle the cut are dropped, so the two sets share no sample.
-    """
-    cut = (int(start.min()) + int(end.max())) // 2
-    return np.flatnonzero(end <= cut), np.flatnonzero(start >= cut)
-
-
-def myo_session(folder: Path) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
-    """Windows, labels and sample spans of each <label>.txt file of a myo-readings session folder."""
-    files = sorted((p for p in folder.glob("*.txt") if p.stem.isdigit()), key=lambda p: int(p.stem))
-    if not files:
-        raise MyoxaiError(f"{folder} holds no <label>.txt files")
-    return [_file_windows(f) for f in files]
-
-
-
-def myo_readings_cells(sessions: Iterable[tuple[Any, int]], methods: Sequence[str]) -> list[Cell]:
-    """Session 1 → each later session of every participant, one cell per participant-session."""
-    later: dict[Any, list[int]] = {}
-    for pid, k in sorted(sessions):
-        if k != 1:
-            later.setdefault(pid, []).append(k)
-    per_session, across = _split_methods(methods)
-
-    def cell(pid: Any, ks: list[int], ms: list[str]) -> Cell:
-        label = f"adapt myo-readings {pid}-{ks[0]}" if len(ks) == 1 else f"adapt myo-readings {pid} {ks} {','.join(ms)}"
-        return Cell(MYO_READINGS_RUNNER, {"dataset": "myo-readings", "protocol": "inter-session", "subject": pid,
-                                          "sessions": ks, "methods": ms},
-                    [[pid, 1]] + [[pid, k] for k in ks], label,
-                    seed_key={"dataset": "myo-readings", "subject": pid, "sessions": ks})
-
-    return [c for pid, ks in later.items()
-            for c in ([cell(pid, [k], per_session) for k in ks] if per_session else [])
-            + ([cell(pid, ks, across)] if across else [])]
-
-
-def _session_folder(root: str, pid: Any, session: int) -> Path:
-    from myoxai.io.myo_readings import session_dirs
-
-    name = f"{pid}-{session}"
-    folder = next((p for p in session_dirs(root) if p.name == name), None)
-    if folder is None:
-        raise MyoxaiError(f"participant {pid} has no session {session} under {root}")
-    return folder
-
-
-def run_myo_readings_cell(params: dict[str, Any], context: GridContext, seed: int) -> dict[str, Any]:
-    """Runner of one participant-session: adapt on the first half of each file as one stream, test the rest."""
-    from myoxai.io.myo_readings import CLASS_NAMES
-
-    root, pid = context.root, params["subject"]
-    s = context.settings
-
-    def make(settings: AdaptEvalSettings) -> tuple:
-        files = myo_session(_session_folder(root, pid, 1))
-        x = np.concatenate([f[0] for f in files])
-        y = np.concatenate([f[1] for f in files])
-        seg = np.concatenate([i * 1000 + np.cumsum(np.r_[0, np.diff(f[1]) != 0]) for i, f in enumerate(files)])
-        keep = y >= 0
-        return train_calibration_model(x[keep], y[keep], seg[keep], len(CLASS_NAMES), settings,
-                                       {"dataset": "myo-readings", "participant": pid, "session": 1})
-
-    model, source = _calibration({"dataset": "myo-readings", "subject": pid, "calibration_session": 1}, context,
-                                 make)
-    cell_settings = s  # recalibration seeded with the run seed, as in selection (see the module docstring)
-    records: list[dict[str, Any]] = []
-    timings: list[dict[str, Any]] = []
-    for session in params["sessions"]:
-        parts = myo_session(_session_folder(root, pid, session))
-        halves = []
-        for fx, fy, fs, fe in parts:  # cut at each file's middle sample; straddling windows are dropped
-            a, t = halves_of_file(fs, fe)
-            halves.append((fx[a], fy[a], fx[t], fy[t]))
-        xa = np.concatenate([h[0] for h in halves])
-        ya = np.concatenate([h[1] for h in halves])
-        xt = np.concatenate([h[2] for h in halves])
-        yt = np.concatenate([h[3] for h in halves])
-        base = {"dataset": "myo-readings", "protocol": "inter-session", "subject": pid, "model": s.model,
-                "train": {"variant": "fixed", "session": 1},
-                "test": {"day": session, "session": session, "position": "", "trials": [],
-                         "split": "adapt first half / test second half"}}
-        la = ya >= 0
-        for method in params["methods"]:
-            if method == "labeled":  # the upper bound trains on pure windows only (it needs labels)
-                rs = run_methods(model, source, xa[la], ya[la], xt[yt >= 0], yt[yt >= 0], [method], cell_settings,
-                                 base)
-            else:
-                rs = run_methods(model, source, xa, ya, xt[yt >= 0], yt[yt >= 0], [method], cell_settings, base)
-            records += _as_records(rs, timings)
-    return {"records": records, "details": {"timings": timings}}
-
-
 # ---------------------------------------------------------------- summary
 def _mean_sd(values: Sequence[float]) -> str:
     v = 100 * np.asarray(values, dtype=np.float64)
@@ -512,7 +332,7 @@ def summarize(records: Sequence[dict[str, Any]]) -> str:
         for pos in positions:
             sel = [r for r in rows if pos == "all" or r["test"]["position"] == pos]
             none = {(r["subject"], r["test"]["day"], r.get("seed")): r["accuracy"] for r in sel if r["adapt"] == "none"}
-            for method in ADAPT_METHODS:
+            for method in method_names():
                 m = [r for r in sel if r["adapt"] == method]
                 if not m:
                     continue

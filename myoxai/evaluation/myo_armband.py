@@ -37,7 +37,7 @@ from myoxai.evaluation.data import WindowSet, concat
 from myoxai.evaluation.metrics import scores
 from myoxai.io import myo_armband as ma
 from myoxai.io.recording import Recording
-from myoxai.models import LdaBaseline, MyoModel, TrainSettings, build_model, predict_logits, train_model
+from myoxai.models import LdaBaseline, MyoModel, TrainSettings, build_model, train_model
 from myoxai.models.transfer import FineTuneSettings, fine_tune, transfer_copy
 
 log = logging.getLogger(__name__)
@@ -181,9 +181,7 @@ def calibrate(kind: str, name: str, cal: WindowSet, config: SignalConfig, settin
 
 def predict_on(model: Any, data: WindowSet) -> np.ndarray:
     """Predicted class of every window of ``data`` (LDA on its cached features)."""
-    if isinstance(model, LdaBaseline):
-        return np.argmax(model.decision(data.features(model.feature_set)), axis=1)
-    return np.argmax(predict_logits(model, _inputs(model, data)), axis=1)
+    return np.argmax(model.logits_on(data), axis=1)
 
 
 # ---------------------------------------------------------------- the protocol

@@ -226,4 +226,6 @@ def _adapt_grid(o: EvalOptions) -> tuple[list[Cell], Any]:
     without_first = sorted({p for p, _ in pairs} - {p for p, k in pairs if k == 1})
     if without_first:
         raise MyoxaiError(f"participants {without_first} have no session 1 under {o.root} (the calibration)")
-    return adaptation.myo_readings_cells([(p, k) for p, k in pairs if not o.days or k in o.days], methods), settings
+    from myoxai.evaluation.adaptation_myo import myo_readings_cells
+
+    return myo_readings_cells([(p, k) for p, k in pairs if not o.days or k in o.days], methods), settings

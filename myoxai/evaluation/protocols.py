@@ -25,9 +25,9 @@ from myoxai.errors import MyoxaiError
 from myoxai.evaluation.cells import Cell, GridContext, derive_seed, memo
 from myoxai.evaluation.data import WindowSet, concat, select, unit_windows
 from myoxai.evaluation.metrics import scores
-from myoxai.models import LdaBaseline, Model, TrainSettings, build_model, predict_logits, train_model
+from myoxai.models import AnyModel, TrainSettings, build_model, train_model
 
-Adapter = Callable[[Model, WindowSet, WindowSet, TrainSettings], Model]
+Adapter = Callable[[AnyModel, WindowSet, WindowSet, TrainSettings], AnyModel]
 ADAPTERS: dict[str, Adapter] = {"none": lambda model, train, test, settings: model}
 RUNNER = "myoxai.evaluation.protocols:run_train_test"
 WITHIN_DAY = ("intra-day", "intra-session")  # protocols whose models are trained and scored in one session
@@ -44,7 +44,7 @@ def lda_features(dataset: str) -> FeatureSet:
 
 
 def fit_fresh(name: str, data: WindowSet, settings: TrainSettings, within_day: bool = False,
-              dataset: str = "") -> tuple[Model, dict[str, Any]]:
+              dataset: str = "") -> tuple[AnyModel, dict[str, Any]]:
     """Train a new model of ``name`` on ``data`` with its recipe (``myoxai.models.recipes``).
 
     The recipe gives the architecture arguments and augmentation (none ``within_day``: the model is
@@ -60,9 +60,6 @@ def fit_fresh(name: str, data: WindowSet, settings: TrainSettings, within_day: b
     if name == "lda":
         args = {**args, "feature_set": lda_features(dataset)}
     model = build_model(name, len(data.class_names), seed=settings.seed, **args)
-    if isinstance(model, LdaBaseline):
-        model.fit(None, data.y, features=data.features(model.resolve_features(data.win, data.y)))
-        return model, {"model": name, "n_train": len(data)}
     if args:
         settings = replace(rs, epochs=settings.epochs, seed=settings.seed, threads=settings.threads,
                            progress=settings.progress)
@@ -70,14 +67,12 @@ def fit_fresh(name: str, data: WindowSet, settings: TrainSettings, within_day: b
     if "trial" in data.meta and "day" in data.meta:
         groups = (np.asarray(data.y, np.int64) * 100000 + np.asarray(data.meta["day"], np.int64) * 100
                   + np.asarray(data.meta["trial"], np.int64))
-    return model, train_model(model, data.inputs(model.input_kind), data.y, settings, groups=groups)
+    return model, model.fit_on(data, settings, groups=groups)
 
 
-def logits_on(model: Model, data: WindowSet) -> np.ndarray:
+def logits_on(model: AnyModel, data: WindowSet) -> np.ndarray:
     """Class scores of ``model`` on every window of ``data`` (LDA on its cached features)."""
-    if isinstance(model, LdaBaseline):
-        return model.decision(data.features(model.feature_set))
-    return predict_logits(model, data.inputs(model.input_kind))
+    return model.logits_on(data)
 
 
 def _load(dataset: str, context: GridContext, selection: dict[str, Any], model: str) -> WindowSet:

@@ -8,9 +8,12 @@ Public API
 - ``rest_baseline(train_spectrograms, train_labels)`` — the optional "resting electrode" baseline.
 - ``myoxai.explain.matrix`` — Shapley matrix (gestures × electrodes), normalised rows, contribution ratios.
 - ``myoxai.explain.feedback`` — first-convolution weighting and SHAP-weighted input blending.
-- Comparison methods, one file each with one ``attribute(x, target) -> Attribution``:
+- Explainers, one file each, subclasses of ``explainer.Explainer`` with one
+  ``attribute(x, target) -> Attribution``: ``shapley_method.ShapleyMethod``,
   ``integrated_gradients.IntegratedGradients``, ``gradient_shap.GradientShap``, ``lime.Lime``,
-  ``gradcam.GradCam``, ``activations.ConvActivations``; ``methods.attribute_all`` runs several.
+  ``gradcam.GradCam``. ``methods.EXPLAINERS`` registers them by name (adding one = one module + one
+  line); ``methods.attribute_all`` runs several; ``methods.explainer_factory(name)`` is what the
+  engine calls per model (default: exact channel Shapley). ``activations.ConvActivations`` is a helper.
 - ``myoxai.explain.agreement`` — per-window and aggregated agreement statistics between methods.
 
 Only torch is needed for Shapley; the comparison methods import captum / scikit-image when used.

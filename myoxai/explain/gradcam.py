@@ -13,6 +13,7 @@ from torch import nn
 
 from myoxai.errors import MyoxaiError
 from myoxai.explain.attribution import Attribution, as_batch, as_targets
+from myoxai.explain.explainer import Explainer
 
 
 def conv_layers(model: nn.Module) -> list[tuple[str, nn.Conv2d]]:
@@ -29,7 +30,7 @@ def last_conv(model: nn.Module) -> nn.Conv2d:
     return layers[-1][1]
 
 
-class GradCam:
+class GradCam(Explainer):
     """Grad-CAM of the target's logit at the last convolution.
 
     Parameters

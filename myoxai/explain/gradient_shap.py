@@ -7,9 +7,10 @@ import torch
 from torch import nn
 
 from myoxai.explain.attribution import Attribution, as_batch, as_targets, channel_sums
+from myoxai.explain.explainer import Explainer
 
 
-class GradientShap:
+class GradientShap(Explainer):
     """Captum ``GradientShap`` against a baseline distribution of zeros and rest-like noise.
 
     Parameters

@@ -13,9 +13,10 @@ from torch import nn
 
 from myoxai.errors import MyoxaiError
 from myoxai.explain.attribution import Attribution, as_batch, as_targets, channel_sums
+from myoxai.explain.explainer import Explainer
 
 
-class IntegratedGradients:
+class IntegratedGradients(Explainer):
     """Integrated Gradients with a zero, random or given baseline.
 
     Parameters

@@ -7,9 +7,10 @@ import torch
 from torch import nn
 
 from myoxai.explain.attribution import ELECTRODE_DIM, Attribution, as_batch, as_targets, electrode_mask
+from myoxai.explain.explainer import Explainer
 
 
-class Lime:
+class Lime(Explainer):
     """Captum ``Lime``: a linear surrogate over the on/off state of each electrode.
 
     An 'off' electrode takes the baseline (zero: a silent electrode, as for channel Shapley), so

@@ -1,55 +1,62 @@
-"""One registry of explanation methods, so the CLI and agreement statistics treat them alike."""
+"""The registry of explanation methods: the CLI, the agreement statistics and the engine look them up here.
+
+Adding a method is one module (a subclass of ``myoxai.explain.explainer.Explainer`` with one
+``attribute(x, target)``) and one line in ``EXPLAINERS``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import torch
 from torch import nn
 
+from myoxai.config import SignalConfig
 from myoxai.errors import MyoxaiError
-from myoxai.explain.attribution import Attribution, as_batch, as_targets
-from myoxai.explain.shapley import ChannelShapley
+from myoxai.explain.attribution import Attribution
+from myoxai.explain.explainer import Explainer
+from myoxai.explain.gradcam import GradCam
+from myoxai.explain.gradient_shap import GradientShap
+from myoxai.explain.integrated_gradients import IntegratedGradients
+from myoxai.explain.lime import Lime
+from myoxai.explain.shapley_method import ShapleyMethod
 
-METHOD_NAMES = ("shapley", "ig", "gradshap", "lime", "gradcam")
+EXPLAINERS: dict[str, type[Explainer]] = {
+    "shapley": ShapleyMethod,
+    "ig": IntegratedGradients,
+    "gradshap": GradientShap,
+    "lime": Lime,
+    "gradcam": GradCam,
+}
+
+ExplainerFactory = Callable[[Any, SignalConfig], Explainer | None]
 
 
-class ShapleyMethod:
-    """Exact channel Shapley of the target's probability, in the ``Attribution`` form."""
-
-    def __init__(self, model: nn.Module, input_shape: tuple[int, ...], baseline: Any = "zero") -> None:
-        self.model = model.eval()
-        self.shapley = ChannelShapley(model, baseline=baseline, spec_shape=input_shape)
-
-    def attribute(self, x: np.ndarray | torch.Tensor, target: int | np.ndarray | None = None) -> Attribution:
-        """Exact channel Shapley values of the target class (default: the predicted one)."""
-        x = as_batch(x)
-        t = as_targets(target, self.model, x).numpy()
-        return Attribution("shapley", self.shapley.explain(x).for_class(t))
+def build_method(name: str, model: nn.Module, input_shape: tuple[int, ...], **options: Any) -> Explainer:
+    """The registered explainer ``name`` of ``model`` (an ``attribute(x, target)`` method), with its options."""
+    if name not in EXPLAINERS:
+        raise MyoxaiError(f"unknown explanation method {name!r}; choose from {', '.join(EXPLAINERS)}")
+    return EXPLAINERS[name].build(model, input_shape, **options)
 
 
-def build_method(name: str, model: nn.Module, input_shape: tuple[int, ...], **options: Any):
-    """An explainer with an ``attribute(x, target)`` method by short name."""
-    if name == "shapley":
-        return ShapleyMethod(model, input_shape, **options)
-    if name == "ig":
-        from myoxai.explain.integrated_gradients import IntegratedGradients
+def explainer_factory(name: str = "shapley", **options: Any) -> ExplainerFactory:
+    """What the engine calls with each model it makes active: the explainer ``name`` of it, or ``None``.
 
-        return IntegratedGradients(model, **options)
-    if name == "gradshap":
-        from myoxai.explain.gradient_shap import GradientShap
+    Models that the torch explainers cannot run on (``explainable`` false, e.g. LDA) get ``None``:
+    their decisions carry no attribution. An unknown ``name`` is refused now, not at the first model.
+    """
+    if name not in EXPLAINERS:
+        raise MyoxaiError(f"unknown explanation method {name!r}; choose from {', '.join(EXPLAINERS)}")
 
-        return GradientShap(model, **options)
-    if name == "lime":
-        from myoxai.explain.lime import Lime
+    def build(model: Any, config: SignalConfig) -> Explainer | None:
+        from myoxai.explain.shapley import input_shape_of
 
-        return Lime(model, **options)
-    if name == "gradcam":
-        from myoxai.explain.gradcam import GradCam
+        if not getattr(model, "explainable", False):
+            return None
+        return build_method(name, model, input_shape_of(model, config), **options)
 
-        return GradCam(model, **options)
-    raise MyoxaiError(f"unknown explanation method {name!r}; choose from {', '.join(METHOD_NAMES)}")
+    return build
 
 
 def attribute_all(model: nn.Module, x: np.ndarray, target: np.ndarray, methods: list[str],

@@ -5,14 +5,13 @@ from __future__ import annotations
 from PyQt6 import QtWidgets
 
 from myoxai.live.setup import BUNDLED_SPEC
+from myoxai.sources.devices import DEVICE_KINDS
 
-SOURCE_KINDS = (
-    ("Bundled demo recording (replay)", BUNDLED_SPEC, ""),
-    ("Replay a file", "replay", "path to .xdf / myo-readings session / long-term trial"),
-    ("Myo via BLED112 dongle", "myo", "serial port (empty = find the dongle)"),
-    ("Myo via Bluetooth LE", "myo-ble", "device address (empty = scan)"),
-    ("LSL stream", "lsl", "stream name (empty = first EMG stream)"),
-)
+
+def source_choices() -> list[tuple[str, str, str]]:
+    """(label, spec prefix, argument hint) of each picker entry: the bundled demo, then the device table."""
+    return [("Bundled demo recording (replay)", BUNDLED_SPEC, "")] + [
+        (k.label, k.prefix, k.hint) for k in DEVICE_KINDS.values()]
 
 
 def spec_for(kind: str, argument: str) -> str:
@@ -30,7 +29,8 @@ class SourceDialog(QtWidgets.QDialog):
         self.setWindowTitle("Choose a source")
         form = QtWidgets.QFormLayout(self)
         self.kind = QtWidgets.QComboBox()
-        for label, kind, _ in SOURCE_KINDS:
+        self.choices = source_choices()
+        for label, kind, _ in self.choices:
             self.kind.addItem(label, kind)
         self.argument = QtWidgets.QLineEdit()
         browse = QtWidgets.QPushButton("Browse…")
@@ -49,13 +49,18 @@ class SourceDialog(QtWidgets.QDialog):
         self._hint()
 
     def _hint(self) -> None:
-        self.argument.setPlaceholderText(SOURCE_KINDS[self.kind.currentIndex()][2])
+        self.argument.setPlaceholderText(self.choices[self.kind.currentIndex()][2])
         self.argument.setEnabled(self.kind.currentData() != BUNDLED_SPEC)
 
     def _browse(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Recording", "", "Recordings (*.xdf *.txt *.csv)")
+        """Pick a file for the first device kind that reads files (a replay) and select that kind."""
+        kind = next((k for k in DEVICE_KINDS.values() if k.file_patterns), None)
+        if kind is None:
+            return
+        patterns = " ".join(kind.file_patterns)
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Recording", "", f"Recordings ({patterns})")
         if path:
-            self.kind.setCurrentIndex(1)
+            self.kind.setCurrentIndex(self.kind.findData(kind.prefix))
             self.argument.setText(path)
 
     def spec(self) -> str:

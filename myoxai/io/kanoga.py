@@ -12,12 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
+from myoxai.config import MYO
 from myoxai.errors import MyoxaiError
 from myoxai.io._text import kept_line_positions, read_numeric_rows
 from myoxai.io.recording import Recording, synth_timestamps
 
-FS = 200.0
-N_CHANNELS = 8
+FS, N_CHANNELS = MYO.fs, MYO.n_channels  # recorded with a Myo armband
 TRIAL_SAMPLES = 300
 N_MOTIONS = 22
 N_TRIALS = 4

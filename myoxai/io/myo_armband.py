@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
+from myoxai.config import MYO
 from myoxai.errors import MyoxaiError
 from myoxai.io.recording import Recording, concatenate, synth_timestamps
 
-FS = 200.0
-N_CHANNELS = 8
+FS, N_CHANNELS = MYO.fs, MYO.n_channels  # recorded with a Myo armband
 GESTURES = ("neutral", "radial deviation", "wrist flexion", "ulnar deviation", "wrist extension",
             "hand close", "hand open")
 N_CYCLES = 4

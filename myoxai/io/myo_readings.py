@@ -10,12 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
+from myoxai.config import MYO
 from myoxai.errors import MyoxaiError
 from myoxai.io._text import kept_line_positions, read_numeric_rows
 from myoxai.io.recording import Recording, concatenate, synth_timestamps
 
-FS = 200.0
-N_CHANNELS = 8
+FS, N_CHANNELS = MYO.fs, MYO.n_channels  # recorded with a Myo armband (raw int8)
 MAX_FILE_BYTES = 16_000_000  # a 60 s file is ~0.4 MB; 40x that is not this dataset
 CLASS_NAMES = ("rest", "flexion", "extension", "radial deviation", "ulnar deviation", "pronation",
                "supination", "fist")

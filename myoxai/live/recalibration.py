@@ -1,10 +1,11 @@
 """Recalibration: an instant quick adapt, then SCADANN in the background, while decisions keep flowing.
 
-``quick_adapt`` (also the first step of ``start``) estimates the armband's rotation from the
-buffer's per-electrode energy profile, compensates it, re-normalises the model on the buffer and
-rebuilds its head from the buffer's class prototypes (``myoxai.adapt.quick_adapt``: no labels, no
-gradient steps, well under a second) and swaps that model in at once; the panel shows the
-estimated rotation. SCADANN then starts from it.
+``quick_adapt`` (also the first step of ``start``) runs the registered default pipeline
+``METHODS[DEFAULT_PIPELINE]`` (``myoxai.adapt.methods``, the same call ``--adapt default`` evaluates):
+it estimates the armband's rotation from the buffer's per-electrode energy profile, compensates it,
+re-normalises the model on the buffer and rebuilds its head from the buffer's class prototypes (no
+labels, no gradient steps, well under a second) and swaps that model in at once; the panel shows
+the estimated rotation. SCADANN then starts from it.
 
 The worker takes a time-ordered snapshot of the engine's window ring, runs
 ``myoxai.adapt.recalibrate`` on a private copy of the active model with progress and cancel, and,
@@ -142,8 +143,9 @@ class Recalibration(ThreadOwner):
         return reference_profile(model, self.source_data)
 
     def quick_adapt(self, windows: Any = None) -> Any:
-        """Rotation compensation, re-normalisation and prototype head on the buffer, swapped in now; its report."""
-        from myoxai.adapt import quick_adapt
+        """The default pipeline (``METHODS[DEFAULT_PIPELINE]``) on the buffer, swapped in now; its report."""
+        from myoxai.adapt.methods import DEFAULT_PIPELINE, METHODS, AdaptContext
+        from myoxai.adapt.quick import QuickReport
 
         if windows is None:
             windows = self.engine.buffer.snapshot()
@@ -152,7 +154,10 @@ class Recalibration(ThreadOwner):
                               f"{min(self.min_windows, 100)} (keep streaming a little longer)")
         if self._base is None:
             self._base = copy.deepcopy(self.engine.active.model)
-        adapted, report = quick_adapt(self._base, windows.inputs, self._reference_profile(self._base))
+        ctx = AdaptContext(windows.inputs, source=self.source_data,
+                           reference_profile=self._reference_profile(self._base))
+        adapted = METHODS[DEFAULT_PIPELINE].run(self._base, ctx)
+        report = QuickReport.from_steps(DEFAULT_PIPELINE, ctx.report)
         for attr in ("class_names", "description"):
             if hasattr(self._base, attr):
                 setattr(adapted, attr, copy.deepcopy(getattr(self._base, attr)))

@@ -25,14 +25,14 @@ MAX_SPEED_CHUNK = 1000  # unpaced replays hand over 5 s at a time; the engine cl
 READ_AHEAD_SAMPLES = 20_000
 
 
-def open_source(spec: str | None, speed: float = 1.0, loop: bool = True,
-                chunk: int | None = None) -> tuple[Any, bool, str]:
+def open_live_source(spec: str | None, speed: float = 1.0, loop: bool = True,
+                     chunk: int | None = None) -> tuple[Any, bool, str]:
     """(source, highpass, description) for a source spec; ``None`` or ``"bundled"`` = the bundled demo replay.
 
     ``highpass`` is False only for replays of recordings that say they are already high-passed
     with the pipeline's filter (the long-term dataset), so nothing is filtered twice.
     """
-    from myoxai.sources import open_source as source_from_spec
+    from myoxai.sources import open_source
     from myoxai.sources.replay import ReplaySource
 
     chunk = chunk or (LIVE_CHUNK if speed > 0 else MAX_SPEED_CHUNK)
@@ -43,7 +43,7 @@ def open_source(spec: str | None, speed: float = 1.0, loop: bool = True,
 
         return (ReplaySource(held_out_recording(), speed=speed, loop=loop, chunk=chunk, queue_chunks=ahead), True,
                 "bundled recording (held-out part, looped)")
-    src = source_from_spec(spec, speed=speed, loop=loop, chunk=chunk, queue_chunks=ahead)
+    src = open_source(spec, speed=speed, loop=loop, chunk=chunk, queue_chunks=ahead)
     rec = getattr(src, "recording", None)
     highpass = rec is None or rec.meta.get("highpass_hz") != DEFAULT_CONFIG.highpass_hz
     return src, highpass, spec
@@ -89,8 +89,9 @@ class EngineOptions:
     chunk:
         Samples per replayed chunk; ``None`` = 10 (50 ms, like a Myo) when paced, 1000 at max speed.
     drift:
-        Attach the drift monitor (``engine.drift``) when the model carries a drift reference; its
-        score then also goes to the LSL outlet and the decision log.
+        Run the engine's drift stage (``engine.drift_stage``) when the model carries a drift
+        reference; its assessment then goes with every decision batch, to the GUI, the LSL outlet
+        (two more columns) and the decision log.
     """
 
     source: str | None = None
@@ -126,22 +127,21 @@ def build_engine(options: EngineOptions, model: Model | None = None) -> tuple[En
     The decision log and the LSL outlet are built through the engine's sink factories, so they follow
     a change of gestures and are closed when the engine stops.
     """
-    from myoxai.engine.drift import attach_drift_monitor
     from myoxai.engine.sinks import DecisionLog, LslDecisionOutlet
 
     if model is None:
         model = load_live_model(options.model)
-    source, highpass, desc = open_source(options.source, options.speed, loop=options.loop, chunk=options.chunk)
+    source, highpass, desc = open_live_source(options.source, options.speed, loop=options.loop, chunk=options.chunk)
     if hasattr(source, "match_classes"):  # a labelled replay: gestures matched to the model's by name
         source.match_classes(model_class_names(model, model.n_classes))
     engine = Engine(source, model, explain=options.explain, vote=options.vote, threshold=options.threshold,
-                    buffer_minutes=options.buffer_minutes, highpass=highpass)
-    monitor = attach_drift_monitor(engine) if options.drift else None
+                    buffer_minutes=options.buffer_minutes, highpass=highpass, drift=options.drift)
     try:
         if options.log:
-            engine.add_sink_factory(lambda names, path=options.log: DecisionLog(path, names, drift=monitor))
+            engine.add_sink_factory(lambda names, path=options.log: DecisionLog(path, names))
         if options.lsl:
-            engine.add_sink_factory(lambda names: LslDecisionOutlet(names, drift=monitor))
+            with_drift = engine.drift_stage is not None
+            engine.add_sink_factory(lambda names: LslDecisionOutlet(names, with_drift=with_drift))
     except BaseException:
         engine.stop()
         raise

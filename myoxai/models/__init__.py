@@ -5,14 +5,17 @@ Public API
 - ``build_model(name, n_classes, seed=None, **kwargs)`` — a fresh model by name, one of ``MODEL_NAMES``:
   ``"spectrogram-convnet"`` (``SpectrogramConvNet``), ``"allconvnet"`` (``AllConvNet``, the light
   default live model, with ``freeze_early_layers()`` for transfer learning), ``"lstm-fin"``
-  (``LstmFin``) and ``"lda"`` (``LdaBaseline``, time-domain features).
+  (``LstmFin``), ``"lda"`` (``LdaBaseline``, time-domain features) and ``"scatnet"`` (``ScatNet``,
+  a fixed wavelet-scattering front-end per electrode with a small learned head; ``window=`` sets
+  its input length).
 - Every model has ``input_kind``: ``"spectrogram"`` → float32 (batch, 4, 8, 10) raw spectrogram
   (``WindowBatch.spectrograms``); ``"window"`` → (batch, 50, 8) high-pass-filtered window
   (``WindowBatch.windows``). ``model_input(model, window_batch)`` picks the right array.
 - Torch models (``MyoModel``) return logits and contain their own per-electrode standardisation
   (``.standardize``, statistics from training data), so a zeroed raw electrode is a silent one;
   they expose ``.features(x) -> (batch, d)``, ``.head(z) -> logits`` and ``.first_conv`` (the first
-  ``nn.Conv2d`` after standardisation; ``None`` for LSTM-FIN and LDA, which are not spectrogram models).
+  ``nn.Conv2d`` after standardisation; ``None`` for LSTM-FIN, ScatNet and LDA, which are not spectrogram models).
+- ``AnyModel`` — the type of any model above (``MyoModel | LdaBaseline``).
 - ``predict_logits``, ``predict_proba``, ``predict`` — the one way to get outputs from any model
   (numpy in, numpy out, eval mode, no grad).
 - ``train_model(model, x, y, TrainSettings(...))`` — Adam, stratified validation split, early
@@ -32,16 +35,18 @@ from myoxai.models.persist import load_model, save_model
 from myoxai.models.registry import (
     MODEL_NAMES,
     MODELS,
-    Model,
+    AnyModel,
     build_model,
     model_input,
     predict,
     predict_logits,
     predict_proba,
 )
+from myoxai.models.scatnet import ScatNet
 from myoxai.models.training import TrainSettings, set_torch_threads, torch_threads, train_model
 
 __all__ = [
+    "AnyModel",
     "FIN_TARGETS",
     "MODELS",
     "MODEL_NAMES",
@@ -51,8 +56,8 @@ __all__ = [
     "ElectrodeStandardizer",
     "LdaBaseline",
     "LstmFin",
-    "Model",
     "MyoModel",
+    "ScatNet",
     "SpectrogramConvNet",
     "TrainSettings",
     "build_model",

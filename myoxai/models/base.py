@@ -14,8 +14,9 @@ import numpy as np
 import torch
 from torch import nn
 
-SPECTROGRAM = "spectrogram"  # input (batch, frames, electrodes, freqs) = (batch, 4, 8, 10)
-WINDOW = "window"  # input (batch, samples, electrodes) = (batch, 50, 8), high-pass filtered
+from myoxai.models.kinds import SPECTROGRAM, WINDOW
+
+__all__ = ["SPECTROGRAM", "WINDOW", "ElectrodeStandardizer", "MyoModel"]
 
 
 class ElectrodeStandardizer(nn.Module):
@@ -107,6 +108,7 @@ class MyoModel(nn.Module):
 
     name: ClassVar[str] = ""
     input_kind: ClassVar[str] = SPECTROGRAM
+    explainable: ClassVar[bool] = True  # the torch explainers of ``myoxai.explain`` run on it
 
     def __init__(self, n_classes: int, log_input: bool = False, input_rotation: dict[str, Any] | None = None,
                  **init_args: Any) -> None:
@@ -173,3 +175,46 @@ class MyoModel(nn.Module):
     def n_parameters(self) -> int:
         """Trainable + frozen parameter count (buffers excluded)."""
         return sum(p.numel() for p in self.parameters())
+
+    # -- the classifier interface every model implements (``LdaBaseline`` too) ----------------
+    @torch.no_grad()
+    def logits(self, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+        """Logits (n, n_classes) float64 of numpy inputs, in eval mode (the training mode is restored)."""
+        was_training = self.training
+        self.eval()
+        try:
+            out = [self(torch.as_tensor(np.asarray(x[i:i + batch_size]), dtype=torch.float32)).double().numpy()
+                   for i in range(0, len(x), batch_size)]
+        finally:
+            self.train(was_training)
+        return np.concatenate(out) if out else np.empty((0, self.n_classes))
+
+    def logits_on(self, data: Any) -> np.ndarray:
+        """Logits on every window of a window set (anything with ``inputs(input_kind)``)."""
+        return self.logits(data.inputs(self.input_kind))
+
+    def train_on(self, x: np.ndarray, y: np.ndarray, settings: Any = None, *, fit_standardizer: bool = True,
+                 val_mask: np.ndarray | None = None, groups: np.ndarray | None = None) -> dict[str, Any]:
+        """Train by gradient descent (``myoxai.models.training.train_network``); returns its report."""
+        from myoxai.models.training import train_network
+
+        return train_network(self, x, y, settings, fit_standardizer=fit_standardizer, val_mask=val_mask,
+                             groups=groups)
+
+    def fit_on(self, data: Any, settings: Any = None, *, groups: np.ndarray | None = None) -> dict[str, Any]:
+        """``train_on`` the window set's inputs of this model's kind and its labels ``data.y``."""
+        return self.train_on(data.inputs(self.input_kind), data.y, settings, groups=groups)
+
+    def pretrain_stages(self, x: np.ndarray, settings: Any, train_idx: np.ndarray, val_idx: np.ndarray,
+                        fit_scalers: bool) -> dict[str, Any]:
+        """Stages a model trains before the gesture loss (after the standardiser); their reports by name."""
+        return {}
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        """Every weight and buffer as numpy arrays (what a model file stores)."""
+        return {k: v.detach().cpu().numpy() for k, v in self.state_dict().items()}
+
+    def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        """Restore weights and buffers from a model file (strict) and switch to eval mode."""
+        self.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in arrays.items()}, strict=True)
+        self.eval()

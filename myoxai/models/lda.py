@@ -12,6 +12,7 @@ the model file stores the number and every later prediction applies it from ther
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,7 @@ class LdaBaseline:
     name = "lda"
     input_kind = WINDOW
     first_conv = None
+    explainable = False  # not a torch module: the explainers of ``myoxai.explain`` do not run on it
 
     def __init__(self, n_classes: int, feature_set: FeatureSet | dict[str, Any] = TD_AR_REST) -> None:
         self.n_classes = int(n_classes)
@@ -94,16 +96,33 @@ class LdaBaseline:
             raise RuntimeError("LDA is not fitted")
         return features @ self.coef.T + self.intercept
 
-    def logits(self, windows: np.ndarray) -> np.ndarray:
-        """Class scores of raw windows."""
+    def logits(self, windows: np.ndarray, batch_size: int | None = None) -> np.ndarray:
+        """Class scores of raw windows (``batch_size`` is accepted for the model interface; one product suffices)."""
         return self.decision(self.featurize(windows))
+
+    def logits_on(self, data: Any) -> np.ndarray:
+        """Class scores on every window of a window set, from its cached ``features(feature_set)``."""
+        return self.decision(data.features(self.feature_set))
+
+    def train_on(self, x: np.ndarray, y: np.ndarray, settings: Any = None, **_: Any) -> dict[str, Any]:
+        """Fit in closed form (the trainer's settings, standardiser and validation split do not apply)."""
+        t0 = time.perf_counter()
+        self.fit(x, y)
+        return {"model": self.name, "n_train": int(len(y)), "seconds": time.perf_counter() - t0}
+
+    def fit_on(self, data: Any, settings: Any = None, **_: Any) -> dict[str, Any]:
+        """Fit on a window set's cached features and labels ``data.y`` (any rest-noise dead-zone set from ``data``)."""
+        self.fit(None, data.y, features=data.features(self.resolve_features(data.win, data.y)))
+        return {"model": self.name, "n_train": len(data)}
 
     def n_parameters(self) -> int:
         """Number of fitted values (0 before fitting)."""
         return 0 if self.coef is None else int(self.coef.size + self.intercept.size)
 
     def state_arrays(self) -> dict[str, np.ndarray]:
-        """Everything needed to predict, as plain arrays (for safetensors)."""
+        """Everything needed to predict, as plain arrays (for safetensors); an unfitted LDA is a ValueError."""
+        if self.coef is None:
+            raise ValueError("cannot save an unfitted LDA")
         return {"coef": self.coef, "intercept": self.intercept, "means": self.means, "priors": self.priors}
 
     def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:

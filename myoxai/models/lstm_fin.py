@@ -15,6 +15,8 @@ dominated by a few strong windows); each target is z-scored with training statis
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 from torch import nn
@@ -86,6 +88,11 @@ class LstmFin(MyoModel):
         t = imitation_targets((np.asarray(windows, dtype=np.float64) - mean) / std)
         return ((t - self.target_mean.numpy()) / self.target_std.numpy()).astype(np.float32)
 
+    def pretrain_stages(self, x: np.ndarray, settings: Any, train_idx: np.ndarray, val_idx: np.ndarray,
+                        fit_scalers: bool) -> dict[str, Any]:
+        """Stage 1, feature imitation (its report is ``"fin"``), before the gesture loss."""
+        return {"fin": _fit_imitation(self, x, settings, train_idx, val_idx, fit_scalers)}
+
     @torch.no_grad()
     def fit_target_scaler(self, windows: np.ndarray) -> None:
         """Set the target z-scoring from training windows (after ``fit_standardizer``)."""
@@ -94,6 +101,27 @@ class LstmFin(MyoModel):
         t = imitation_targets((np.asarray(windows, dtype=np.float64) - mean) / std).reshape(-1, len(FIN_TARGETS))
         self.target_mean.copy_(torch.as_tensor(t.mean(axis=0), dtype=torch.float32))
         self.target_std.copy_(torch.as_tensor(np.maximum(t.std(axis=0), 1e-6), dtype=torch.float32))
+
+
+def _fit_imitation(model: LstmFin, x: np.ndarray, settings: Any, train_idx: np.ndarray,
+                   val_idx: np.ndarray, fit_scaler: bool) -> dict[str, Any]:
+    """Stage 1 of LSTM-FIN: train LSTM + imitation layer to reproduce the closed-form features."""
+    from myoxai.models.training import TrainSettings, fit_loop
+
+    if fit_scaler:
+        model.fit_target_scaler(x[train_idx])
+    targets = model.imitation_data(x)
+    stage = TrainSettings(**{**settings.to_dict(), "epochs": settings.fin_epochs,
+                            "batch_size": max(32, settings.batch_size // 4)})  # more steps: targets are easy
+    out = fit_loop(model, lambda xb: model.encode(xb)[1], x, targets, nn.MSELoss(), stage, val_idx, train_idx,
+                   desc="lstm-fin imitation")
+    idx = val_idx if len(val_idx) else train_idx
+    with torch.no_grad():
+        model.eval()
+        pred = model.encode(torch.as_tensor(x[idx], dtype=torch.float32))[1].numpy()
+    out["r2"] = r2_per_target(pred, targets[idx])
+    out.pop("history")
+    return out
 
 
 def r2_per_target(pred: np.ndarray, target: np.ndarray) -> dict[str, float]:

@@ -7,16 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from myoxai.config import DEFAULT_CONFIG, SignalConfig
 from myoxai.errors import MyoxaiError
 from myoxai.io.model_files import read_model_file, write_model_file
-from myoxai.models.lda import LdaBaseline
-from myoxai.models.registry import MODELS, Model, build_model
+from myoxai.models.registry import MODELS, AnyModel, build_model
 
 
-def save_model(model: Model, path: str | Path, class_names: Sequence[str], config: SignalConfig = DEFAULT_CONFIG,
+def save_model(model: AnyModel, path: str | Path, class_names: Sequence[str], config: SignalConfig = DEFAULT_CONFIG,
                training: dict[str, Any] | None = None, metrics: dict[str, Any] | None = None, *,
                drift_reference: dict[str, Any] | None = None, overwrite: bool = True,
                inputs: tuple[str | Path, ...] = ()) -> Path:
@@ -45,12 +43,7 @@ def save_model(model: Model, path: str | Path, class_names: Sequence[str], confi
     """
     if len(class_names) != model.n_classes:
         raise ValueError(f"{len(class_names)} class names for a {model.n_classes}-class model")
-    if isinstance(model, LdaBaseline):
-        if model.coef is None:
-            raise ValueError("cannot save an unfitted LDA")
-        arrays = model.state_arrays()
-    else:
-        arrays = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
+    arrays = model.state_arrays()
     desc = {"architecture": model.name, "arguments": model.init_args, "n_classes": model.n_classes,
             "input_kind": model.input_kind, "class_names": list(class_names),
             "training": training or {}, "metrics": metrics or {}}
@@ -59,7 +52,7 @@ def save_model(model: Model, path: str | Path, class_names: Sequence[str], confi
     return write_model_file(path, arrays, desc, config, overwrite=overwrite, inputs=inputs)
 
 
-def load_model(path: str | Path, expect_config: SignalConfig | None = DEFAULT_CONFIG) -> Model:
+def load_model(path: str | Path, expect_config: SignalConfig | None = DEFAULT_CONFIG) -> AnyModel:
     """Rebuild a saved model; refuses non-myoxai files, pickles and signal-config mismatches.
 
     The returned model is in eval mode and carries ``class_names`` and ``description`` (the
@@ -71,12 +64,7 @@ def load_model(path: str | Path, expect_config: SignalConfig | None = DEFAULT_CO
         raise MyoxaiError(f"{path}: unknown architecture {name!r}; was it written by a newer myoxai?")
     try:
         model = build_model(name, int(desc["n_classes"]), **desc.get("arguments", {}))
-        if isinstance(model, LdaBaseline):
-            model.load_arrays(arrays)
-        else:
-            state = {k: torch.from_numpy(np.array(v)) for k, v in arrays.items()}
-            model.load_state_dict(state, strict=True)
-            model.eval()
+        model.load_arrays(arrays)
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         detail = " ".join(str(exc).split())[:300]  # torch's messages span lines; ours is one
         raise MyoxaiError(f"{path}: weights do not fit the {name} architecture ({detail})") from exc
@@ -86,7 +74,7 @@ def load_model(path: str | Path, expect_config: SignalConfig | None = DEFAULT_CO
     return model
 
 
-def _check_runs(path: str | Path, model: Model, config: SignalConfig) -> None:
+def _check_runs(path: str | Path, model: AnyModel, config: SignalConfig) -> None:
     """One forward pass on fixed noise, so a broken model file is refused at load.
 
     Arguments that build but cannot compute (an edited feature parameter, a wrong input kind) are

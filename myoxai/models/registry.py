@@ -17,10 +17,10 @@ from myoxai.models.scatnet import ScatNet
 MODELS: dict[str, type] = {cls.name: cls for cls in (SpectrogramConvNet, AllConvNet, LstmFin, LdaBaseline, ScatNet)}
 MODEL_NAMES = tuple(MODELS)
 
-Model = MyoModel | LdaBaseline
+AnyModel = MyoModel | LdaBaseline  # any model the registry builds (not the engine's structural ``Model``)
 
 
-def build_model(name: str, n_classes: int, seed: int | None = None, **kwargs: Any) -> Model:
+def build_model(name: str, n_classes: int, seed: int | None = None, **kwargs: Any) -> AnyModel:
     """A fresh, untrained model by registry name; ``seed`` makes its initial weights reproducible."""
     if name not in MODELS:
         from myoxai.errors import MyoxaiError
@@ -33,27 +33,17 @@ def build_model(name: str, n_classes: int, seed: int | None = None, **kwargs: An
         return MODELS[name](n_classes, **kwargs)
 
 
-def model_input(model: Model, batch: WindowBatch) -> np.ndarray:
+def model_input(model: AnyModel, batch: WindowBatch) -> np.ndarray:
     """The array of a ``WindowBatch`` this model consumes (``model.input_kind``)."""
     return batch.spectrograms if model.input_kind == SPECTROGRAM else batch.windows
 
 
-@torch.no_grad()
-def predict_logits(model: Model, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+def predict_logits(model: AnyModel, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
     """Logits (n, n_classes) float64 for inputs of the model's ``input_kind`` (eval mode)."""
-    if isinstance(model, LdaBaseline):
-        return model.logits(x)
-    was_training = model.training
-    model.eval()
-    try:
-        out = [model(torch.as_tensor(np.asarray(x[i:i + batch_size]), dtype=torch.float32)).double().numpy()
-               for i in range(0, len(x), batch_size)]
-    finally:
-        model.train(was_training)
-    return np.concatenate(out) if out else np.empty((0, model.n_classes))
+    return model.logits(x, batch_size)
 
 
-def predict_proba(model: Model, x: np.ndarray) -> np.ndarray:
+def predict_proba(model: AnyModel, x: np.ndarray) -> np.ndarray:
     """Class probabilities (n, n_classes): softmax of ``predict_logits``."""
     z = predict_logits(model, x)
     z = z - z.max(axis=1, keepdims=True)
@@ -61,6 +51,6 @@ def predict_proba(model: Model, x: np.ndarray) -> np.ndarray:
     return p / p.sum(axis=1, keepdims=True)
 
 
-def predict(model: Model, x: np.ndarray) -> np.ndarray:
+def predict(model: AnyModel, x: np.ndarray) -> np.ndarray:
     """Most probable class index per input."""
     return np.argmax(predict_logits(model, x), axis=1)

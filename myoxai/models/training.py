@@ -26,9 +26,7 @@ import torch
 from torch import nn
 
 from myoxai.models.augment import Augmentation, augment_spectrograms
-from myoxai.models.base import SPECTROGRAM, MyoModel
-from myoxai.models.lda import LdaBaseline
-from myoxai.models.lstm_fin import LstmFin, r2_per_target
+from myoxai.models.kinds import SPECTROGRAM
 
 log = logging.getLogger(__name__)
 
@@ -204,7 +202,7 @@ def _eval_loss(model: nn.Module, forward: Callable, xt: torch.Tensor, tt: torch.
     return total / len(idx)
 
 
-def train_model(model: MyoModel | LdaBaseline, x: np.ndarray, y: np.ndarray,
+def train_model(model: Any, x: np.ndarray, y: np.ndarray,
                 settings: TrainSettings | None = None, fit_standardizer: bool = True,
                 val_mask: np.ndarray | None = None, groups: np.ndarray | None = None) -> dict[str, Any]:
     """Train ``model`` on inputs ``x`` (of its ``input_kind``) and labels ``y``; return a training report.
@@ -213,14 +211,20 @@ def train_model(model: MyoModel | LdaBaseline, x: np.ndarray, y: np.ndarray,
     ``val_mask`` (boolean, one per window) names the validation windows, e.g. whole held-out holds.
     ``groups`` (one id per window: its trial or held gesture) makes validation hold out whole
     groups; the report's ``val_groups`` lists them, so later steps can keep them unseen.
-    Without either, a random class-stratified share is held out.
+    Without either, a random class-stratified share is held out. Each model trains itself
+    (``model.train_on``): the torch models through ``train_network``, LDA in closed form.
     """
+    return model.train_on(x, np.asarray(y, dtype=np.int64), settings, fit_standardizer=fit_standardizer,
+                          val_mask=val_mask, groups=groups)
+
+
+def train_network(model: nn.Module, x: np.ndarray, y: np.ndarray, settings: TrainSettings | None = None, *,
+                  fit_standardizer: bool = True, val_mask: np.ndarray | None = None,
+                  groups: np.ndarray | None = None) -> dict[str, Any]:
+    """``train_model`` for a torch model: its pre-training stages, then the gesture loss with early stopping."""
     settings = settings or TrainSettings()
     y = np.asarray(y, dtype=np.int64)
     t0 = time.perf_counter()
-    if isinstance(model, LdaBaseline):
-        model.fit(x, y)
-        return {"model": model.name, "n_train": int(len(y)), "seconds": time.perf_counter() - t0}
     report: dict[str, Any] = {"model": model.name, "n_train": int(len(y)), "settings": settings.to_dict()}
     with torch_threads(settings.threads), torch.random.fork_rng(devices=[]):
         torch.manual_seed(settings.seed)
@@ -233,35 +237,13 @@ def train_model(model: MyoModel | LdaBaseline, x: np.ndarray, y: np.ndarray,
             train_idx, val_idx = stratified_split(y, settings.val_fraction, settings.seed)
         if fit_standardizer:
             model.fit_standardizer(x[train_idx] if len(train_idx) else x)
-        if isinstance(model, LstmFin):
-            report["fin"] = _fit_imitation(model, x, settings, train_idx, val_idx, fit_standardizer)
+        report.update(model.pretrain_stages(x, settings, train_idx, val_idx, fit_standardizer))
         weights = class_weights(y[train_idx], model.n_classes) if settings.class_balanced else None
         loss = nn.CrossEntropyLoss(weight=weights)
         aug = settings.augment if model.input_kind == SPECTROGRAM and settings.augment is not None else None
         report.update(fit_loop(model, model, x, y, loss, settings, val_idx, train_idx, desc=model.name, augment=aug))
         if len(val_idx):
-            from myoxai.models.registry import predict
-
-            report["val_accuracy"] = float(np.mean(predict(model, x[val_idx]) == y[val_idx]))
+            report["val_accuracy"] = float(np.mean(model.logits(x[val_idx]).argmax(axis=1) == y[val_idx]))
     report["seconds"] = time.perf_counter() - t0
     log.info("trained %s on %d windows in %.1f s", model.name, len(y), report["seconds"])
     return report
-
-
-def _fit_imitation(model: LstmFin, x: np.ndarray, settings: TrainSettings, train_idx: np.ndarray,
-                   val_idx: np.ndarray, fit_scaler: bool) -> dict[str, Any]:
-    """Stage 1 of LSTM-FIN: train LSTM + imitation layer to reproduce the closed-form features."""
-    if fit_scaler:
-        model.fit_target_scaler(x[train_idx])
-    targets = model.imitation_data(x)
-    stage = TrainSettings(**{**settings.to_dict(), "epochs": settings.fin_epochs,
-                            "batch_size": max(32, settings.batch_size // 4)})  # more steps: targets are easy
-    out = fit_loop(model, lambda xb: model.encode(xb)[1], x, targets, nn.MSELoss(), stage, val_idx, train_idx,
-                   desc="lstm-fin imitation")
-    idx = val_idx if len(val_idx) else train_idx
-    with torch.no_grad():
-        model.eval()
-        pred = model.encode(torch.as_tensor(x[idx], dtype=torch.float32))[1].numpy()
-    out["r2"] = r2_per_target(pred, targets[idx])
-    out.pop("history")
-    return out

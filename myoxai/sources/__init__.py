@@ -27,50 +27,16 @@ packets missing from the round robin, link drops, LSL timestamp holes) is report
 ``status().gaps`` and visible in the chunk stream through ``seq``/``gap``. An error in the thread is
 logged, shown in ``status().error`` and re-raised (as ``MyoxaiError``) by ``read`` once the queue is
 empty. Myo sources reconnect by themselves; ``read_imu()`` drains their IMU samples when ``imu=True``.
+
+Device kinds are data: ``DEVICE_KINDS`` (``myoxai.sources.devices``) holds one row per spec prefix
+(label, argument, hint, rate, channels, factory) and feeds ``open_source``, the GUI's source
+dialog and every ``--source`` help text.
 """
 
 from __future__ import annotations
 
-from myoxai.errors import MyoxaiError
 from myoxai.sources.base import Chunk, Gap, Source, SourceStatus, ThreadedSource, local_clock
+from myoxai.sources.devices import DEVICE_KINDS, DeviceKind, SourceOptions, open_source, source_help
 
-__all__ = ["Chunk", "Gap", "Source", "SourceStatus", "ThreadedSource", "local_clock", "open_source",
-           "SOURCE_SPECS"]
-
-SOURCE_SPECS = "replay:FILE, myo[:PORT], myo-ble[:ADDRESS] or lsl:NAME (lsl alone = first EMG stream)"
-
-
-def open_source(spec: str, imu: bool = False, speed: float = 1.0, loop: bool = False,
-                chunk: int = 10, queue_chunks: int = 2000) -> ThreadedSource:
-    """Build (not start) a source from a spec string.
-
-    Parameters
-    ----------
-    spec:
-        ``replay:FILE`` | ``myo`` | ``myo:PORT`` | ``myo-ble`` | ``myo-ble:ADDRESS`` | ``lsl`` | ``lsl:NAME``.
-    imu:
-        Also stream the Myo's IMU (Myo sources only).
-    speed, loop, chunk, queue_chunks:
-        Replay pacing (1 = real time, 0 = as fast as possible), looping, samples per chunk, and how
-        many chunks an unpaced replay may read ahead of its consumer.
-    """
-    kind, _, arg = spec.partition(":")
-    if kind == "replay":
-        if not arg:
-            raise MyoxaiError("replay needs a file: --source replay:recording.xdf")
-        from myoxai.sources.replay import ReplaySource
-
-        return ReplaySource(arg, speed=speed, chunk=chunk, loop=loop, queue_chunks=queue_chunks)
-    if kind == "myo":
-        from myoxai.sources.bled112 import MyoBled112Source
-
-        return MyoBled112Source(port=arg or None, imu=imu)
-    if kind == "myo-ble":
-        from myoxai.sources.ble import MyoBleSource
-
-        return MyoBleSource(address=arg or None, imu=imu)
-    if kind == "lsl":
-        from myoxai.sources.lsl import LslSource
-
-        return LslSource(name=arg or None)
-    raise MyoxaiError(f"unknown source '{spec}'; use {SOURCE_SPECS}")
+__all__ = ["DEVICE_KINDS", "Chunk", "DeviceKind", "Gap", "Source", "SourceOptions", "SourceStatus", "ThreadedSource",
+           "local_clock", "open_source", "source_help"]

@@ -1,7 +1,7 @@
 """The one chunk type, the status record, and the base class that owns a source's acquisition thread.
 
 Why a base class and not only a Protocol: every source needs the same thread, the same bounded
-queue that drops the *oldest* chunk and counts it, the same peek ring for the GUI and the same gap
+queue that drops the *oldest* chunk and counts it, the same peek buffer for the GUI and the same gap
 bookkeeping; written once here, a subclass only implements ``_acquire`` (the loop body that calls
 ``_emit``). Consumers type against ``Source`` (a ``typing.Protocol``) so Qt objects or test fakes
 can stand in.
@@ -19,6 +19,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from myoxai.config import MYO
 from myoxai.errors import MyoxaiError
 
 log = logging.getLogger(__name__)
@@ -45,8 +46,9 @@ class Chunk:
         (n,) int64 sample sequence numbers. They count every sample the device produced, lost ones
         included, so a jump in ``seq`` *is* a gap.
     gap:
-        Samples missing between the previously drained chunk and this one (device loss, link drop or
-        queue overflow); 0 when continuous. Filled when the chunk is drained.
+        Samples missing between the source's previous chunk and this one (device loss, link drop,
+        non-finite samples); 0 when continuous. Set where the chunk is made; when the full queue
+        drops a chunk, the next one takes over its samples and gap, so the consumer sees one hole.
     labels:
         (n,) int64 class indices when the source knows them (replay of a labelled recording), else None.
     """
@@ -131,11 +133,11 @@ class ThreadedSource:
     queue_chunks:
         Bound of the drain queue; when full the oldest chunk is dropped and counted.
     peek_seconds:
-        Length of the ring buffer behind ``peek`` (for displays).
+        Length of the circular buffer behind ``peek`` (for displays).
     """
 
-    fs: float = 200.0
-    n_channels: int = 8
+    fs: float = MYO.fs  # subclasses whose device differs set their own (a replay: its file's)
+    n_channels: int = MYO.n_channels
     name: str = "source"
 
     def __init__(self, queue_chunks: int = 2000, peek_seconds: float = 10.0) -> None:
@@ -146,12 +148,12 @@ class ThreadedSource:
         self._thread: threading.Thread | None = None
         self._status = SourceStatus()
         self._next_seq = 0
-        self._last_drained_seq = -1
+        self._emitted_seq = 0  # one past the last sample put in a chunk: a chunk's gap is its distance from it
         self._last_ts: float | None = None
-        self._ring_n = max(1, int(peek_seconds * self.fs))
-        self._ring = np.zeros((self._ring_n, self.n_channels), np.float32)
-        self._ring_ts = np.zeros(self._ring_n, np.float64)
-        self._ring_pos = 0  # total samples ever written to the ring
+        self._peek_len = max(1, int(peek_seconds * self.fs))
+        self._peek_samples = np.zeros((self._peek_len, self.n_channels), np.float32)
+        self._peek_stamps = np.zeros(self._peek_len, np.float64)
+        self._peek_written = 0  # total samples ever written to the peek buffer
         self._rate_marks: collections.deque[tuple[float, int]] = collections.deque()
         self._finished = False
         self._error: BaseException | None = None
@@ -247,21 +249,24 @@ class ThreadedSource:
             st = self._status
             if missing > 0:
                 self._gap(int(missing), reason, float(ts[0]))
+            gap = self._next_seq - self._emitted_seq
             seq = np.arange(self._next_seq, self._next_seq + n, dtype=np.int64)
             self._next_seq += n
+            self._emitted_seq = self._next_seq
             self._last_ts = float(ts[-1])
             st.samples_received += n
-            if len(self._queue) >= self._queue_max:
-                old = self._queue.popleft()
+            old = self._queue.popleft() if len(self._queue) >= self._queue_max else None
+            self._queue.append(Chunk(samples, ts, seq, gap, labels))
+            if old is not None:  # the dropped chunk's samples (and its own gap) become the next chunk's gap
                 st.samples_dropped += len(old)
                 st.gaps.append(Gap(int(old.seq[0]), len(old), float(old.timestamps[0]), float(old.timestamps[-1]),
                                    "queue-overflow"))
-            self._queue.append(Chunk(samples, ts, seq, 0, labels))
-            # peek ring
-            k = min(n, self._ring_n)
-            idx = (self._ring_pos + np.arange(n - k, n)) % self._ring_n
-            self._ring[idx], self._ring_ts[idx] = samples[n - k:], ts[n - k:]
-            self._ring_pos += n
+                self._queue[0].gap += old.gap + len(old)
+            # peek buffer (circular, for displays)
+            k = min(n, self._peek_len)
+            idx = (self._peek_written + np.arange(n - k, n)) % self._peek_len
+            self._peek_samples[idx], self._peek_stamps[idx] = samples[n - k:], ts[n - k:]
+            self._peek_written += n
             now = time.monotonic()
             self._rate_marks.append((now, st.samples_received))
             while self._rate_marks and now - self._rate_marks[0][0] > 2.0:
@@ -317,9 +322,6 @@ class ThreadedSource:
             if not out and self._error is not None:
                 err, self._error = self._error, None
                 raise MyoxaiError(f"{self.name}: {err}") from err
-            for c in out:
-                c.gap = int(c.seq[0] - self._last_drained_seq - 1)
-                self._last_drained_seq = int(c.seq[-1])
             return out
 
     def chunks(self, timeout: float = 1.0) -> Iterator[Chunk]:
@@ -333,9 +335,9 @@ class ThreadedSource:
     def peek(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         """The latest ``n`` samples and timestamps (≤ the peek buffer) without consuming anything."""
         with self._cond:
-            k = int(min(n, self._ring_n, self._ring_pos))
-            idx = (self._ring_pos - k + np.arange(k)) % self._ring_n
-            return self._ring[idx].copy(), self._ring_ts[idx].copy()
+            k = int(min(n, self._peek_len, self._peek_written))
+            idx = (self._peek_written - k + np.arange(k)) % self._peek_len
+            return self._peek_samples[idx].copy(), self._peek_stamps[idx].copy()
 
     def status(self) -> SourceStatus:
         """A copy of the current status, with the measured rate."""

@@ -18,14 +18,13 @@ from typing import Any
 
 import numpy as np
 
+from myoxai.config import MYO
 from myoxai.errors import MyoxaiError
 from myoxai.sources.base import ThreadedSource
 
 log = logging.getLogger(__name__)
 
 LOOPBACK_CFG = Path(__file__).with_name("lsl_loopback.cfg")
-EMG_FS = 200.0
-EMG_CHANNELS = 8
 
 
 def use_local_lsl() -> None:
@@ -51,10 +50,10 @@ def armband_source_id(address: str | None, kind: str) -> str:
 
 
 class EmgOutlet:
-    """An LSL outlet of type ``EMG`` (8 ch float32, 200 Hz) with the XDF writer's channel metadata."""
+    """An LSL outlet of type ``EMG`` (float32, a Myo's rate and channels by default) with our XDF metadata."""
 
-    def __init__(self, name: str = "myoxai-emg", source_id: str = "myoxai", fs: float = EMG_FS,
-                 n_channels: int = EMG_CHANNELS, units: str = "a.u.", meta: dict | None = None) -> None:
+    def __init__(self, name: str = "myoxai-emg", source_id: str = "myoxai", fs: float = MYO.fs,
+                 n_channels: int = MYO.n_channels, units: str = "a.u.", meta: dict | None = None) -> None:
         import pylsl
 
         from myoxai.io.xdf import EMG_TYPE, emg_stream_desc
@@ -78,7 +77,7 @@ class EmgOutlet:
 class LslSource(ThreadedSource):
     """Any LSL EMG stream as a ``Source`` (found by name, else by type).
 
-    Refuses streams whose channel count or nominal rate differs from myoxai's (8 ch, 200 Hz).
+    Refuses streams whose channel count or nominal rate differs from ``fs``/``n_channels`` (a Myo's).
     Timestamps are converted to this machine's ``local_clock`` (LSL clock synchronisation). Holes
     in the timestamps longer than 2.5 sample periods are reported as gaps (LSL carries no
     sequence numbers).
@@ -87,7 +86,7 @@ class LslSource(ThreadedSource):
     name = "lsl"
 
     def __init__(self, name: str | None = None, type: str = "EMG", timeout: float = 5.0,
-                 fs: float = EMG_FS, n_channels: int = EMG_CHANNELS, queue_chunks: int = 2000) -> None:
+                 fs: float = MYO.fs, n_channels: int = MYO.n_channels, queue_chunks: int = 2000) -> None:
         import pylsl
 
         self.fs, self.n_channels = fs, n_channels

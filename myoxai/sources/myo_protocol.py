@@ -13,12 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from myoxai.config import MYO
 from myoxai.sources.base import ThreadedSource, local_clock
 
-FS = 200.0
-N_CHANNELS = 8
-SAMPLE_PERIOD = 1.0 / FS
-PACKET_PERIOD = 2.0 / FS  # one notification = 2 samples
+SAMPLE_PERIOD = 1.0 / MYO.fs
+PACKET_PERIOD = 2.0 / MYO.fs  # one notification = 2 samples
 
 BASE_UUID = "d506{:04x}-a904-deb9-4748-2c7f4a124842"
 COMMAND_UUID = BASE_UUID.format(0x0401)
@@ -64,7 +63,7 @@ def decode_emg(value: bytes) -> np.ndarray:
     """One EMG notification (16 bytes) → (2, 8) float32, oldest sample first."""
     if len(value) != 16:
         raise ValueError(f"EMG notification must hold 16 bytes, got {len(value)}")
-    return np.frombuffer(value, dtype=np.int8).reshape(2, N_CHANNELS).astype(np.float32)
+    return np.frombuffer(value, dtype=np.int8).reshape(2, MYO.n_channels).astype(np.float32)
 
 
 def decode_imu(value: bytes) -> np.ndarray:
@@ -119,7 +118,7 @@ class EmgAssembler:
             self.expected = (idx + 1) % 4
             rows.append(decode_emg(value))
         if not rows:
-            return Decoded(np.zeros((0, N_CHANNELS), np.float32), np.zeros(0), [])
+            return Decoded(np.zeros((0, MYO.n_channels), np.float32), np.zeros(0), [])
         if self.last_arrival is not None and arrival - self.last_arrival > self.stall_s:
             self.stalls += 1
         self.last_arrival = arrival
@@ -139,6 +138,8 @@ class MyoEmgSource(ThreadedSource):
     ``_mark_link_lost()`` when the link goes down, and ``_push_imu(value, arrival)`` for IMU
     notifications. The gap a reconnect leaves is estimated from the timestamps on both sides of it.
     """
+
+    fs, n_channels = MYO.fs, MYO.n_channels
 
     def __init__(self, queue_chunks: int = 2000) -> None:
         super().__init__(queue_chunks=queue_chunks)

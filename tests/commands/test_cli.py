@@ -71,3 +71,13 @@ def test_bench_dsp_schema(tmp_path):
         assert set(b) == {"name", "value", "unit", "params"} and isinstance(b["value"], float)
     diff = next(b for b in report["benchmarks"] if b["name"] == "dsp.stream_vs_batch.max_abs_diff")
     assert diff["value"] <= 1e-12
+
+
+def test_models_help_names_every_registered_model(capsys):
+    from myoxai.cli import build_parser
+    from myoxai.models import MODEL_NAMES
+
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["eval", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert all(f"{name}," in out or f"{name} (" in out for name in MODEL_NAMES), out

@@ -196,7 +196,9 @@ def test_adaptation_cells_per_subject_day_and_per_subject_for_cross_day_methods(
                                                                        ([2, 9], ["dann"])]
     with pytest.raises(MyoxaiError, match="day 1 is the calibration day"):
         adaptation.kanoga_cells([1], [1, 2], ["none"])
-    sessions = adaptation.myo_readings_cells([(7, 1), (7, 2), (7, 3), (8, 1)], ["none"])
+    from myoxai.evaluation.adaptation_myo import myo_readings_cells
+
+    sessions = myo_readings_cells([(7, 1), (7, 2), (7, 3), (8, 1)], ["none"])
     assert [(c.params["subject"], c.params["sessions"]) for c in sessions] == [(7, [2]), (7, [3])]
 
 

@@ -64,10 +64,66 @@ def test_adaptation_and_test_windows_never_share_a_trial() -> None:
 def test_myo_readings_halves_share_no_sample() -> None:
     import numpy as np
 
-    from myoxai.evaluation.adaptation import halves_of_file
+    from myoxai.evaluation.adaptation_myo import halves_of_file
 
     start = np.arange(0, 12000 - 50 + 1, 10)
     end = start + 50
     a, t = halves_of_file(start, end)
     assert end[a].max() <= start[t].min()  # no sample of a test window was in an adaptation window
     assert len(a) + len(t) == len(start) - 4  # only the 4 windows straddling the cut are dropped
+
+
+NEW_METHODS = ("quick+proto+em", "quick+proto3", "quick+kmeans", "quick+kmeans+em", "quick+online-t3a", "calibrate-35s",
+               "default")
+
+
+def test_new_methods_never_see_the_scored_trials(monkeypatch) -> None:
+    """Adaptation gets the adaptation windows only (labels only for needs_labels methods, and then only the
+    first hold of each gesture counts); the scored windows reach the model only to be classified."""
+    import numpy as np
+
+    from myoxai.adapt import SourceData
+    from myoxai.adapt.methods import AdaptMethod
+    from myoxai.evaluation.adaptation import AdaptEvalSettings, run_methods
+    from myoxai.models import TrainSettings, build_model, train_model
+
+    rng = np.random.default_rng(0)
+
+    def data(n_per_class: int, shift: float) -> tuple[np.ndarray, np.ndarray]:
+        y = np.repeat(np.arange(4), n_per_class)  # gesture-major, as the long-term buffer is
+        d = (np.arange(8)[None, :] - 2 * y[:, None] - shift + 4) % 8 - 4
+        bump = np.exp(-0.5 * d**2) + 0.05
+        return (bump[:, None, :, None] * rng.exponential(1.0, (len(y), 4, 8, 10))).astype(np.float32), y
+
+    x, y = data(60, 0.0)
+    model = build_model("spectrogram-convnet", 4, seed=0, channels=[8, 8], log_input=True)
+    train_model(model, x, y, TrainSettings(epochs=3, batch_size=64, seed=0))
+    source = SourceData(x, y)
+    xa, ya = data(52, 0.6)
+    xt, yt = data(30, 0.6)
+    seen: list[tuple[np.ndarray, object]] = []
+    original = AdaptMethod.run
+    depth = [0]
+
+    def spy(self, m, ctx):
+        if depth[0] == 0:  # the method run_methods called (not the pipelines it composes)
+            seen.append((ctx.x, ctx.labels))
+        depth[0] += 1
+        try:
+            return original(self, m, ctx)
+        finally:
+            depth[0] -= 1
+
+    monkeypatch.setattr(AdaptMethod, "run", spy)
+    settings = AdaptEvalSettings()
+    recs = run_methods(model, source, xa, ya, xt, yt, NEW_METHODS, settings, {})
+    for (sx, labels), rec in zip(seen, recs, strict=True):
+        assert sx is xa and not (sx[:, None] == xt[None]).all(axis=(2, 3, 4)).any(), rec["adapt"]
+        assert (labels is ya) == (rec["adapt"] == "calibrate-35s"), rec["adapt"]
+    # calibrate-35s trains on the first hold (26 windows) of each gesture only: other labels change nothing
+    scrambled = ya.copy()
+    for k in range(4):
+        scrambled[np.flatnonzero(ya == k)[26:]] = -1
+    again = run_methods(model, source, xa, scrambled, xt, yt, ["calibrate-35s"], settings, {})
+    assert again[0]["accuracy"] == recs[NEW_METHODS.index("calibrate-35s")]["accuracy"]
+    assert again[0]["labeled_windows"] == 4 * 26

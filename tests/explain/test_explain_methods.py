@@ -14,7 +14,7 @@ from myoxai.explain.gradcam import GradCam
 from myoxai.explain.gradient_shap import GradientShap
 from myoxai.explain.integrated_gradients import IntegratedGradients
 from myoxai.explain.lime import Lime
-from myoxai.explain.methods import METHOD_NAMES, attribute_all, build_method
+from myoxai.explain.methods import EXPLAINERS, attribute_all, build_method
 
 torch.set_num_threads(1)
 
@@ -116,9 +116,9 @@ def test_activations_every_conv(model, x):
 
 def test_registry_runs_every_method(model, x):
     target = np.array([0, 1, 2, 3, 4, 0])
-    out = attribute_all(model, x.numpy(), target, list(METHOD_NAMES), (4, 8, 10),
+    out = attribute_all(model, x.numpy(), target, list(EXPLAINERS), (4, 8, 10),
                         options={"lime": {"n_samples": 60}, "gradshap": {"n_samples": 8}}, batch=4)
-    assert set(out) == set(METHOD_NAMES)
+    assert set(out) == set(EXPLAINERS)
     for a in out.values():
         assert a.channels.shape == (6, 8) and np.isfinite(a.channels).all()
     assert np.allclose(out["ig"].channels, channel_sums(out["ig"].elements))

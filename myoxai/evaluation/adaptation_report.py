@@ -1,0 +1,135 @@
+"""Per-subject-day diagnosis and the seed-averaged gain table of ``myoxai eval --adapt`` records.
+
+``python -m myoxai.evaluation.adaptation_report diagnose RUN.json`` prints, per subject-day, what
+differs between people who gain from the unlabeled pipeline and those who do not: the estimated
+rotation against the position label, the per-electrode gain, the prototype supports' purity (with
+labels, for diagnosis only), the gestures recognised before/after and the same-day labeled bound.
+
+``python -m myoxai.evaluation.adaptation_report gains RUN_SEED0.json RUN_SEED1.json ...`` averages
+the seeds per subject-day and prints, per method, the mean ± sd over subjects, each subject's mean,
+the gain over ``none`` with a 95 % bootstrap interval (subject-days resampled within subjects) and
+paired tests over subjects (t and Wilcoxon; with 4 subjects the smallest two-sided Wilcoxon p is 0.125).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+
+def _by(records: Sequence[dict[str, Any]], method: str) -> dict[tuple[Any, int], dict[str, Any]]:
+    return {(r["subject"], r["test"]["day"]): r for r in records if r["adapt"] == method}
+
+
+def _recall_ok(confusion: list[list[int]], threshold: float = 0.5) -> int:
+    cm = np.asarray(confusion, dtype=float)
+    rows = cm.sum(axis=1)
+    return int(np.sum(np.diag(cm)[rows > 0] / rows[rows > 0] >= threshold))
+
+
+def _top_confusion(confusion: list[list[int]]) -> str:
+    cm = np.asarray(confusion, dtype=float)
+    np.fill_diagonal(cm, 0)
+    i, j = np.unravel_index(int(cm.argmax()), cm.shape)
+    return f"M{i + 1}→M{j + 1} ({int(cm[i, j])})"
+
+
+def diagnose(records: Sequence[dict[str, Any]], default: str = "default") -> str:
+    """Markdown table, one row per subject-day, then one row per subject (means)."""
+    from myoxai.adapt.methods import DEFAULT_PIPELINE
+
+    none, quick, dflt, lab = (_by(records, m) for m in ("none", "quick", default, "labeled"))
+    dflt = dflt or _by(records, DEFAULT_PIPELINE)
+    head = ("| subject | day | position | rotation (electrodes) | electrode gain: max / mean abs (log) | "
+            "support purity | gestures ≥ 50 % none → default | top confusion none → default | "
+            "none | default | same-day labeled |")
+    lines = [head, "|" + "---|" * 11]
+    per_subject: dict[Any, list[list[float]]] = defaultdict(list)
+    for key in sorted(none, key=lambda k: (str(k[0]), k[1])):
+        n, q, d, b = none[key], quick.get(key, {}), dflt.get(key, {}), lab.get(key, {})
+        gain = np.abs(np.asarray(n.get("electrode_log_gain", [np.nan])))
+        purity = d.get("support_purity", np.nan)
+        rot = q.get("rotation_shift", d.get("rotation_shift", np.nan))
+        g0, g1 = _recall_ok(n["confusion"]), _recall_ok(d["confusion"]) if d else -1
+        vals = [rot, gain.max(), gain.mean(), purity, g0, g1, n["accuracy"], d.get("accuracy", np.nan),
+                b.get("accuracy", np.nan)]
+        per_subject[key[0]].append(vals)
+        lines.append(f"| S{key[0]} | {key[1]} | {n['test']['position']} | {rot:+.2f} | {gain.max():.2f} / "
+                     f"{gain.mean():.2f} | {100 * purity:.0f} % | {g0} → {g1} | {_top_confusion(n['confusion'])} → "
+                     f"{_top_confusion(d['confusion']) if d else ''} | {100 * n['accuracy']:.1f} | "
+                     f"{100 * vals[7]:.1f} | {100 * vals[8]:.1f} |")
+    lines += ["", "| subject | mean abs rotation | electrode gain max / mean | support purity | gestures ≥ 50 % | "
+              "none | default | gain | same-day labeled |", "|" + "---|" * 9]
+    for s, rows in sorted(per_subject.items(), key=lambda t: str(t[0])):
+        a = np.asarray(rows, dtype=float)
+        m = np.nanmean(a, axis=0)
+        lines.append(f"| S{s} | {np.nanmean(np.abs(a[:, 0])):.2f} | {m[1]:.2f} / {m[2]:.2f} | {100 * m[3]:.0f} % | "
+                     f"{m[4]:.1f} → {m[5]:.1f} | {100 * m[6]:.1f} | {100 * m[7]:.1f} | {100 * (m[7] - m[6]):+.1f} | "
+                     f"{100 * m[8]:.1f} |")
+    return "\n".join(lines)
+
+
+def _seed_means(runs: Sequence[Sequence[dict[str, Any]]]) -> dict[str, dict[tuple[Any, int], float]]:
+    """Accuracy per method and (subject, day), averaged over the runs (seeds) that scored it."""
+    acc: dict[str, dict[tuple[Any, int], list[float]]] = defaultdict(lambda: defaultdict(list))
+    for records in runs:
+        for r in records:
+            acc[r["adapt"]][(r["subject"], r["test"]["day"])].append(r["accuracy"])
+    return {m: {k: float(np.mean(v)) for k, v in d.items()} for m, d in acc.items()}
+
+
+def bootstrap_gain(gain: dict[tuple[Any, int], float], n: int = 10000, seed: int = 0) -> tuple[float, float]:
+    """95 % interval of the mean gain over subjects, subject-days resampled within each subject."""
+    rng = np.random.default_rng(seed)
+    by_subject = defaultdict(list)
+    for (s, _), g in gain.items():
+        by_subject[s].append(g)
+    arrays = [np.asarray(v) for _, v in sorted(by_subject.items(), key=lambda t: str(t[0]))]
+    means = np.mean([a[rng.integers(0, len(a), (n, len(a)))].mean(axis=1) for a in arrays], axis=0)
+    lo, hi = np.percentile(means, [2.5, 97.5])
+    return float(lo), float(hi)
+
+
+def gains(runs: Sequence[Sequence[dict[str, Any]]], methods: Sequence[str] | None = None) -> str:
+    """Markdown: per method, mean ± sd over subjects, per-subject means, gain over none with CI and tests."""
+    from scipy import stats
+
+    acc = _seed_means(runs)
+    methods = list(methods or acc)
+    subjects = sorted({k[0] for d in acc.values() for k in d}, key=str)
+    lines = ["| method | mean ± sd over subjects | " + " | ".join(f"S{s}" for s in subjects)
+             + " | gain over none [95 % bootstrap] | paired t p | Wilcoxon p |",
+             "|" + "---|" * (len(subjects) + 5)]
+    for m in methods:
+        if m not in acc:
+            continue
+        per = [np.mean([v for k, v in acc[m].items() if k[0] == s]) for s in subjects]
+        cells = [f"{100 * p:.1f}" for p in per]
+        extra = " | | |"
+        if m != "none" and "none" in acc:
+            keys = [k for k in acc[m] if k in acc["none"]]
+            g = {k: 100 * (acc[m][k] - acc["none"][k]) for k in keys}
+            lo, hi = bootstrap_gain(g)
+            gs = np.asarray([np.mean([v for k, v in g.items() if k[0] == s]) for s in subjects])
+            t_p = stats.ttest_1samp(gs, 0.0).pvalue if len(gs) > 1 else float("nan")
+            w_p = stats.wilcoxon(gs).pvalue if len(gs) > 1 and np.any(gs != 0) else float("nan")
+            extra = f" {gs.mean():+.1f} [{lo:+.1f}, {hi:+.1f}] | {t_p:.3f} | {w_p:.3f} |"
+        lines.append(f"| {m} | {100 * np.mean(per):.1f} ± {100 * np.std(per, ddof=1):.1f} | "
+                     + " | ".join(cells) + " |" + extra)
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str]) -> None:
+    """``diagnose RUN.json`` or ``gains RUN.json...`` (see the module docstring)."""
+    what, *paths = argv
+    runs = [json.load(open(p))["records"] for p in paths]
+    sys.stdout.write((diagnose(runs[0]) if what == "diagnose" else gains(runs)) + "\n")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
