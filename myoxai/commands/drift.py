@@ -152,6 +152,12 @@ def _dataset(args: argparse.Namespace) -> dict[str, Any]:
               f"{_f(v['mean_accuracy_change'])}  mean rotation {_f(v['mean_rotation'])}")
     print("  per subject: " + ", ".join(f"{s} {_f(v)}" for s, v in summary["per_subject"].items()))
     print("  per component: " + ", ".join(f"{k} {_f(v)}" for k, v in summary["per_component"].items()))
+    within = summary["within_subject"]
+    for name in ("drift score", "max-softmax baseline"):
+        if name in within:
+            lo, hi = within[name]["ci95"]
+            print(f"  within-subject Spearman, {name}: {_f(within[name]['spearman_mean_over_subjects'])} "
+                  f"(95 % CI {_f(lo)} … {_f(hi)}, {within['n_subjects']} subjects)")
     return {"command": command, **summary, "rows": rows}
 
 

@@ -331,15 +331,15 @@ def summarize(records: Sequence[dict[str, Any]]) -> str:
         positions = ["all"] + sorted({r["test"]["position"] for r in rows} - {"-", ""})
         for pos in positions:
             sel = [r for r in rows if pos == "all" or r["test"]["position"] == pos]
-            none = {(r["subject"], r["test"]["day"]): r["accuracy"] for r in sel if r["adapt"] == "none"}
+            none = {(r["subject"], r["test"]["day"], r.get("seed")): r["accuracy"] for r in sel if r["adapt"] == "none"}
             for method in method_names():
                 m = [r for r in sel if r["adapt"] == method]
                 if not m:
                     continue
                 subjects = sorted({r["subject"] for r in m}, key=str)
                 per_subject = [np.mean([r["accuracy"] for r in m if r["subject"] == s]) for s in subjects]
-                delta = [100 * (r["accuracy"] - none[(r["subject"], r["test"]["day"])]) for r in m
-                         if (r["subject"], r["test"]["day"]) in none]
+                delta = [100 * (r["accuracy"] - none[(r["subject"], r["test"]["day"], r.get("seed"))]) for r in m
+                         if (r["subject"], r["test"]["day"], r.get("seed")) in none]  # paired within a run seed
                 d_txt = f"{np.mean(delta):+.1f}" if delta and method != "none" else ""
                 accepted = [r.get("status") for r in m if "status" in r]
                 a_txt = f"{sum(a == 'accepted' for a in accepted)}/{len(accepted)}" if accepted else ""

@@ -102,7 +102,8 @@ def plan(o: EvalOptions) -> Plan:
         raise MyoxaiError(f"--dataset {o.dataset} --protocol {o.protocol}: choose from {DATASETS} and {PROTOCOLS}")
     ignored = _ignored(o)
     if ignored:
-        raise MyoxaiError(f"{', '.join(ignored)} do(es) not apply to --dataset {o.dataset} --protocol {o.protocol}"
+        raise MyoxaiError(f"{', '.join(ignored)} {'does' if len(ignored) == 1 else 'do'} not apply to --dataset "
+                          f"{o.dataset} --protocol {o.protocol}"
                           f"{' with --adapt' if o.adapting else ''}; leave them out")
     if not o.seeds or len(set(o.seeds)) != len(o.seeds):
         raise MyoxaiError(f"--seeds {o.seeds}: give distinct seeds, e.g. 0,1,2")
