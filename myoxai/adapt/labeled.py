@@ -36,7 +36,8 @@ FROZEN_LAYERS = 1  # early layers kept as calibrated (selection days, see above)
 START_PIPELINE = "quick"  # what the fine-tuning starts from: rotation + re-normalisation (METHODS["quick"])
 
 
-def _default_fine_tune() -> FineTuneSettings:
+def default_fine_tune() -> FineTuneSettings:
+    """The fine-tuning settings chosen on the selection days (see the module docstring)."""
     return FineTuneSettings(steps=150, batch_size=64, lr=3e-3, refit_standardizer=False, threads=2)
 
 
@@ -85,7 +86,7 @@ def recalibrate_labeled(model: MyoModel, x: np.ndarray, y: np.ndarray, settings:
                           "with one gesture label each; record one hold per gesture first")
     if y.min() < 0 or y.max() >= model.n_classes:
         raise MyoxaiError(f"labels must be gesture indices 0..{model.n_classes - 1} of the serving model")
-    s = settings or _default_fine_tune()
+    s = settings or default_fine_tune()
     t0 = time.perf_counter()
     net = copy.deepcopy(model)
     for p in net.parameters():

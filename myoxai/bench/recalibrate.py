@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> list:
     import numpy as np
 
     from myoxai.adapt import DEFAULT_PIPELINE, METHODS, AdaptContext, RecalibrationSettings, SourceData, recalibrate
-    from myoxai.adapt.labeled import _default_fine_tune, first_holds, recalibrate_35s
+    from myoxai.adapt.labeled import default_fine_tune, first_holds, recalibrate_35s
     from myoxai.adapt.quick import QuickReport, calibration_profile
     from myoxai.bench.report import Result
     from myoxai.config import DEFAULT_CONFIG
@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> list:
         quick_times.append(time.perf_counter() - t0)
     quick_report = QuickReport.from_steps(DEFAULT_PIPELINE, ctx.report)
     holds = first_holds(source.y, per_class=max(1, 700 // len(rec.class_names)))  # 35 s at 20 windows/s
-    fine = replace(_default_fine_tune(), seed=args.seed, threads=args.threads)
+    fine = replace(default_fine_tune(), seed=args.seed, threads=args.threads)
     with _RssSampler() as labeled_mem:
         t0 = time.perf_counter()
         _, labeled_report = recalibrate_35s(model, source.x[holds], source.y[holds], buffer=buffer,
