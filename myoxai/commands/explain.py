@@ -67,6 +67,10 @@ def run(args: argparse.Namespace) -> int:
     bad = [m for m in methods if m not in EXPLAINERS]
     if bad or not methods:
         raise MyoxaiError(f"unknown method(s) {bad}; choose from {', '.join(EXPLAINERS)}")
+    for option, value, most in (("--lime-samples", args.lime_samples, 100_000), ("--ig-steps", args.ig_steps, 10_000),
+                                ("--max-windows", args.max_windows, 1_000_000), ("--topk", args.topk, 8)):
+        if not 1 <= value <= most:
+            raise MyoxaiError(f"{option} {value}: give a whole number from 1 to {most}")
     from myoxai.io.outputs import check_output, check_output_dir, write_text
     from myoxai.io.validate import check_signal_fits, label_index_map
 

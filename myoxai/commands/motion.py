@@ -46,14 +46,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads for the engine (default 1)")
 
 
-def _refuse_existing(paths: list[str | None], overwrite: bool) -> None:
-    from pathlib import Path
-
+def _check_outputs(args: argparse.Namespace) -> list[str]:
+    """Refuse every output now (exists, is an input, a folder, in a missing folder); returns the inputs."""
     from myoxai.errors import MyoxaiError
+    from myoxai.io.outputs import check_output
 
-    for p in paths:
-        if p is not None and Path(p).exists() and not overwrite:
-            raise MyoxaiError(f"{p} exists; choose another name or pass --overwrite (nothing was overwritten)")
+    kind, _, target = (args.source or "").partition(":")
+    inputs = [args.model, target if kind == "replay" else None]
+    outs = [p for p in (args.json, args.png, args.record) if p is not None]
+    if len({str(p) for p in outs}) < len(outs):
+        raise MyoxaiError("--json, --png and --record must name different files")
+    for p in outs:
+        check_output(p, overwrite=args.overwrite, inputs=inputs)
+    return [p for p in inputs if p]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -62,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
 
     from myoxai.errors import MyoxaiError
 
-    _refuse_existing([args.json, args.png, args.record], args.overwrite)
+    inputs = _check_outputs(args)
     if args.k < 1 or args.repetitions < 1 or args.hold_limit <= 0 or args.rest < 0:
         raise MyoxaiError("--k and --repetitions must be ≥ 1, --hold-limit > 0 and --rest ≥ 0")
     engine, labelled, desc = _engine(args)
@@ -95,13 +100,14 @@ def run(args: argparse.Namespace) -> int:
         doc["xdf"] = str(session.xdf_path)
     print(summary_table(doc))
     if args.json:
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump(doc, f, indent=1)
+        from myoxai.io.outputs import write_text
+
+        write_text(args.json, json.dumps(doc, indent=1), overwrite=args.overwrite, inputs=inputs)
         print(f"results written to {args.json}")
     if args.png:
         from myoxai.live.motion.figure import write_motion_figure
 
-        write_motion_figure(doc, args.png)
+        write_motion_figure(doc, args.png, overwrite=args.overwrite, inputs=inputs)
         print(f"summary figure written to {args.png}")
     return 0
 

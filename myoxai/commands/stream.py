@@ -15,6 +15,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", required=True, help=source_help())
     parser.add_argument("--lsl-local", action="store_true",
                         help="keep LSL on this machine (loopback only, no multicast on the network)")
+    parser.add_argument("--provenance", action="store_true",
+                        help="put the source's full path in the stream's metadata (default: its file name only)")
     parser.add_argument("--name", default="myoxai-emg", help="LSL stream name (default myoxai-emg)")
     parser.add_argument("--imu", action="store_true", help="also publish the Myo's IMU as a second stream")
     parser.add_argument("--speed", type=speed, default=1.0, help="replay only: 1 = real time, N = N× faster")
@@ -54,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
                 kind = args.source.partition(":")[0]
                 outlet = EmgOutlet(args.name, armband_source_id(ident, kind), src.fs, src.n_channels,
                                    meta={"source": args.source, **{k: v for k, v in info.items()
-                                                                  if k in ("address", "firmware")}})
+                                                                  if k in ("address", "firmware")}},
+                                   provenance=args.provenance)
                 if args.imu and hasattr(src, "read_imu"):
                     imu_outlet = _imu_outlet(args.name, armband_source_id(ident, kind))
             for c in chunks:

@@ -16,14 +16,16 @@ import os
 import struct
 import tempfile
 import time
+import uuid
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
 
 from myoxai.errors import MyoxaiError
-from myoxai.io.outputs import check_output, write_failed
+from myoxai.io.outputs import GrowingOutput
 from myoxai.io.recording import UNLABELED, Recording
 from myoxai.io.validate import check_finite, check_rate
 from myoxai.io.xdf_scan import scan_xdf
@@ -48,17 +50,22 @@ def _varlen(n: int) -> bytes:
 
 
 class XdfWriter:
-    """Append-only XDF file writer; use as a context manager so footers are written on close."""
+    """Append-only XDF file writer; use as a context manager so footers are written on close.
+
+    The file is created exclusively; with ``overwrite`` it is written beside the target and
+    replaces it only on a clean ``close`` (``io.outputs.GrowingOutput``). ``file`` is where the
+    bytes are now.
+    """
 
     BOUNDARY_EVERY_S = 10.0
     FSYNC_EVERY_S = 1.0
 
-    def __init__(self, path: str | Path, overwrite: bool = False) -> None:
-        self.path = check_output(path, overwrite=overwrite)
-        try:
-            self._f: BinaryIO = open(self.path, "wb")  # noqa: SIM115 - closed in close()
-        except OSError as exc:
-            raise write_failed(self.path, exc) from None
+    def __init__(self, path: str | Path, overwrite: bool = False, inputs: Iterable[str | Path | None] = (),
+                 provenance: bool = False) -> None:
+        self.output = GrowingOutput(path, overwrite=overwrite, inputs=inputs)
+        self.path = self.output.target
+        self.provenance = provenance  # the host name goes into stream headers only when asked for
+        self._f: BinaryIO = self.output.file
         self.failed = False  # a write failed (disk full…): the file holds whole chunks up to there
         self.bytes_written = 0
         self._streams: dict[int, dict[str, Any]] = {}
@@ -101,8 +108,8 @@ class XdfWriter:
         for tag, text in (("name", name), ("type", type), ("channel_count", str(channel_count)),
                           ("nominal_srate", repr(float(nominal_srate))), ("channel_format", channel_format),
                           ("source_id", source_id), ("version", "1.1"), ("created_at", repr(time.time())),
-                          ("uid", f"myoxai-{os.getpid()}-{sid}"), ("session_id", "default"),
-                          ("hostname", os.uname().nodename)):
+                          ("uid", uuid.uuid4().hex), ("session_id", "default"),
+                          ("hostname", os.uname().nodename if self.provenance else "")):
             ET.SubElement(info, tag).text = text
         info.append(desc if desc is not None else ET.Element("desc"))
         xml = b'<?xml version="1.0"?>' + ET.tostring(info, encoding="utf-8")
@@ -142,17 +149,37 @@ class XdfWriter:
         self._chunk(_TAG_CLOCK, struct.pack("<Idd", stream_id, collection_time, offset))
         self._streams[stream_id]["offsets"].append((collection_time, offset))
 
-    def close(self) -> None:
-        """Write a boundary and every stream's footer, then close the file (only close it after a failed write)."""
+    @property
+    def file(self) -> Path:
+        """Where the bytes are: the target, or its temporary neighbour until a clean close replaces the target."""
+        return self.output.path
+
+    def close(self, keep_aside: bool = False) -> None:
+        """Write a boundary and every stream's footer, close the file and, when replacing, move it over the target.
+
+        After a failed write (or with ``keep_aside``) the file is only closed: a replacement stays
+        under its temporary name (``file``) and the old target is left intact.
+        """
         if self._f.closed:
             return
         try:
             if not self.failed:
                 self._write_footers()
                 os.fsync(self._f.fileno())
+        except OSError:
+            self.failed = True
+            raise
         finally:
             with contextlib.suppress(OSError):  # after a failed write the buffer cannot be flushed either
                 self._f.close()
+            if not self.failed and not keep_aside:
+                self.output.commit()
+
+    def discard(self) -> None:
+        """Close and delete the new file (nothing worth keeping); an old target stays as it was."""
+        with contextlib.suppress(OSError):
+            self._f.close()
+        self.output.discard()
 
     def _write_footers(self) -> None:
         self._chunk(_TAG_BOUNDARY, _BOUNDARY)
@@ -171,8 +198,8 @@ class XdfWriter:
     def __enter__(self) -> XdfWriter:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self.close(keep_aside=exc_type is not None)  # an error mid-write never replaces an old file
 
 
 def emg_stream_desc(n_channels: int = 8, units: str = "a.u.", meta: dict[str, Any] | None = None) -> ET.Element:
@@ -192,6 +219,26 @@ def emg_stream_desc(n_channels: int = 8, units: str = "a.u.", meta: dict[str, An
     return desc
 
 
+def private_meta(meta: dict[str, Any] | None, provenance: bool = False) -> dict[str, Any] | None:
+    """``meta`` without this machine's paths: an absolute path (alone or after ``kind:``) becomes its file name.
+
+    Recordings and streams are shared; the folder layout of the recording machine (user names,
+    projects) is not theirs to carry unless the user asks for ``--provenance``.
+    """
+    if meta is None or provenance:
+        return meta
+
+    def strip(v: Any) -> Any:
+        if not isinstance(v, str):
+            return v
+        kind, sep, rest = v.partition(":")
+        if sep and not os.path.isabs(v) and (os.path.isabs(rest) or rest.startswith("~")):
+            return f"{kind}:{Path(rest).name}"
+        return Path(v).name if os.path.isabs(v) or v.startswith("~") else v
+
+    return {k: strip(v) for k, v in meta.items()}
+
+
 def marker_stream_desc(class_names: tuple[str, ...]) -> ET.Element:
     """``<desc>`` of the gesture marker stream: the class list, so label indices survive a round trip."""
     desc = ET.Element("desc")
@@ -206,8 +253,9 @@ class EmgXdfRecorder:
 
     def __init__(self, path: str | Path, fs: float, class_names: tuple[str, ...] = (), n_channels: int = 8,
                  units: str = "a.u.", meta: dict[str, Any] | None = None, source_id: str = "myoxai",
-                 overwrite: bool = False) -> None:
-        self.writer = XdfWriter(path, overwrite=overwrite)
+                 overwrite: bool = False, inputs: Iterable[str | Path | None] = (), provenance: bool = False) -> None:
+        self.writer = XdfWriter(path, overwrite=overwrite, inputs=inputs, provenance=provenance)
+        meta = private_meta(meta, provenance)
         self.class_names = tuple(class_names)
         self.emg = self.writer.add_stream("myoxai-emg", EMG_TYPE, n_channels, fs, "float32", source_id,
                                           emg_stream_desc(n_channels, units, meta))
@@ -245,28 +293,33 @@ class EmgXdfRecorder:
         """Write a marker ``text`` at ``timestamp`` into the marker stream."""
         self.writer.write_samples(self.markers, [timestamp], [text])
 
-    def close(self) -> None:
-        """Write the footers and close the file."""
-        self.writer.close()
+    def close(self, keep_aside: bool = False) -> None:
+        """Write the footers and close the file (replacing an old target unless the write failed or ``keep_aside``)."""
+        self.writer.close(keep_aside)
 
     def __enter__(self) -> EmgXdfRecorder:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self.close(keep_aside=exc_type is not None)
 
 
-def write_recording(path: str | Path, rec: Recording, overwrite: bool = False, chunk_s: float = 1.0) -> None:
+def write_recording(path: str | Path, rec: Recording, overwrite: bool = False, chunk_s: float = 1.0,
+                    inputs: Iterable[str | Path | None] = ()) -> None:
     """Write a Recording as EMG + marker streams (markers at every label change)."""
     meta = {k: v for k, v in rec.meta.items() if k != "parts"}
     with EmgXdfRecorder(path, rec.fs, rec.class_names, rec.n_channels, str(rec.meta.get("units", "a.u.")),
-                        meta, overwrite=overwrite) as out:
-        for start, _stop, label in rec.segments():
-            name = rec.class_names[label] if 0 <= label < len(rec.class_names) else "unlabeled"
-            out.marker(float(rec.timestamps[start]), name)
-        step = max(1, int(chunk_s * rec.fs))
-        for i in range(0, len(rec), step):
-            out.append(rec.samples[i:i + step], rec.timestamps[i:i + step])
+                        meta, overwrite=overwrite, inputs=inputs) as out:
+        try:
+            for start, _stop, label in rec.segments():
+                name = rec.class_names[label] if 0 <= label < len(rec.class_names) else "unlabeled"
+                out.marker(float(rec.timestamps[start]), name)
+            step = max(1, int(chunk_s * rec.fs))
+            for i in range(0, len(rec), step):
+                out.append(rec.samples[i:i + step], rec.timestamps[i:i + step])
+        except BaseException:  # a whole-file write completes or leaves nothing new (an old file stays)
+            out.writer.discard()
+            raise
 
 
 def _load_streams(path: Path) -> list[dict[str, Any]]:

@@ -53,13 +53,14 @@ class EmgOutlet:
     """An LSL outlet of type ``EMG`` (float32, a Myo's rate and channels by default) with our XDF metadata."""
 
     def __init__(self, name: str = "myoxai-emg", source_id: str = "myoxai", fs: float = MYO.fs,
-                 n_channels: int = MYO.n_channels, units: str = "a.u.", meta: dict | None = None) -> None:
+                 n_channels: int = MYO.n_channels, units: str = "a.u.", meta: dict | None = None,
+                 provenance: bool = False) -> None:
         import pylsl
 
-        from myoxai.io.xdf import EMG_TYPE, emg_stream_desc
+        from myoxai.io.xdf import EMG_TYPE, emg_stream_desc, private_meta
 
         info = pylsl.StreamInfo(name, EMG_TYPE, n_channels, fs, pylsl.cf_float32, source_id)
-        _copy_xml(info.desc(), emg_stream_desc(n_channels, units, meta))
+        _copy_xml(info.desc(), emg_stream_desc(n_channels, units, private_meta(meta, provenance)))
         self.info = info
         self.outlet = pylsl.StreamOutlet(info, chunk_size=0, max_buffered=60)
 
