@@ -14,7 +14,6 @@ import json
 import logging
 import os
 import struct
-import tempfile
 import time
 import uuid
 import xml.etree.ElementTree as ET
@@ -24,11 +23,10 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from myoxai.errors import MyoxaiError
 from myoxai.io.outputs import GrowingOutput
-from myoxai.io.recording import UNLABELED, Recording
-from myoxai.io.validate import check_finite, check_rate
-from myoxai.io.xdf_scan import scan_xdf
+from myoxai.io.recording import Recording
+from myoxai.io.xdf_reader import _load_streams, read_recording  # noqa: F401 - re-exported
+from myoxai.io.xdf_scan import EMG_TYPE, MARKER_TYPE
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +34,6 @@ _BOUNDARY = bytes([0x43, 0xA5, 0x46, 0xDC, 0xCB, 0xF5, 0x41, 0x0F,
                    0xB3, 0x0E, 0xD5, 0x46, 0x73, 0x83, 0xCB, 0xE4])
 _TAG_FILE_HEADER, _TAG_STREAM_HEADER, _TAG_SAMPLES, _TAG_CLOCK, _TAG_BOUNDARY, _TAG_FOOTER = 1, 2, 3, 4, 5, 6
 _FORMATS = {"float32": "<f4", "double64": "<f8", "int8": "<i1", "int16": "<i2", "int32": "<i4", "int64": "<i8"}
-EMG_TYPE = "EMG"
-MARKER_TYPE = "Markers"
 EMG_CHANNEL_LABELS = tuple(f"emg{i}" for i in range(1, 9))
 
 
@@ -320,89 +316,3 @@ def write_recording(path: str | Path, rec: Recording, overwrite: bool = False, c
         except BaseException:  # a whole-file write completes or leaves nothing new (an old file stays)
             out.writer.discard()
             raise
-
-
-def _load_streams(path: Path) -> list[dict[str, Any]]:
-    import pyxdf
-
-    if not path.exists():
-        raise MyoxaiError(f"{path} does not exist")
-    layout = scan_xdf(path)  # structure checked before pyxdf allocates anything
-    src = path
-    if layout.truncated:
-        log.warning("%s ends in a partial chunk (crash while writing?); reading its %d complete bytes",
-                    path, layout.complete_bytes)
-        tmp = tempfile.NamedTemporaryFile(suffix=".xdf", delete=False)
-        with open(path, "rb") as f, tmp:
-            tmp.write(f.read(layout.complete_bytes))
-        src = Path(tmp.name)
-    try:
-        streams, _ = pyxdf.load_xdf(str(src), synchronize_clocks=True, dejitter_timestamps=False)
-    except Exception as exc:  # pyxdf raises assorted types on malformed files
-        raise MyoxaiError(f"{path} could not be parsed as XDF ({exc}); the file is damaged") from None
-    finally:
-        if src != path:
-            os.unlink(src)
-    return streams
-
-
-def _text(info: dict[str, Any], key: str, default: str = "") -> str:
-    v = info.get(key, [default])
-    return v[0] if v and isinstance(v[0], str) else default
-
-
-def read_recording(path: str | Path, stream: str | None = None) -> Recording:
-    """Read the EMG stream (by name, else the first of type EMG) and its markers into a Recording."""
-    path = Path(path)
-    streams = _load_streams(path)
-    emg = [s for s in streams if (stream is None and _text(s["info"], "type") == EMG_TYPE)
-           or (stream is not None and _text(s["info"], "name") == stream)]
-    if not emg:
-        names = [f"{_text(s['info'], 'name')} ({_text(s['info'], 'type')})" for s in streams]
-        raise MyoxaiError(f"{path} has no EMG stream{f' named {stream}' if stream else ''}; streams: {names}")
-    s = emg[0]
-    info = s["info"]
-    where = f"{path}, stream '{_text(info, 'name')}'"
-    try:
-        values = np.asarray(s["time_series"], dtype=np.float32)
-    except (TypeError, ValueError):
-        raise MyoxaiError(f"{where} holds text, not numbers; pick the EMG stream (stream=NAME)") from None
-    ts = np.asarray(s["time_stamps"], dtype=np.float64)
-    if values.ndim != 2 or values.shape[0] == 0:
-        raise MyoxaiError(f"{path}: EMG stream '{_text(info, 'name')}' holds no samples")
-    check_finite(values, where)
-    check_finite(ts, f"{where} (timestamps)")
-    fs = check_rate(_text(info, "nominal_srate", "0") or "0", where)
-    desc = (info.get("desc") or [None])[0] or {}
-    meta: dict[str, Any] = {}
-    if isinstance(desc, dict) and desc.get("myoxai"):
-        try:
-            meta = json.loads(desc["myoxai"][0]["meta"][0])
-        except (KeyError, IndexError, TypeError, json.JSONDecodeError):
-            meta = {}
-        if not isinstance(meta, dict):
-            meta = {}
-    meta.update({"source": str(path), "stream": _text(info, "name")})
-    class_names: tuple[str, ...] = ()
-    labels = None
-    markers = [m for m in streams if _text(m["info"], "type") == MARKER_TYPE and len(m["time_stamps"])]
-    if markers:
-        class_names, labels = _labels_from_markers(markers[0], ts)
-    return Recording(values, ts, fs, labels, class_names, meta)
-
-
-def _labels_from_markers(m: dict[str, Any], ts: np.ndarray) -> tuple[tuple[str, ...], np.ndarray]:
-    """Class names (declared, then any others the markers use) and each EMG sample's label."""
-    class_names: tuple[str, ...] = ()
-    mdesc = (m["info"].get("desc") or [None])[0]
-    if isinstance(mdesc, dict) and isinstance(mdesc.get("classes"), list) and isinstance(mdesc["classes"][0], dict):
-        class_names = tuple(c for c in mdesc["classes"][0].get("class", []) if isinstance(c, str))
-    texts = [row[0] if isinstance(row, (list, tuple)) and row and isinstance(row[0], str) else "unlabeled"
-             for row in m["time_series"]]
-    extra = [t for t in dict.fromkeys(texts) if t not in class_names and t != "unlabeled"]
-    class_names = class_names + tuple(extra)
-    codes = np.array([class_names.index(t) if t in class_names else UNLABELED for t in texts], dtype=np.int64)
-    mts = np.asarray(m["time_stamps"], dtype=np.float64)
-    order = np.argsort(mts, kind="stable")
-    idx = np.searchsorted(mts[order], ts, side="right") - 1
-    return class_names, np.where(idx >= 0, codes[order][np.maximum(idx, 0)], UNLABELED)
