@@ -44,7 +44,13 @@ def check_output(path: str | Path, *, overwrite: bool = False, inputs: Iterable[
     flag:
         The option that allows replacing, for the message.
     """
-    out = Path(path).expanduser()
+    try:
+        return _check_output(Path(path).expanduser(), overwrite, inputs, flag)
+    except OSError as exc:  # a name too long, a loop of links…: one line, nothing written
+        raise write_failed(path, exc) from None
+
+
+def _check_output(out: Path, overwrite: bool, inputs: Iterable[str | Path | None], flag: str) -> Path:
     resolved = out.resolve()
     for src in inputs:
         if src is None:
