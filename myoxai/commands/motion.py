@@ -14,6 +14,7 @@ from typing import Any
 
 from myoxai.commands.replay import speed
 from myoxai.sources.devices import source_help
+from myoxai.sources.lsl import add_scope_option, apply_scope_option
 
 HELP = "real-time Motion Test: selection/completion time, completion rate, real-time accuracy (live or vs labels)"
 
@@ -23,6 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", default=None, metavar="SPEC",
                         help=f"{source_help()}; a replay is scored against its labels "
                              "(default: the held-out part of the bundled recording)")
+    add_scope_option(parser)
     parser.add_argument("--model", default=None, help="model file (default: the bundled demo model)")
     parser.add_argument("--headless", action="store_true", help="no window (the only mode of this command today)")
     parser.add_argument("--prompts", action="store_true",
@@ -63,6 +65,7 @@ def _check_outputs(args: argparse.Namespace) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     """Run a Motion Test against the source's labels or live prompts and report its metrics."""
+    apply_scope_option(args)  # before anything loads liblsl's configuration
     import json
 
     from myoxai.errors import MyoxaiError

@@ -6,6 +6,7 @@ import argparse
 
 from myoxai.commands.replay import interval, seconds, speed
 from myoxai.sources.devices import source_help
+from myoxai.sources.lsl import add_scope_option
 
 HELP = "record EMG (and IMU, markers) from a Myo, an LSL stream or a replay into a crash-safe XDF file"
 
@@ -18,20 +19,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seconds", type=seconds, default=None, help="stop after this many seconds (else Ctrl-C)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace OUT if it exists (the new recording replaces it only when it stops cleanly)")
-    parser.add_argument("--lsl-local", action="store_true", help="LSL sources: loopback only (no network)")
     parser.add_argument("--provenance", action="store_true",
                         help="store this machine's host name and the source's full path in the file (default: "
                              "left out, so a shared recording does not reveal them)")
+    add_scope_option(parser)
     parser.add_argument("--speed", type=speed, default=1.0, help="replay only: 1 = real time, N = N× faster")
     parser.add_argument("--every", type=interval, default=1.0, help="seconds between status lines")
 
 
 def run(args: argparse.Namespace) -> int:
     """Record the source into an XDF file until ``--seconds`` or Ctrl-C, closing the file cleanly."""
-    if args.lsl_local:
-        from myoxai.sources.lsl import use_local_lsl
+    from myoxai.sources.lsl import apply_scope_option
 
-        use_local_lsl()
+    apply_scope_option(args)  # before anything loads liblsl's configuration
     import signal
     from pathlib import Path
 
