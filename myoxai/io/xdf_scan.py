@@ -30,8 +30,8 @@ MAX_HEADER_BYTES = 1_000_000
 """Largest stream header/footer XML accepted (LabRecorder's are a few kB)."""
 EMG_TYPE = "EMG"
 MARKER_TYPE = "Markers"
-MAX_DECODED_SAMPLES = 20_000_000
-"""Most samples myoxai decodes from one file (28 h at 200 Hz; pyxdf decodes about 0.3-1 M samples/s)."""
+MAX_DECODED_SAMPLES = 10_000_000
+"""Most samples myoxai decodes from one file (14 h at 200 Hz; pyxdf decodes 0.3-1 M samples/s, so < 40 s)."""
 _SIZES = {"float32": 4, "double64": 8, "int8": 1, "int16": 2, "int32": 4, "int64": 8}
 TAG_FILE_HEADER, TAG_STREAM_HEADER, TAG_SAMPLES, TAG_CLOCK, TAG_BOUNDARY, TAG_FOOTER = 1, 2, 3, 4, 5, 6
 
