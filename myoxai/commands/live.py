@@ -138,12 +138,14 @@ def _run_headless(options: EngineOptions, seconds: float | None) -> int:
     engine.start()
     n = correct = labelled = 0
     t0: float | None = None
-    drift_state = "ok"
+    drift_state, drift = "ok", None
     try:
         while True:
-            if engine.drift is not None and engine.drift.latest.state != drift_state:
-                drift_state = _print_drift(engine.drift.latest)
-            for d in sub.drain():
+            batch = sub.drain()
+            drift = batch.drift  # the drift stage's assessment published with these decisions
+            if drift is not None and drift.state != drift_state:
+                drift_state = _print_drift(drift)
+            for d in batch:
                 t0 = d.timestamp if t0 is None else t0
                 print(headless_line(d, names, t0), flush=True)
                 n += 1
@@ -153,7 +155,9 @@ def _run_headless(options: EngineOptions, seconds: float | None) -> int:
                 if seconds is not None and n >= seconds * engine.config.fs / engine.config.step:
                     raise StopIteration
             if not engine.running:
-                for d in sub.drain():
+                batch = sub.drain()
+                drift = batch.drift
+                for d in batch:
                     print(headless_line(d, names, t0 or d.timestamp), flush=True)
                     n += 1
                 break
@@ -162,8 +166,8 @@ def _run_headless(options: EngineOptions, seconds: float | None) -> int:
         pass
     finally:
         engine.stop()
-    if engine.drift is not None and engine.drift.latest.state != drift_state:
-        _print_drift(engine.drift.latest)
+    if drift is not None and drift.state != drift_state:
+        _print_drift(drift)
     st = engine.status()
     acc = f"; accuracy vs the recording's labels {correct / labelled:.3f} ({labelled} decisions)" if labelled else ""
     print(f"done: {n} decisions, latency p50 {st.latency_p50_ms:.1f} ms p99 {st.latency_p99_ms:.1f} ms, "

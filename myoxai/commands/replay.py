@@ -3,55 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import math
+
+from myoxai.cliargs import interval, positive_int, seconds, speed  # shared argument types (re-exported)
+
+__all__ = ["interval", "positive_int", "seconds", "speed"]
 
 HELP = "replay a recording through the streaming dsp core, printing a live line (samples/s, windows/s)"
-
-
-def speed(text: str) -> float:
-    """``1``, ``10``, ``0.5`` or ``max`` (0 = no pacing)."""
-    if text == "max":
-        return 0.0
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"speed must be a number or 'max', not {text!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"speed must be a positive number (or 'max'), not {text}")
-    return value
-
-
-def _seconds(text: str, allow_zero: bool) -> float:
-    """A finite number of seconds, > 0 (or >= 0 with ``allow_zero``), as an argparse type."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, not {text!r}") from None
-    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-        raise argparse.ArgumentTypeError(f"must be a number of seconds >= 0, not {text}" if allow_zero
-                                         else f"seconds must be a positive number, not {text}")
-    return value
-
-
-def seconds(text: str) -> float:
-    """A positive, finite number of seconds (``--seconds``, ``--every``)."""
-    return _seconds(text, allow_zero=False)
-
-
-def interval(text: str) -> float:
-    """Seconds between status lines: a finite number >= 0 (0 = every chunk)."""
-    return _seconds(text, allow_zero=True)
-
-
-def positive_int(text: str) -> int:
-    """A whole number >= 1 (``--chunk``)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {text}")
-    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -6,6 +6,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import numpy as np
+
 from myoxai.config import SignalConfig
 from myoxai.errors import MyoxaiError
 from myoxai.sources.base import Source
@@ -41,6 +43,15 @@ class ActiveModel:
     version: int
     class_names: tuple[str, ...]
     origin: str = ""
+
+    def classify(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """(probabilities, φ or None, C or None) for a batch of model inputs."""
+        if self.explainer is not None:
+            res = self.explainer.explain_decisions(x)
+            return res.probabilities, res.phi, res.total
+        from myoxai.models import predict_proba
+
+        return predict_proba(self.model, x), None, None
 
 
 def model_class_names(model: Model, n_classes: int) -> tuple[str, ...]:

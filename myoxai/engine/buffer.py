@@ -22,13 +22,13 @@ class BufferedWindows:
         (n, *input_shape) float32 model inputs (spectrograms or windows, the model's ``input_kind``).
     timestamps:
         (n,) source clock of each window's last sample.
-    segment:
-        (n,) int64 stream segment: increments at every gap, so consumers can tell continuous runs apart.
+    after_gap:
+        (n,) True for the first window after a gap (``np.cumsum`` numbers the continuous runs).
     """
 
     inputs: np.ndarray
     timestamps: np.ndarray
-    segment: np.ndarray
+    after_gap: np.ndarray
 
     def __len__(self) -> int:
         return int(self.timestamps.shape[0])
@@ -50,7 +50,7 @@ class WindowRing:
         self.input_shape = tuple(input_shape)
         self._x = np.zeros((self.capacity, *self.input_shape), np.float32)
         self._t = np.zeros(self.capacity, np.float64)
-        self._seg = np.zeros(self.capacity, np.int64)
+        self._gap = np.zeros(self.capacity, bool)
         self._written = 0
         self._lock = threading.Lock()
 
@@ -62,20 +62,20 @@ class WindowRing:
         with self._lock:
             self._written = 0
 
-    def extend(self, inputs: np.ndarray, timestamps: np.ndarray, segment: int | np.ndarray) -> None:
-        """Append k windows with their stream segment(s) (oldest are overwritten once full)."""
+    def extend(self, inputs: np.ndarray, timestamps: np.ndarray, after_gap: np.ndarray | None = None) -> None:
+        """Append k windows with their ``after_gap`` flags (oldest are overwritten once full)."""
         k = int(inputs.shape[0])
         if k == 0:
             return
-        segment = np.broadcast_to(np.asarray(segment, np.int64), (k,))
+        after_gap = np.zeros(k, bool) if after_gap is None else np.asarray(after_gap, bool)
         if k > self.capacity:
-            inputs, timestamps, segment = (a[-self.capacity:] for a in (inputs, timestamps, segment))
+            inputs, timestamps, after_gap = (a[-self.capacity:] for a in (inputs, timestamps, after_gap))
             k = self.capacity
         with self._lock:
             idx = (self._written + np.arange(k)) % self.capacity
             self._x[idx] = inputs
             self._t[idx] = timestamps
-            self._seg[idx] = segment
+            self._gap[idx] = after_gap
             self._written += k
 
     def seconds(self, step_s: float) -> float:
@@ -87,4 +87,4 @@ class WindowRing:
         with self._lock:
             n = len(self)
             idx = (self._written - n + np.arange(n)) % self.capacity
-            return BufferedWindows(self._x[idx].copy(), self._t[idx].copy(), self._seg[idx].copy())
+            return BufferedWindows(self._x[idx].copy(), self._t[idx].copy(), self._gap[idx].copy())

@@ -1,7 +1,7 @@
-"""The record the engine publishes for every window, and a bounded mailbox to read them from.
+"""What the engine publishes (a ``DecisionBatch`` of ``Decision``s with the drift then) and a mailbox to read it from.
 
 Subscribers never slow the engine down: a ``Subscription`` is a bounded deque that drops its
-oldest entries (and counts them) when its reader is slow, so a stalled GUI costs memory of at
+oldest decisions (and counts them) when its reader is slow, so a stalled GUI costs memory of at
 most ``maxlen`` decisions and the engine never waits for it.
 """
 
@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import collections
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from myoxai.adapt.drift import DriftAssessment
 
 REJECTED = -1  # label of a decision whose (voted) confidence is below the threshold
 
@@ -80,28 +85,72 @@ class Decision:
         return np.concatenate([[float(self.label)], self.probabilities, phi]).astype(np.float32)
 
 
+@dataclass(frozen=True)
+class DecisionBatch:
+    """What every subscriber receives (GUI, LSL outlet, decision log, recorders): decisions and the drift at that point.
+
+    ``len``, iteration and indexing go over ``decisions``.
+
+    Attributes
+    ----------
+    decisions:
+        The batch's decisions, oldest first.
+    drift:
+        The drift stage's latest assessment once it has taken these decisions in; None when the engine has no
+        drift stage or the deciding model no reference to compare with.
+    drift_trend:
+        The assessments the stage made inside the batch, each with the signal time it was made at.
+    """
+
+    decisions: tuple[Decision, ...] = ()
+    drift: DriftAssessment | None = None
+    drift_trend: tuple[tuple[float, DriftAssessment], ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.decisions)
+
+    def __iter__(self) -> Iterator[Decision]:
+        return iter(self.decisions)
+
+    def __getitem__(self, i: Any) -> Any:
+        return self.decisions[i]
+
+
 @dataclass
 class Subscription:
-    """A bounded mailbox of decisions for one reader (e.g. the GUI timer)."""
+    """A bounded mailbox of decision batches for one reader (e.g. the GUI timer).
+
+    A slow reader loses the oldest decisions (counted in ``dropped``), never the latest drift
+    assessment nor the last ``trend_max`` drift trend points.
+    """
 
     maxlen: int = 1000
     dropped: int = 0
+    trend_max: int = 600
     _items: collections.deque = field(default_factory=collections.deque)
+    _drift: Any = None
+    _trend: collections.deque = field(default_factory=collections.deque)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def put(self, decision: Decision) -> None:
-        """Add one decision, dropping (and counting) the oldest when the reader falls behind."""
+    def put(self, batch: DecisionBatch) -> None:
+        """Add one batch, dropping (and counting) the oldest decisions when the reader falls behind."""
         with self._lock:
-            if len(self._items) >= self.maxlen:
-                self._items.popleft()
-                self.dropped += 1
-            self._items.append(decision)
+            for d in batch.decisions:
+                if len(self._items) >= self.maxlen:
+                    self._items.popleft()
+                    self.dropped += 1
+                self._items.append(d)
+            self._drift = batch.drift
+            self._trend.extend(batch.drift_trend)
+            while len(self._trend) > self.trend_max:
+                self._trend.popleft()
 
-    def drain(self) -> list[Decision]:
-        """Every decision published since the last drain, oldest first."""
+    def drain(self) -> DecisionBatch:
+        """Everything published since the last drain as one batch (its ``drift``: the latest published)."""
         with self._lock:
-            out = list(self._items)
+            out = DecisionBatch(tuple(self._items), self._drift, tuple(self._trend))
             self._items.clear()
+            self._trend.clear()
             return out
 
 

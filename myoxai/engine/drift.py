@@ -1,10 +1,11 @@
-"""The live drift monitor: a decision sink that keeps the last seconds of non-rest decisions and assesses drift.
+"""The drift stage: keeps the last seconds of non-rest decisions and assesses drift against the model's reference.
 
-It runs in the engine thread (``engine.add_sink(monitor)``, added before any sink that publishes the
-score). Per decision it keeps only the window's per-electrode power, its probabilities and φ of the
-predicted class, so a 30 s window costs a few hundred kB. Every ``every_s`` seconds of signal it
-recomputes the components against the model's reference (``myoxai.adapt.drift``) and appends the
-score to a trend. Readers (GUI timer, sinks) call ``snapshot()``/``score``; nothing blocks the engine.
+It runs in the engine thread, between the decisions and their publication (``Engine(..., drift=True)``
+builds it as ``engine.drift_stage``). Per decision it keeps only the window's per-electrode power, its
+probabilities and φ of the predicted class, so a 30 s window costs a few hundred kB. Every ``every_s``
+seconds of signal it recomputes the components against the model's reference (``myoxai.adapt.drift``).
+The engine publishes its latest assessment, and the assessments made inside the batch (the trend),
+with every ``DecisionBatch``; readers never touch the stage itself.
 
 The reference comes from the model file (``drift_reference``, written at training/calibration time);
 for a model without one, ``myoxai.live.drift_reference.reference_for_model`` computes it from the model's
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import collections
 import logging
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -66,8 +66,6 @@ class DriftMonitor:
         Seconds per decision (config step / fs).
     thresholds:
         Watch / recalibrate levels per component.
-    history:
-        Assessments kept for the trend.
     model_reference:
         Called when the deciding model changes (swap, revert, recalibration): the new model's
         reference, or None to keep the current one (e.g. ``lambda: stored_reference(engine.active.model)``).
@@ -75,7 +73,6 @@ class DriftMonitor:
 
     def __init__(self, reference: DriftReference | None, window_s: float = 30.0, min_s: float = 5.0,
                  every_s: float = 1.0, step_s: float = 0.05, thresholds: DriftThresholds | None = None,
-                 history: int = 600,
                  model_reference: Callable[[], DriftReference | None] | None = None) -> None:
         self.reference = reference
         self.model_reference = model_reference
@@ -85,20 +82,26 @@ class DriftMonitor:
         self._power: collections.deque = collections.deque(maxlen=n)
         self._proba: collections.deque = collections.deque(maxlen=n)
         self._phi: collections.deque = collections.deque(maxlen=n)
-        self._lock = threading.Lock()
         self._latest = DriftAssessment()
-        self._trend: collections.deque = collections.deque(maxlen=history)  # (timestamp, score, state, cause)
+        self._pending: tuple[DriftReference] | None = None  # from set_reference, applied by the engine thread
         self._next_t: float | None = None
         self._model_version: int | None = None
         self._n_classes = 0
 
-    def __call__(self, decisions: Sequence[Any]) -> None:
-        """Sink: take the non-rest decisions, reassess every ``every_s`` seconds of signal (also inside a backlog)."""
+    def __call__(self, decisions: Sequence[Any]) -> list[tuple[float, DriftAssessment]]:
+        """Take a batch's non-rest decisions; reassess every ``every_s`` seconds of signal (also inside a backlog).
+
+        Returns the assessments made, each with the timestamp of the decision that triggered it.
+        """
+        made = []
         for d in decisions:
             if self._model_version is not None and d.model_version != self._model_version:
                 self._n_classes = len(d.probabilities)
                 self._new_model()
             self._model_version = d.model_version
+            if self._pending is not None:  # after the model check: it wins over the new model's stored reference
+                (self.reference,), self._pending = self._pending, None
+                self.reset()
             if self.reference is None:
                 continue
             if d.raw_label != self.reference.rest and d.spectrogram is not None:
@@ -109,10 +112,11 @@ class DriftMonitor:
                 self._next_t = d.timestamp + self.every_s
             elif d.timestamp >= self._next_t:
                 self._next_t = d.timestamp + self.every_s
-                self.update(d.timestamp)
+                made.append((d.timestamp, self.update()))
+        return made
 
-    def update(self, timestamp: float = 0.0) -> DriftAssessment:
-        """Assess the current window now (also called by the sink on its schedule)."""
+    def update(self) -> DriftAssessment:
+        """Assess the current window now (also called on the stage's schedule)."""
         n = len(self._power)
         if self.reference is None or n < self.min_n:
             result = DriftAssessment(n_windows=n)
@@ -121,9 +125,7 @@ class DriftMonitor:
             phi = None if any(p is None for p in phis) else np.stack(phis)
             comps = drift_components(self.reference, np.stack(self._power), np.stack(self._proba), phi)
             result = assess(comps, self.thresholds, n)
-        with self._lock:
-            self._latest = result
-            self._trend.append((timestamp, result.score, result.state, result.cause))
+        self._latest = result
         return result
 
     def _new_model(self) -> None:
@@ -148,50 +150,34 @@ class DriftMonitor:
         """Start the assessment from scratch: empty the windows seen so far and the latest result."""
         for q in (self._power, self._proba, self._phi):
             q.clear()
-        with self._lock:
-            self._latest = DriftAssessment()
+        self._latest = DriftAssessment()
         self._next_t = None
 
     def set_reference(self, reference: DriftReference) -> None:
-        """A new model (e.g. after recalibration) brings its own reference."""
-        self.reference = reference
-        self.reset()
+        """Compare with ``reference`` from the next decision on, from scratch (e.g. after Quick adapt).
+
+        Safe from any thread: the engine thread takes it up with the next batch, after it has noticed
+        a model swapped in before the call, so the reference given here wins over that model's stored
+        one. A model swapped in later brings its own again.
+        """
+        self._pending = (reference,)
 
     @property
-    def score(self) -> float:
-        """The latest drift score: the largest component over its recalibrate threshold (≥ 1: recalibrate)."""
-        return self._latest.score
-
-    @property
-    def latest(self) -> DriftAssessment:
-        """The latest assessment (what the decision sinks publish with each decision)."""
-        return self._latest
-
-    def snapshot(self) -> tuple[DriftAssessment, list[tuple[float, float, str, str]]]:
-        """(latest assessment, trend of (timestamp, score, state, cause)) for a viewer."""
-        with self._lock:
-            return self._latest, list(self._trend)
+    def latest(self) -> DriftAssessment | None:
+        """The latest assessment; None when there is no reference to compare with."""
+        return None if self.reference is None else self._latest
 
 
-def attach_drift_monitor(engine: Any, **settings: Any) -> DriftMonitor | None:
-    """Give ``engine`` a drift monitor (``engine.drift``) fed by its decisions; None when the model has no reference.
+def make_drift_stage(active_model: Callable[[], Any], step_s: float) -> DriftMonitor | None:
+    """The engine's drift stage for the model ``active_model()`` returns; None when that model has no reference.
 
-    The monitor is added as a plain sink, so it runs before the engine's owned sinks (LSL outlet,
-    decision log) and they publish the score of the batch they carry. It follows model changes: a
-    swapped-in model brings its own stored reference.
+    The stage follows model changes: a swapped-in model brings its own stored reference.
     """
-    if getattr(engine, "drift", None) is not None:
-        return engine.drift
-    reference = stored_reference(engine.active.model)
+    reference = stored_reference(active_model())
     if reference is None:
         log.info("the model has no drift reference: drift monitoring off")
         return None
-    cfg = engine.config
-    monitor = DriftMonitor(reference, step_s=cfg.step / cfg.fs, **settings,
-                           model_reference=lambda: stored_reference(engine.active.model))
-    engine.add_sink(monitor)
-    engine.drift = monitor
-    return monitor
+    return DriftMonitor(reference, step_s=step_s, model_reference=lambda: stored_reference(active_model()))
 
 
 STATE_CODES = {"ok": 0, "watch": 1, "recalibrate": 2}

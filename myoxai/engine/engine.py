@@ -1,14 +1,16 @@
-"""The online pipeline: source chunks → streaming dsp → model → exact channel Shapley → decisions.
+"""The online pipeline: source chunks → streaming dsp → model → exact channel Shapley → decisions → drift.
 
 One engine thread does everything per chunk batch: it drains the source (the source's own queue
-is bounded and counts what it drops), then ``process`` runs three stages in order:
+is bounded and counts what it drops), then ``process`` runs its stages in order:
 
 1. windows — ``ChunkWindows`` pushes the chunks through one ``WindowStream`` and returns every
-   window they complete with its timestamp, label and gap flag (a gap resets the dsp and the vote:
-   windows are never bridged across it);
+   window they complete with its timestamp, label and ``after_gap`` flag (a gap resets the dsp and
+   the vote: windows are never bridged across it);
 2. classify and explain — the model and the exact channel Shapley explainer on all windows at once;
-3. publish — post-processing, then each ``Decision`` to bounded ``Subscription`` mailboxes and
-   non-blocking sinks. Nothing waits on a reader, so a stalled GUI can never stall acquisition.
+3. decide — post-processing (vote, rejection) makes each window's ``Decision``;
+4. drift — the drift stage (``drift_stage``, when the engine has one) takes the decisions in;
+5. publish — one ``DecisionBatch`` (decisions + drift assessment) to bounded ``Subscription``
+   mailboxes and non-blocking sinks. Nothing waits on a reader, so a stalled GUI can never stall acquisition.
 
 The active model and its explainer are one immutable tuple, read once per batch and replaced by
 a single assignment, which makes a swap atomic between two decisions. Sinks whose columns depend on
@@ -31,7 +33,8 @@ import numpy as np
 from myoxai.config import DEFAULT_CONFIG, SignalConfig
 from myoxai.engine.active import ActiveModel, EngineSource, Model, check_source, model_class_names
 from myoxai.engine.buffer import WindowRing
-from myoxai.engine.decision import Decision, Subscription, percentile_ms
+from myoxai.engine.decision import Decision, DecisionBatch, Subscription, percentile_ms
+from myoxai.engine.drift import make_drift_stage
 from myoxai.engine.postprocess import PostProcessor
 from myoxai.engine.sinks import ClassSinks, DecisionSink, SinkFactory
 from myoxai.engine.status import EngineStatus
@@ -44,6 +47,7 @@ log = logging.getLogger(__name__)
 
 ChunkListener = Callable[[Sequence[Chunk]], None]
 ExplainerFactory = Callable[[Model, SignalConfig], Any]  # myoxai.explain.methods.explainer_factory(name)
+Sink = Callable[[DecisionBatch], None]
 __all__ = ["ActiveModel", "Engine", "EngineSource", "EngineStatus", "Model", "model_class_names"]
 
 
@@ -65,13 +69,21 @@ class Engine(ThreadOwner):
         ``explain_decisions(x)`` gives the decisions' φ. Default: exact channel Shapley
         (``myoxai.explain.methods.explainer_factory("shapley", chunk=8)``).
     vote, threshold:
-        Post-processing (majority vote length, rejection threshold); changeable live via ``post``.
+        Post-processing (majority vote length, rejection threshold); changeable live with ``set_postprocessing``.
     buffer_minutes:
         Length of the unlabeled-window ring kept for recalibration.
     highpass:
         Apply the causal high-pass (False for data already filtered with the same filter).
     behind_s:
         A drain holding more than this much signal marks the engine as behind.
+    drift:
+        Run the drift stage when the model carries a drift reference.
+
+    Attributes
+    ----------
+    drift_stage:
+        The ``DriftMonitor`` between decisions and publication, or None; features reach it here (e.g.
+        ``set_reference`` after Quick adapt), readers get its assessments in the batches.
 
     Raises
     ------
@@ -81,7 +93,8 @@ class Engine(ThreadOwner):
 
     def __init__(self, source: EngineSource, model: Model, config: SignalConfig = DEFAULT_CONFIG,
                  explain: bool = True, vote: int = 5, threshold: float = 0.0, buffer_minutes: float = 5.0,
-                 highpass: bool = True, behind_s: float = 0.5, explainer: ExplainerFactory | None = None) -> None:
+                 highpass: bool = True, behind_s: float = 0.5, explainer: ExplainerFactory | None = None,
+                 drift: bool = False) -> None:
         check_source(source, config)
         self.source = source
         self.config = config
@@ -94,7 +107,7 @@ class Engine(ThreadOwner):
         self._active = self._make_active(model, "initial")
         self._previous: ActiveModel | None = None
         self._subs: list[Subscription] = []
-        self._sinks: list[Callable[[list[Decision]], None]] = []
+        self._sinks: list[Sink] = []
         self._outputs = ClassSinks()
         self._chunk_listeners: list[ChunkListener] = []
         self._lock = threading.Lock()
@@ -105,7 +118,7 @@ class Engine(ThreadOwner):
         self._status = EngineStatus()
         shape = config.spec_shape if self.input_kind == "spectrogram" else (config.window, config.n_channels)
         self.buffer = WindowRing(int(buffer_minutes * 60 * config.fs / config.step), shape)
-        self.drift: Any = None  # the DriftMonitor sink, when one is attached (myoxai.engine.drift)
+        self.drift_stage = make_drift_stage(lambda: self._active.model, config.step / config.fs) if drift else None
 
     # -- model management ------------------------------------------------------------------------
     def _make_active(self, model: Model, origin: str) -> ActiveModel:
@@ -167,6 +180,13 @@ class Engine(ThreadOwner):
         with self._lock:
             self._previous = None
 
+    def set_postprocessing(self, vote: int | None = None, threshold: float | None = None) -> None:
+        """Change the vote length and/or the rejection threshold from the next decision on (any thread)."""
+        if (vote is not None and vote < 1) or (threshold is not None and not 0.0 <= threshold <= 1.0):
+            raise MyoxaiError(f"vote {vote}, threshold {threshold}: vote over at least 1 decision, threshold 0 to 1")
+        self.post.vote = self.post.vote if vote is None else int(vote)
+        self.post.threshold = self.post.threshold if threshold is None else float(threshold)
+
     # -- subscribers -----------------------------------------------------------------------------
     def subscribe(self, maxlen: int = 1000) -> Subscription:
         """A bounded mailbox that receives every decision from now on."""
@@ -181,8 +201,8 @@ class Engine(ThreadOwner):
             if sub in self._subs:
                 self._subs.remove(sub)
 
-    def add_sink(self, sink: Callable[[list[Decision]], None]) -> None:
-        """Call ``sink(decisions)`` in the engine thread after each batch; it must not block.
+    def add_sink(self, sink: Sink) -> None:
+        """Call ``sink(batch)`` with every ``DecisionBatch``, in the engine thread; it must not block.
 
         The caller owns ``sink``. A sink that lays out columns per gesture or holds a file or an
         outlet belongs in ``add_sink_factory`` instead.
@@ -199,7 +219,7 @@ class Engine(ThreadOwner):
         """The sinks built from ``add_sink_factory`` factories, as they are now."""
         return self._outputs.sinks
 
-    def remove_sink(self, sink: Callable[[list[Decision]], None]) -> None:
+    def remove_sink(self, sink: Sink) -> None:
         """Stop calling ``sink`` (a no-op when it is not registered)."""
         with self._lock:
             if sink in self._sinks:
@@ -287,36 +307,27 @@ class Engine(ThreadOwner):
     def process(self, chunks: Sequence[Chunk], t_in: float) -> list[Decision]:
         """Classify every window the chunks complete; publish and return the decisions.
 
-        Three stages, in order: windows (dsp, gaps), classify and explain (one model for the whole
-        batch), publish. ``t_in`` is when the chunks were drained from the source (the start of each
-        decision's latency).
+        Stages, in order: windows (dsp, gaps), classify and explain (one model for the whole batch),
+        decide, drift, publish. ``t_in`` is when the chunks were drained from the source (the start of
+        each decision's latency).
         """
         t_start = time.perf_counter()
         with self._lock:
             listeners = list(self._chunk_listeners)
         for listener in listeners:
             self._call(listener, chunks)
+        self._status.gaps += sum(c.gap > 0 for c in chunks)
         new = self.windowing.push(chunks)
         out: list[Decision] = []
         if new is not None:
             active = self._active  # one read: the whole batch uses one model
             x = new.model_input(active.model.input_kind)
-            proba, phi, total = self._classify(active, x)
-            self.buffer.extend(x, new.timestamps, new.segments)
+            proba, phi, total = active.classify(x)
+            self.buffer.extend(x, new.timestamps, new.after_gap)
             out = self._decisions(active, new, proba, phi, total, t_in)
             self._publish(out)
         self._note_load(t_start, sum(len(c) for c in chunks))
         return out
-
-    @staticmethod
-    def _classify(active: ActiveModel, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-        """(probabilities, φ or None, C or None) for a batch of model inputs."""
-        if active.explainer is not None:
-            res = active.explainer.explain_decisions(x)
-            return res.probabilities, res.phi, res.total
-        from myoxai.models import predict_proba
-
-        return predict_proba(active.model, x), None, None
 
     def _decisions(self, active: ActiveModel, new: NewWindows, proba: np.ndarray, phi: np.ndarray | None,
                    total: np.ndarray | None, t_in: float) -> list[Decision]:
@@ -342,23 +353,26 @@ class Engine(ThreadOwner):
         return out
 
     def _publish(self, decisions: list[Decision]) -> None:
+        stage = self.drift_stage  # the drift stage takes the decisions in; the batch carries its assessment
+        trend = () if stage is None else tuple(self._call(stage, decisions) or ())
+        batch = DecisionBatch(tuple(decisions), None if stage is None else stage.latest, trend)
         with self._lock:
             subs, sinks = list(self._subs), list(self._sinks)
         for sub in subs:
-            for d in decisions:
-                sub.put(d)
+            sub.put(batch)
         for sink in sinks:
-            self._call(sink, decisions)
-        self._outputs.publish(decisions, self._call)
+            self._call(sink, batch)
+        self._outputs.publish(batch, self._call)
         self._latencies.extend(d.latency_s for d in decisions)
         self._status.decisions += len(decisions)
 
-    def _call(self, fn: Callable, arg: Any) -> None:
+    def _call(self, fn: Callable, arg: Any) -> Any:
         try:
-            fn(arg)
-        except Exception:  # a broken sink must not stop classification; it is logged and counted
+            return fn(arg)
+        except Exception:  # a broken sink (or drift stage) must not stop classification: logged, counted, None
             log.exception("decision sink %r failed", fn)
             self._status.sink_errors += 1
+            return None
 
     def _note_load(self, t_in: float, n_signal: int) -> None:
         self._load_marks.append((time.perf_counter() - t_in, n_signal / self.config.fs))
@@ -380,7 +394,6 @@ class Engine(ThreadOwner):
                 st.error = src.error
         except AttributeError:  # a test stand-in without status()
             pass
-        st.gaps = self.windowing.gaps
         st.buffered_windows = len(self.buffer)
         st.buffered_seconds = self.buffer.seconds(self.config.step / self.config.fs)
         st.model_version, st.model_origin = self._active.version, self._active.origin

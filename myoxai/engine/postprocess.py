@@ -1,7 +1,7 @@
 """Post-processing of raw decisions: majority vote over the last k windows, then rejection.
 
-Kept apart from the engine so it can be changed live (both settings are plain attributes read
-on every decision) and tested on its own.
+Kept apart from the engine so it can be tested on its own; both settings are plain attributes read
+on every batch, changed live through ``Engine.set_postprocessing``.
 """
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
 """Decision sinks run in the engine thread: an LSL outlet and a recorder. Both are non-blocking.
 
+Each receives the engine's ``DecisionBatch``: the decisions and the drift assessment made with them.
 ``LslDecisionOutlet`` publishes ``myoxai-decisions`` (irregular rate, float32): channel 0 is the
 post-processed label (−1 = rejected), then one probability per class, then φ of the predicted
-class per electrode — the layout is also written into the stream's ``<desc>`` so a receiver can
-label its columns. ``DecisionLog`` appends decisions to a CSV-free, numpy-friendly JSON-lines file.
+class per electrode, then (``with_drift``) the drift score and state — the layout is also written
+into the stream's ``<desc>`` so a receiver can label its columns. ``DecisionLog`` appends decisions
+to a CSV-free, numpy-friendly JSON-lines file.
 
 Both fix their columns to a set of gestures when built. The engine therefore owns them through
 ``ClassSinks``: it builds each from a factory for the active model's gestures, rebuilds it (a new
@@ -18,11 +20,11 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
-from myoxai.engine.decision import Decision
+from myoxai.engine.decision import Decision, DecisionBatch
 from myoxai.engine.drift import STATE_CODES
 from myoxai.errors import MyoxaiError
 
@@ -32,7 +34,7 @@ log = logging.getLogger(__name__)
 class DecisionSink(Protocol):
     """A consumer of decision batches that holds a resource (an outlet, a file)."""
 
-    def __call__(self, decisions: list[Decision]) -> None:
+    def __call__(self, batch: DecisionBatch) -> None:
         """Consume one batch of decisions (called from the engine thread)."""
 
     def close(self) -> None:
@@ -73,16 +75,16 @@ class ClassSinks:
         with self._lock:
             return [s for s in self._sinks if s is not None]
 
-    def publish(self, decisions: list[Decision], call: Callable[[Callable, list[Decision]], None]) -> None:
-        """Hand ``decisions`` (one model's, so one class set) to every sink, rebuilding them first if needed."""
-        if not decisions or not self._factories:
+    def publish(self, batch: DecisionBatch, call: Callable[[Callable, DecisionBatch], None]) -> None:
+        """Hand ``batch`` (one model's, so one class set) to every sink, rebuilding them first if needed."""
+        if not batch or not self._factories:
             return
         with self._lock:
-            if decisions[0].class_names != self._classes:
-                self._rebuild(decisions[0].class_names)
+            if batch[0].class_names != self._classes:
+                self._rebuild(batch[0].class_names)
             sinks = [s for s in self._sinks if s is not None]
         for sink in sinks:
-            call(sink, decisions)
+            call(sink, batch)
 
     def _rebuild(self, class_names: tuple[str, ...]) -> None:
         for i, factory in enumerate(self._factories):
@@ -124,21 +126,21 @@ class LslDecisionOutlet:
         Electrodes (one φ column each).
     name:
         Stream name.
-    drift:
-        A ``DriftMonitor``: two more columns, its score and state (0 ok, 1 watch, 2 recalibrate).
+    with_drift:
+        Two more columns: the batch's drift score and state (0 ok, 1 watch, 2 recalibrate; NaN without one).
     """
 
     def __init__(self, class_names: Sequence[str], n_channels: int = 8, name: str = "myoxai-decisions",
-                 drift: Any = None) -> None:
+                 with_drift: bool = False) -> None:
         import pylsl
 
-        self.drift = drift
-        self.n_values = 1 + len(class_names) + n_channels + (2 if drift is not None else 0)
+        self.with_drift = with_drift
+        self.n_values = 1 + len(class_names) + n_channels + (2 if with_drift else 0)
         info = pylsl.StreamInfo(name, "Decisions", self.n_values, pylsl.IRREGULAR_RATE, pylsl.cf_float32,
                                 f"{name}-{'-'.join(class_names)[:40]}")
         channels = info.desc().append_child("channels")
         labels = ["label"] + [f"p:{c}" for c in class_names] + [f"phi:ch{i + 1}" for i in range(n_channels)]
-        labels += ["drift", "drift_state"] if drift is not None else []
+        labels += ["drift", "drift_state"] if with_drift else []
         for lab in labels:
             channels.append_child("channel").append_child_value("label", lab)
         classes = info.desc().append_child("classes")
@@ -147,21 +149,20 @@ class LslDecisionOutlet:
         self.outlet: pylsl.StreamOutlet | None = pylsl.StreamOutlet(info)
         self.class_names = tuple(class_names)
 
-    def __call__(self, decisions: list[Decision]) -> None:
+    def __call__(self, batch: DecisionBatch) -> None:
         """Push one row per decision with its timestamp (nothing once closed)."""
-        if not decisions or self.outlet is None:
+        if not batch or self.outlet is None:
             return
-        rows = np.stack([self._row(d) for d in decisions])
-        self.outlet.push_chunk(rows.tolist(), [d.timestamp for d in decisions])
+        rows = np.stack([self._row(d, batch) for d in batch])
+        self.outlet.push_chunk(rows.tolist(), [d.timestamp for d in batch])
 
-    def _row(self, d: Decision) -> np.ndarray:
+    def _row(self, d: Decision, batch: DecisionBatch) -> np.ndarray:
         v = d.as_vector()
         out = np.full(self.n_values, np.nan, np.float32)
-        n = self.n_values - (2 if self.drift is not None else 0)
+        n = self.n_values - (2 if self.with_drift else 0)
         out[:min(len(v), n)] = v[:n]
-        if self.drift is not None:
-            a = self.drift.latest
-            out[-2:] = a.score, STATE_CODES[a.state]
+        if self.with_drift and batch.drift is not None:
+            out[-2:] = batch.drift.score, STATE_CODES[batch.drift.state]
         return out
 
     def close(self) -> None:
@@ -175,9 +176,8 @@ class DecisionLog:
     Written from the engine thread in small buffered writes; ``close`` flushes.
     """
 
-    def __init__(self, path: str | Path, class_names: Sequence[str], drift: Any = None) -> None:
+    def __init__(self, path: str | Path, class_names: Sequence[str]) -> None:
         self.path = Path(path)
-        self.drift = drift  # a DriftMonitor: its score, state and cause go into every line
         from myoxai.io.outputs import open_log
 
         self._f = open_log(self.path, "classes")  # appends; refuses a file that is not a decision log
@@ -185,18 +185,17 @@ class DecisionLog:
         self.class_names = tuple(class_names)
         self._f.write(json.dumps({"classes": list(class_names)}) + "\n")  # a new header at every class change
 
-    def __call__(self, decisions: list[Decision]) -> None:
-        """Append one JSON line per decision."""
+    def __call__(self, batch: DecisionBatch) -> None:
+        """Append one JSON line per decision (with the batch's drift score, state and cause when it has them)."""
         lines = []
-        for d in decisions:
+        for d in batch:
             rec = {"t": d.timestamp, "label": d.label, "raw": d.raw_label, "conf": round(d.confidence, 5),
                    "p": np.round(d.probabilities, 5).tolist(), "latency_ms": round(d.latency_s * 1e3, 3),
                    "model": d.model_version, "gap": d.after_gap}
             if d.phi is not None:
                 rec["phi"] = np.round(d.phi_label, 5).tolist()
                 rec["C"] = round(float(d.total[d.raw_label]), 5)
-            if self.drift is not None:
-                a = self.drift.latest
+            if (a := batch.drift) is not None:
                 rec.update({"drift": round(a.score, 4), "drift_state": a.state, "drift_cause": a.cause})
             lines.append(json.dumps(rec))
         with self._lock:

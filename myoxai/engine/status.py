@@ -15,7 +15,7 @@ class EngineStatus:
     latency_p99_ms: float = float("nan")
     load: float = 0.0  # processing seconds per second of signal, recent (> 1 = cannot keep up at real time)
     behind: bool = False  # the last drain held more than ``behind_s`` of signal: processing lags the source
-    gaps: int = 0  # gaps reported by the source; each reset the dsp state
+    gaps: int = 0  # chunks that came after a gap (Chunk.gap > 0); each reset the dsp state
     samples_lost: int = 0
     samples_dropped: int = 0  # dropped by the source's bounded queue (the engine fell behind)
     source_rate_hz: float = 0.0

@@ -2,9 +2,9 @@
 
 Chunks are joined into gap-free runs (``myoxai.engine.runs``) and pushed through one
 ``WindowStream``. ``push`` says where in the run every completed window ends, so the window's
-timestamp and true label are read straight from the run. A gap (``Chunk.gap > 0``) resets the dsp
-stream: windows are never bridged across it, the next window carries ``after_gap`` and a new
-buffer segment starts.
+timestamp and true label are read straight from the run. A gap (``Chunk.gap > 0``, set by the
+source) resets the dsp stream: windows are never bridged across it, and the next window carries
+``after_gap``, the one form in which the gap travels on (vote reset, buffer, decisions).
 """
 
 from __future__ import annotations
@@ -39,8 +39,6 @@ class NewWindows:
         (n,) the source's label at each window's last sample, -1 where the source has none.
     has_labels:
         (n,) whether ``true_labels`` holds a label.
-    segments:
-        (n,) buffer segment of each window (it changes at every gap).
     after_gap:
         (n,) True for the first window after a gap.
     """
@@ -51,7 +49,6 @@ class NewWindows:
     samples: np.ndarray
     true_labels: np.ndarray
     has_labels: np.ndarray
-    segments: np.ndarray
     after_gap: np.ndarray
 
     def __len__(self) -> int:
@@ -63,7 +60,7 @@ class NewWindows:
 
 
 class ChunkWindows:
-    """Streaming dsp over drained chunks, with the gap bookkeeping the engine needs.
+    """Streaming dsp over drained chunks, reset at every gap.
 
     Parameters
     ----------
@@ -75,9 +72,7 @@ class ChunkWindows:
 
     def __init__(self, config: SignalConfig, highpass: bool = True) -> None:
         self.stream = WindowStream(config, highpass=highpass)
-        self.segment = 0  # increases at every gap
-        self.gaps = 0
-        self._pending_gap = False
+        self._pending_gap = False  # a gap was seen; the next window to complete carries after_gap
         self._started = False
 
     def push(self, chunks: Sequence[Chunk]) -> NewWindows | None:
@@ -85,7 +80,9 @@ class ChunkWindows:
         parts: list[tuple] = []
         for run in continuous_runs(chunks):
             if run.gap > 0 and self._started:
-                self._reset_at_gap(run.gap)
+                self.stream.reset()
+                self._pending_gap = True
+                log.info("gap of %d samples in the stream: dsp state reset", run.gap)
             batch = self.stream.push(run.samples)
             self._started = True
             if not len(batch):
@@ -95,16 +92,9 @@ class ChunkWindows:
             has = run.labels is not None
             labels = run.labels[batch.last] if has else np.full(len(batch), -1)
             parts.append((batch.windows, batch.spectrograms, run.timestamps[batch.last], batch.end, labels,
-                          np.full(len(batch), has), np.full(len(batch), self.segment), flags))
+                          np.full(len(batch), has), flags))
         if not parts:
             return None
         cols = [np.concatenate(c) for c in zip(*parts, strict=True)]
         return NewWindows(cols[0].astype(np.float32), cols[1].astype(np.float32), cols[2], cols[3],
-                          cols[4].astype(np.int64), cols[5], cols[6], cols[7])
-
-    def _reset_at_gap(self, missing: int) -> None:
-        self.stream.reset()
-        self.segment += 1
-        self.gaps += 1
-        self._pending_gap = True
-        log.info("gap of %d samples in the stream: dsp state reset", missing)
+                          cols[4].astype(np.int64), cols[5], cols[6])

@@ -229,16 +229,20 @@ def train_calibration_model(x: np.ndarray, y: np.ndarray, groups: np.ndarray, n_
     The source data's validation groups are exactly the ones the trainer held out, so the safeguard
     validates on windows the model never trained on. The calibration energy profile (of the
     training windows) is stored in the model's description. With ``settings.cache_dir`` the model
-    is loaded from / saved to a file named by the recipe, the data description and the seed.
+    is loaded from / saved to a file named by the recipe, the data (description and content hash),
+    the seed and the code fingerprint.
     """
     import hashlib
     import json
 
+    from myoxai.evaluation.fingerprint import array_hash, code_fingerprint
     from myoxai.models import load_model, save_model
 
     ts = TrainSettings(**{**settings.train.to_dict(), "seed": settings.seed, "threads": settings.threads})
     recipe = {"model": settings.model, "args": settings.model_args, "train": ts.to_dict(), "data": description}
-    key = hashlib.sha256(json.dumps(recipe, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    # the file name sees the data (hash of windows, labels, groups) and the code, not only the recipe
+    ident = {**recipe, "data_hash": array_hash(x, y, groups), "code": code_fingerprint()["sources"]}
+    key = hashlib.sha256(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()[:16]
     path = Path(settings.cache_dir) / f"calibration-{key}.safetensors" if settings.cache_dir else None
     if path is not None and path.exists():
         model = load_model(path)

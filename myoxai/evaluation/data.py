@@ -149,7 +149,8 @@ def myo_readings_windows(root: str | Path, subjects: list[str] | None, sessions:
 
 
 # ---------------------------------------------------------------- data units of evaluation cells
-# A unit is what a cell reads: [subject, day] (kanoga) or [participant, session] (myo-readings).
+# A unit is what a cell reads: [subject, day] (kanoga), [participant, session] (myo-readings) or
+# [group, participant] (myo-armband: every round of that person).
 def unit_files(dataset: str, root: str | Path, unit: list) -> list[Path]:
     """The files one data unit is read from, in a fixed order (their content goes into cache keys)."""
     if dataset == "kanoga":
@@ -163,6 +164,11 @@ def unit_files(dataset: str, root: str | Path, unit: list) -> list[Path]:
         name = f"{unit[0]}-{unit[1]}"
         folder = next((p for p in session_dirs(root) if p.name == name), Path(root) / name)
         files = sorted(p for p in folder.glob("*.txt") if p.stem.isdigit()) if folder.is_dir() else []
+    elif dataset == "myo-armband":
+        from myoxai.io.myo_armband import group_dir
+
+        folder = group_dir(root, str(unit[0])) / str(unit[1])
+        files = sorted(folder.glob("*/classe_*.dat")) if folder.is_dir() else []
     else:
         raise MyoxaiError(f"no data units defined for dataset {dataset!r}")
     if not files:
@@ -176,7 +182,8 @@ def unit_hash(dataset: str, root: str | Path, unit: list) -> str:
 
     h = hashlib.sha256()
     for path in unit_files(dataset, root, unit):
-        h.update(path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+        name = f"{path.parent.name}/{path.name}" if dataset == "myo-armband" else path.name
+        h.update(name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
     return h.hexdigest()
 
 

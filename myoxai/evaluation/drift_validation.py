@@ -2,8 +2,10 @@
 
 Protocol (fixed seed, every number from data the model and the thresholds never saw):
 
-- per subject, a day-1 model trained on day-1 trials 1–3; its reference accuracy is day-1 trial 4
-  (a whole held-out trial), its drift reference comes from the trials-1–3 windows;
+- per subject, a day-1 model trained on day-1 trials 1–3, early stopping on whole held-out trials of
+  those three (one per gesture); its reference accuracy *and* its drift reference come from day-1
+  trial 4, a whole trial the model never trained or stopped on (a reference from training windows
+  would make every later day look like drift, since the model is over-confident on what it fitted);
 - per later day, the drift components are computed on that day's trials 1–2 **unlabeled** (every
   window, in recording order), and the no-adaptation accuracy on trials 3–4; the accuracy change is
   that accuracy minus the reference accuracy;
@@ -11,7 +13,11 @@ Protocol (fixed seed, every number from data the model and the thresholds never 
   correlation of the score with the accuracy change, the overall scale (score ≥ 1 = recalibrate)
   by the balanced accuracy of flagging an accuracy loss larger than ``loss_points``;
 - reported on the other days (2, 9–30): Spearman over subject-days, per position N/I/O, per component
-  (its size alone), and the score with the live default thresholds for comparison.
+  (its size alone), and the score with the live default thresholds for comparison;
+- and, since days of one subject are not independent and the confidence alone may explain most of it:
+  the *within-subject* Spearman (each subject's days, then the mean over subjects) with a 95 % bootstrap
+  interval (subjects, then days within subjects), beside the same for a max-softmax-only baseline
+  (minus the mean top probability of the unlabeled windows) and for their difference.
 """
 
 from __future__ import annotations
@@ -42,21 +48,30 @@ MODEL_CHANNELS = (8, 16, 16, 32)  # narrow All-ConvNet: exact Shapley on every w
 
 
 def _day1_model(root: str | Path, subject: int, cache_dir: Path | None, seed: int, epochs: int) -> tuple[Any, Any]:
-    """(model, day-1 WindowSet) — the model trained on day-1 trials 1–3, cached as a model file."""
+    """(model, day-1 WindowSet) — the model trained on day-1 trials 1–3, cached as a model file.
+
+    Early stopping holds out whole trials (``groups`` = gesture × trial). The cache file is named by
+    subject, seed, epochs, a hash of the training windows and the code fingerprint.
+    """
     from myoxai.evaluation.data import kanoga_windows
+    from myoxai.evaluation.fingerprint import array_hash, code_fingerprint
     from myoxai.models import TrainSettings, build_model, load_model, save_model, train_model
 
     day1 = kanoga_windows(root, [subject], [1], DEFAULT_CONFIG)
-    path = None if cache_dir is None else cache_dir / f"kanoga_sub{subject}_day1_seed{seed}_e{epochs}.safetensors"
+    train = day1.meta["trial"] <= 3
+    tag = f"{array_hash(day1.spec[train], day1.y[train])}-{code_fingerprint()['sources']}"
+    path = None if cache_dir is None else cache_dir / f"kanoga_sub{subject}_day1_seed{seed}_e{epochs}_{tag}.safetensors"
     if path is not None and path.exists():
         return load_model(path), day1
-    train = day1.meta["trial"] <= 3
     model = build_model("allconvnet", len(day1.class_names), seed=seed, channels=MODEL_CHANNELS)
-    train_model(model, day1.spec[train], day1.y[train], TrainSettings(epochs=epochs, seed=seed, threads=1))
+    groups = day1.meta["motion"][train] * 10 + day1.meta["trial"][train]
+    train_model(model, day1.spec[train], day1.y[train], TrainSettings(epochs=epochs, seed=seed, threads=1),
+                groups=groups)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         save_model(model, path, day1.class_names, DEFAULT_CONFIG,
-                   {"data": "kanoga", "subject": subject, "days": [1], "trials": [1, 2, 3], "seed": seed})
+                   {"data": "kanoga", "subject": subject, "days": [1], "trials": [1, 2, 3], "seed": seed,
+                    "early_stopping": "whole trials"})
     return model, day1
 
 
@@ -76,9 +91,9 @@ def subject_days(root: str | Path, subjects: Sequence[int] = (1, 2, 3, 4), days:
     rows = []
     for s in subjects:
         model, day1 = _day1_model(root, s, cache, seed, epochs)
-        train, held = day1.meta["trial"] <= 3, day1.meta["trial"] == 4
+        held = day1.meta["trial"] == 4  # a whole trial the model never trained or stopped on
         ref_acc = float(np.mean(predict_proba(model, day1.spec[held]).argmax(1) == day1.y[held]))
-        pick = np.flatnonzero(train)
+        pick = np.flatnonzero(held)
         pick = np.sort(rng.choice(pick, min(len(pick), 1500), replace=False))
         proba, phi = predicted_class_outputs(model, day1.spec[pick])
         ref = reference_from_outputs(day1.spec[pick], proba, phi, rest=0)
@@ -104,7 +119,8 @@ def subject_days(root: str | Path, subjects: Sequence[int] = (1, 2, 3, 4), days:
             comps["shapley"] = shap
             rows.append({"subject": s, "day": d, "position": ws.meta["position"][0], "accuracy": acc,
                          "reference_accuracy": ref_acc, "accuracy_change": acc - ref_acc,
-                         "n_unlabeled": int(active.sum()), "components": comps})
+                         "n_unlabeled": int(active.sum()), "components": comps,
+                         "max_softmax": float(p_all.max(axis=1).mean())})
             log.info("sub%d day%d %s acc %.3f (ref %.3f) %s", s, d, rows[-1]["position"], acc, ref_acc, comps)
     return rows
 
@@ -201,9 +217,57 @@ def summarise(rows: Sequence[dict[str, Any]], loss_points: float = 0.10) -> dict
                                "sensitivity": float(np.mean(flag[lost])) if lost.any() else None,
                                "specificity": float(np.mean(~flag[~lost])) if (~lost).any() else None,
                                "n_loss": int(lost.sum()), "n": len(report)}
+    out["within_subject"] = within_subject(report, {
+        "drift score": [r["score"] for r in report],
+        "max-softmax baseline": [-r["max_softmax"] for r in report] if all("max_softmax" in r for r in report)
+        else None})
     out["rotation_sign"] = {}
     for pos in "NIO":
         rot = np.array([r["components"]["rotation"] for r in rows if r["position"] == pos])
         out["rotation_sign"][pos] = {"positive": int((rot > 0).sum()), "negative": int((rot < 0).sum()),
                                      "zero": int((rot == 0).sum())}
+    return out
+
+
+def _mean_within(score: np.ndarray, change: np.ndarray, subject: np.ndarray, picks: list[np.ndarray]) -> float:
+    """Mean over ``picks`` (index arrays, one per drawn subject) of each one's Spearman; NaN if none is defined."""
+    rhos = [spearman(score[i], change[i]) for i in picks]
+    rhos = [r for r in rhos if r is not None]
+    return float(np.mean(rhos)) if rhos else float("nan")
+
+
+def within_subject(rows: Sequence[dict[str, Any]], scores: dict[str, Sequence[float] | None],
+                   resamples: int = 2000, seed: int = 0) -> dict[str, Any]:
+    """Within-subject Spearman of each score with the accuracy change, and of their difference to the baseline.
+
+    For each subject, Spearman over its days; then the mean over subjects. The 95 % percentile
+    bootstrap interval resamples subjects and then days within each drawn subject (the same resamples
+    for every score, so the difference is paired). Negative = a higher score goes with a larger loss.
+    """
+    change = np.array([r["accuracy_change"] for r in rows])
+    subject = np.array([r["subject"] for r in rows])
+    by = [np.flatnonzero(subject == s) for s in np.unique(subject)]
+    scores = {k: np.asarray(v, float) for k, v in scores.items() if v is not None}
+    rng = np.random.default_rng(seed)
+    draws = []
+    for _ in range(resamples):
+        chosen = rng.integers(0, len(by), len(by))
+        draws.append([by[c][rng.integers(0, len(by[c]), len(by[c]))] for c in chosen])
+    out: dict[str, Any] = {"n_subjects": len(by), "n_days": [len(b) for b in by], "resamples": resamples,
+                           "interval": "95 % percentile bootstrap; subjects, then days within subjects"}
+    boot = {}
+    for name, score in scores.items():
+        point = _mean_within(score, change, subject, by)
+        boot[name] = np.array([_mean_within(score, change, subject, d) for d in draws])
+        out[name] = {"spearman_mean_over_subjects": point,
+                     "per_subject": {int(s): spearman(score[b], change[b]) for s, b in zip(np.unique(subject), by,
+                                                                                            strict=True)},
+                     "ci95": [float(np.nanpercentile(boot[name], 2.5)), float(np.nanpercentile(boot[name], 97.5))]}
+    names = list(scores)
+    if len(names) == 2:
+        a, b = names
+        diff = boot[a] - boot[b]
+        out[f"{a} minus {b}"] = {"difference": out[a]["spearman_mean_over_subjects"]
+                                 - out[b]["spearman_mean_over_subjects"],
+                                 "ci95": [float(np.nanpercentile(diff, 2.5)), float(np.nanpercentile(diff, 97.5))]}
     return out

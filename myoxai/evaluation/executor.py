@@ -22,7 +22,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from typing import Any
 from myoxai import __version__
 from myoxai.errors import MyoxaiError
 from myoxai.evaluation.cells import Cell, GridContext, canonical, run_cell
+from myoxai.evaluation.fingerprint import cache_identity, code_fingerprint
 
 
 @dataclass
@@ -43,6 +44,8 @@ class GridResult:
     teardown_seconds: float = 0.0
     dashboard: str | None = None
     workers: int = 1
+    code: dict[str, Any] = field(default_factory=dict)
+    foreign_cache: dict[str, int] = field(default_factory=dict)
 
     @property
     def failed(self) -> list[dict[str, Any]]:
@@ -68,6 +71,21 @@ class CellCache:
             return None
         return stored if stored.get("key") == key and stored.get("status") == "done" else None
 
+    def foreign(self, sources: str) -> dict[str, int]:
+        """How many stored cells each *other* code fingerprint wrote (never served: their keys differ)."""
+        out: dict[str, int] = {}
+        if self.folder is None or not self.folder.is_dir():
+            return out
+        for path in self.folder.glob("*.json"):
+            try:
+                code = json.loads(path.read_text()).get("code") or {}
+            except (OSError, ValueError):
+                continue
+            other = code.get("sources", "unknown (written before code fingerprints)")
+            if other != sources:
+                out[other] = out.get(other, 0) + 1
+        return out
+
     def put(self, key: str, entry: dict[str, Any]) -> None:
         """Store a cell's entry atomically (a no-op without a cache folder)."""
         if self.folder is None:
@@ -78,15 +96,30 @@ class CellCache:
         os.replace(tmp, self.folder / f"{key}.json")
 
 
-def cell_keys(cells: list[Cell], context: GridContext, data_root: str | None = None) -> list[str]:
-    """Cache key of every cell: hash of runner, parameters, settings, seed, threads, data content, version.
+def pipeline_constants() -> dict[str, Any]:
+    """Numbers that shape results without being a cell parameter: signal config, adaptation pipeline, supports."""
+    from myoxai.adapt import DEFAULT_PIPELINE
+    from myoxai.adapt.quick import PROTOTYPE_SUPPORTS
+    from myoxai.config import DEFAULT_CONFIG
 
-    The data is hashed where this process sees it (``data_root``, default ``context.root``).
+    return {"signal_config": DEFAULT_CONFIG.to_dict(), "default_pipeline": DEFAULT_PIPELINE,
+            "prototype_supports": PROTOTYPE_SUPPORTS}
+
+
+def cell_keys(cells: list[Cell], context: GridContext, data_root: str | None = None) -> list[str]:
+    """Cache key of every cell.
+
+    A hash of: runner, parameters, seed key, the content hashes of the data it reads, dataset,
+    settings (``context.settings_key``: recipe, model arguments, feature set, …), run seed, threads,
+    the pipeline constants and the code (``fingerprint.cache_identity``: the package's sources and the
+    functions registered for features and models in this process). The data is hashed where this
+    process sees it (``data_root``, default ``context.root``).
     """
     from myoxai.evaluation.data import unit_hash
 
     hashes: dict[str, str] = {}
     keys = []
+    code, constants = cache_identity(), pipeline_constants()
     for cell in cells:
         reads = {}
         for unit in cell.reads:
@@ -96,18 +129,18 @@ def cell_keys(cells: list[Cell], context: GridContext, data_root: str | None = N
             reads[u] = hashes[u]
         ident = {"runner": cell.runner, "params": cell.params, "seed_key": cell.seed_key, "reads": reads,
                  "dataset": context.dataset, "settings": context.settings_key, "seed": context.seed,
-                 "threads": context.threads, "myoxai": __version__}
+                 "threads": context.threads, "constants": constants, "code": code}
         keys.append(hashlib.sha256(canonical(ident).encode()).hexdigest()[:32])
     return keys
 
 
-def _sequential(todo: list[tuple[str, Cell]], context: GridContext) -> Iterator[tuple[str, dict[str, Any], int]]:
-    for key, cell in todo:
+def _sequential(todo: list[tuple[str, Cell, GridContext]]) -> Iterator[tuple[str, dict[str, Any], int]]:
+    for key, cell, context in todo:
         yield key, run_cell(cell, context), 1
 
 
-def _worker_facts(root: str, runners: list[str]) -> tuple[str, bool, int]:
-    """The worker's myoxai version, whether it sees ``root``, and its torch threads.
+def _worker_facts(root: str, runners: list[str]) -> tuple[str, bool, int, str]:
+    """The worker's myoxai version, whether it sees ``root``, its torch threads and its code fingerprint.
 
     Imports the runners (and torch) once, so the first cell of each worker does not pay for it.
     """
@@ -115,10 +148,11 @@ def _worker_facts(root: str, runners: list[str]) -> tuple[str, bool, int]:
 
     import myoxai
     from myoxai.evaluation.cells import resolve
+    from myoxai.evaluation.fingerprint import code_fingerprint
 
     for runner in runners:
         resolve(runner)
-    return myoxai.__version__, os.path.isdir(root), torch.get_num_threads()
+    return myoxai.__version__, os.path.isdir(root), torch.get_num_threads(), code_fingerprint()["sources"]
 
 
 def _reachable(address: str) -> None:
@@ -177,10 +211,11 @@ def prepare_workers(client: Any, context: GridContext, runners: list[str]) -> No
     facts = client.run(_worker_facts, context.root, runners)
     if not facts:
         raise MyoxaiError("the Dask cluster has no workers; start some (dask worker ADDRESS) and retry")
-    for address, (version, has_root, threads) in facts.items():
-        if version != __version__:
-            raise MyoxaiError(f"worker {address} runs myoxai {version}, this client {__version__}; install the "
-                              "same version on every worker")
+    mine = code_fingerprint()["sources"]
+    for address, (version, has_root, threads, sources) in facts.items():
+        if version != __version__ or sources != mine:
+            raise MyoxaiError(f"worker {address} runs myoxai {version} (code {sources}), this client {__version__} "
+                              f"(code {mine}); install the same code on every worker")
         if not has_root:
             raise MyoxaiError(f"worker {address} cannot see {context.root}; put the dataset on a filesystem the "
                               "workers share at that path, or pass --worker-root with the workers' path")
@@ -189,11 +224,12 @@ def prepare_workers(client: Any, context: GridContext, runners: list[str]) -> No
                               f"start the workers with OMP_NUM_THREADS={context.threads} (records depend on it)")
 
 
-def _dask(todo: list[tuple[str, Cell]], client: Any, context: GridContext) -> Iterator[tuple[str, dict, int]]:
+def _dask(todo: list[tuple[str, Cell, GridContext]], client: Any) -> Iterator[tuple[str, dict, int]]:
     from distributed import as_completed
 
     slots = sum(client.nthreads().values())
-    futures = {client.submit(run_cell, cell, context, key=f"cell-{key}", pure=False): key for key, cell in todo}
+    futures = {client.submit(run_cell, cell, context, key=f"cell-{key}", pure=False): key
+               for key, cell, context in todo}
     for future in as_completed(futures):
         key = futures[future]
         try:
@@ -204,68 +240,79 @@ def _dask(todo: list[tuple[str, Cell]], client: Any, context: GridContext) -> It
         yield key, outcome, min(running, slots)
 
 
-def run_grid(cells: list[Cell], context: GridContext, workers: int | None = None, scheduler: str | None = None,
-             cache_dir: str | Path | None = None, progress: bool = True, data_root: str | None = None) -> GridResult:
-    """Run every cell not already in the cache; finished cells are cached as soon as they complete.
+def run_grid(cells: list[Cell], context: GridContext | Sequence[GridContext], workers: int | None = None,
+             scheduler: str | None = None, cache_dir: str | Path | None = None, progress: bool = True,
+             data_root: str | None = None) -> GridResult:
+    """Run every cell under every context (one per run seed) not already in the cache.
 
-    ``data_root``: where this process sees the dataset, to hash it (default: ``context.root``, where
-    the cells read it).
+    Finished cells are cached as soon as they complete. Every record gets the run seed of its context
+    as ``"seed"``. ``data_root``: where this process sees the dataset, to hash it (default: each
+    context's ``root``, where the cells read it).
     """
     from tqdm.auto import tqdm
 
     t0 = time.perf_counter()
+    contexts = [context] if isinstance(context, GridContext) else list(context)
     cache = CellCache(Path(cache_dir) if cache_dir else None)
-    keys = cell_keys(cells, context, data_root)
+    code = code_fingerprint()
+    foreign = cache.foreign(code["sources"])
+    jobs = [(key, cell, ctx) for ctx in contexts for key, cell in zip(cell_keys(cells, ctx, data_root), cells,
+                                                                       strict=True)]
     outcomes: dict[str, dict[str, Any]] = {}
-    for key in keys:
+    for key, _, _ in jobs:
         hit = cache.get(key)
         if hit is not None:
             outcomes[key] = {**hit, "cached": True}
-    todo = [(k, c) for k, c in zip(keys, cells, strict=True) if k not in outcomes]
-    todo = list({k: (k, c) for k, c in todo}.values())  # identical cells run once
-    bar = tqdm(total=len(cells), initial=len(cells) - len(todo), desc="cells", unit="cell", disable=not progress)
+    todo = list({k: (k, c, x) for k, c, x in jobs if k not in outcomes}.values())  # identical cells run once
+    bar = tqdm(total=len(jobs), initial=len(jobs) - len(todo), desc="cells", unit="cell", disable=not progress)
+    if foreign:
+        bar.write(f"the cache {cache.folder} also holds cells written by other code ({foreign}); they are not used")
     failed = 0
     startup = 0.0
     dashboard = None
     n_workers = 1
     with contextlib.ExitStack() as stack:
         if (workers or scheduler) and todo:
-            client = stack.enter_context(dask_client(workers, scheduler, context.threads))
-            prepare_workers(client, context, sorted({cell.runner for _, cell in todo}))
+            client = stack.enter_context(dask_client(workers, scheduler, contexts[0].threads))
+            prepare_workers(client, contexts[0], sorted({cell.runner for _, cell, _ in todo}))
             startup = time.perf_counter() - t0
             dashboard = client.dashboard_link
             n_workers = sum(client.nthreads().values())
             bar.write(f"Dask: {n_workers} worker threads, dashboard {dashboard}")
-            stream = _dask(todo, client, context)
+            stream = _dask(todo, client)
         else:
-            stream = _sequential(todo, context)
-        labels = dict(zip(keys, cells, strict=True))
+            stream = _sequential(todo)
+        labels = {key: cell for key, cell, _ in jobs}
         for key, outcome, running in stream:
             outcome["cached"] = False
             outcomes[key] = outcome
             if outcome["status"] == "done":
                 cell = labels[key]
                 cache.put(key, {"key": key, "label": cell.label, "runner": cell.runner, "params": cell.params,
-                                "myoxai": __version__, **outcome})
+                                "myoxai": __version__, "code": code, **outcome})
             else:
                 failed += 1
                 bar.write(f"cell failed: {labels[key].label}: {outcome['error']}")
             n = bar.n + 1
-            bar.set_postfix(done=n - failed, running=running if n < len(cells) else 0, failed=failed, refresh=False)
+            bar.set_postfix(done=n - failed, running=running if n < len(jobs) else 0, failed=failed, refresh=False)
             bar.update(1)
         t_done = time.perf_counter()
     bar.close()
     teardown = time.perf_counter() - t_done
     records, entries = [], []
-    for key, cell in zip(keys, cells, strict=True):
+    for key, cell, ctx in jobs:
         out = outcomes[key]
-        entry = {"id": key, "label": cell.label, "status": out["status"], "cached": out["cached"],
-                 "seed": out.get("seed"), "seconds": out.get("seconds"), "cpu_seconds": out.get("cpu_seconds")}
+        entry = {"id": key, "label": cell.label, "run_seed": ctx.seed, "status": out["status"],
+                 "cached": out["cached"], "seed": out.get("seed"), "seconds": out.get("seconds"),
+                 "cpu_seconds": out.get("cpu_seconds")}
+        if out["cached"]:
+            entry["code"] = out.get("code")
         if out["status"] == "done":
-            records.extend(out["records"])
+            records.extend({**r, "seed": ctx.seed} for r in out["records"])
             if out.get("details"):
                 entry["details"] = out["details"]
         else:
             entry["error"] = out["error"]
         entries.append(entry)
-    return GridResult(records, entries, time.perf_counter() - t0, startup, teardown, dashboard, n_workers)
+    return GridResult(records, entries, time.perf_counter() - t0, startup, teardown, dashboard, n_workers, code,
+                      foreign)

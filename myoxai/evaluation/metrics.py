@@ -32,11 +32,14 @@ def variant_of(record: dict[str, Any]) -> str:
 
 
 def summarize(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Mean ± sd over subjects of each subject's mean score, per (dataset, protocol, model, adapt, variant).
+    """Mean ± sd over subjects of each subject's score, per (dataset, protocol, model, adapt, variant).
 
-    Inter-day protocols are also summarised per armband position of the test day. A metric that
-    some records of a group lack is left out of that group's row.
+    A subject's score: per run seed the mean over its records, then the mean over seeds
+    (``stats.subject_means``). Inter-day protocols are also summarised per armband position of the
+    test day. A metric that some records of a group lack is left out of that group's row.
     """
+    from myoxai.evaluation.stats import subject_means
+
     groups: dict[tuple, dict[Any, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
     for r in records:
         key = (r["dataset"], r["protocol"], r["model"], r["adapt"], variant_of(r))
@@ -47,11 +50,13 @@ def summarize(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for (dataset, protocol, model, adapt, variant, position), by_subject in sorted(groups.items(), key=str):
         row: dict[str, Any] = {"dataset": dataset, "protocol": protocol, "model": model, "adapt": adapt,
                                "variant": variant, "position": position, "subjects": sorted(by_subject, key=str),
-                               "n_records": sum(len(v) for v in by_subject.values())}
+                               "n_records": sum(len(v) for v in by_subject.values()),
+                               "seeds": sorted({r.get("seed", 0) for rs in by_subject.values() for r in rs})}
         for metric in ("accuracy", "balanced_accuracy", "macro_f1"):
             if any(metric not in r for rs in by_subject.values() for r in rs):
                 continue  # e.g. adaptation records that carry accuracy only
-            per_subject = np.array([np.mean([r[metric] for r in rs]) for rs in by_subject.values()])
+            means = subject_means([r for rs in by_subject.values() for r in rs], metric)
+            per_subject = np.array([means[s] for s in by_subject])
             row[metric] = float(per_subject.mean())
             row[f"{metric}_sd"] = float(per_subject.std(ddof=1)) if len(per_subject) > 1 else 0.0
             row[f"{metric}_per_subject"] = {str(s): float(v) for s, v in zip(by_subject, per_subject, strict=True)}
@@ -59,15 +64,23 @@ def summarize(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def summary_markdown(summary: list[dict[str, Any]]) -> str:
-    """The ``summarize`` rows over all positions as a Markdown table (percent, mean ± sd over subjects)."""
-    lines = ["| dataset | protocol | model | adapt | variant | subjects | records | accuracy | balanced acc. | "
-             "macro-F1 |", "|---|---|---|---|---|---|---|---|---|---|"]
+def summary_markdown(summary: list[dict[str, Any]], stats: dict[str, Any] | None = None) -> str:
+    """The ``summarize`` rows over all positions as a Markdown table (percent, mean ± sd over subjects).
+
+    With ``stats`` (``stats.compare``), the comparisons with the reference follow, one table per metric.
+    """
+    lines = ["| dataset | protocol | model | adapt | variant | subjects | seeds | records | accuracy | "
+             "balanced acc. | macro-F1 |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in summary:
         if row["position"] != "all":
             continue
         cells = [f"{100 * row[m]:.1f} ± {100 * row[m + '_sd']:.1f}" if m in row else "–"
                  for m in ("accuracy", "balanced_accuracy", "macro_f1")]
         lines.append(f"| {row['dataset']} | {row['protocol']} | {row['model']} | {row['adapt']} | {row['variant']} | "
-                     f"{len(row['subjects'])} | {row['n_records']} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+                     f"{len(row['subjects'])} | {','.join(map(str, row['seeds']))} | {row['n_records']} | "
+                     + " | ".join(cells) + " |")
+    if stats:
+        from myoxai.evaluation.stats import METRICS, comparison_markdown
+
+        lines += ["", *(t + "\n" for t in (comparison_markdown(stats, m) for m in METRICS) if t)]
+    return "\n".join(lines).rstrip()

@@ -4,7 +4,8 @@ Pre-training: the 19 pre-training participants (round 1, all 4 cycles); early st
 4th cycle (whole holds, never an evaluation participant's data). Per evaluation participant and
 calibration size k (cycles of round 1): "transfer" fine-tunes a copy of the pre-trained model
 (new head, early layers frozen) for a fixed step budget, "scratch" trains the same architecture
-from random weights for a fixed (larger) budget, LDA fits time-domain features; all are tested on
+from random weights for a fixed (larger) budget, LDA fits the dataset README's own baseline (MAV, WL, ZC,
+SSC, log-RMS on unfiltered windows, dead-zone at the calibration's rest noise); all are tested on
 rounds 2 and 3 (Test0 + Test1). The budgets are declared up front (``ArmbandSettings``) and can be
 checked on pre-training participants with ``step_curve``; they are never tuned on an evaluation
 participant's test rounds. Electrode alignment (``align=True``) rolls an evaluation participant's
@@ -20,17 +21,18 @@ so a fixed electrode roll changes nothing for them: alignment is measured on tra
 from __future__ import annotations
 
 import copy
+import hashlib
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from myoxai.adapt.rotation import energy_profile, estimate_shift
-from myoxai.config import SignalConfig
+from myoxai.config import DEFAULT_CONFIG, SignalConfig
 from myoxai.dsp import process_signal
+from myoxai.dsp.features import MYO_ARMBAND_README, FeatureSet
 from myoxai.evaluation.data import WindowSet, concat
 from myoxai.evaluation.metrics import scores
 from myoxai.io import myo_armband as ma
@@ -56,6 +58,21 @@ class ArmbandSettings:
     participants: list[str] | None = None  # evaluation participants (default: all 17)
     cross_dataset: Path | None = None  # long-term dataset root: also pre-train there (subjects 1-4, days 1-3)
     cache: Path | None = None  # folder for pre-trained models (reused when present)
+    lda_features: FeatureSet = MYO_ARMBAND_README  # the dataset README's LDA baseline, on unfiltered windows
+    config: SignalConfig = DEFAULT_CONFIG
+
+    def for_seed(self, seed: int, threads: int) -> ArmbandSettings:
+        """These settings with every training step seeded with the run seed (as the budgets were fixed)."""
+        return replace(self, pretrain=replace(self.pretrain, seed=seed, threads=threads),
+                       transfer=replace(self.transfer, seed=seed, threads=threads),
+                       scratch=replace(self.scratch, seed=seed, threads=threads))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON description (report and cell cache key; paths stay out, the data's hashes go in)."""
+        return {"models": self.models, "trials_per_gesture": list(self.trials_per_gesture), "align": list(self.align),
+                "pretrain": self.pretrain.to_dict(), "transfer": asdict(self.transfer),
+                "scratch": asdict(self.scratch), "cross_dataset": self.cross_dataset is not None,
+                "lda_features": self.lda_features.to_dict(), "signal_config": self.config.to_dict()}
 
 
 # ---------------------------------------------------------------- windows and alignment
@@ -152,9 +169,9 @@ def calibrate(kind: str, name: str, cal: WindowSet, config: SignalConfig, settin
               source: MyoModel | None = None) -> tuple[Any, dict[str, Any]]:
     """A model for one participant from their calibration windows: transfer, scratch or LDA."""
     if name == "lda":
-        model = LdaBaseline(len(cal.class_names))
-        model.fit(None, cal.y, features=cal.features(model.feature_set))
-        return model, {"seconds": 0.0}
+        model = LdaBaseline(len(cal.class_names), settings.lda_features)
+        model.fit(None, cal.y, features=cal.features(model.resolve_features(cal.win, cal.y)))
+        return model, {}
     if kind == "scratch":
         model = _build(name, len(cal.class_names), config, settings.scratch.seed)
         return model, fine_tune(model, _inputs(model, cal), cal.y, settings.scratch)
@@ -179,22 +196,31 @@ def pretraining_set(root: Path, config: SignalConfig) -> tuple[WindowSet, np.nda
 
 def cached_pretrain(name: str, data: WindowSet, config: SignalConfig, settings: TrainSettings, val_mask: np.ndarray,
                     cache: Path | None, tag: str) -> MyoModel:
-    """``pretrain``, or its earlier result from ``cache`` (same model, data tag, signal config and seed).
+    """``pretrain``, or its earlier result from ``cache``.
 
-    Training is deterministic for a seed, so the cache only saves time (and lets parallel runs
-    share one pre-training); the files stay outside the repository (GPL-derived weights).
+    The file is named by everything the model depends on: model and constructor arguments, signal
+    config, every training setting (epochs, learning rate, seed, …), a hash of the training windows,
+    labels and validation mask, and the code fingerprint. Training is deterministic for a seed, so
+    the cache only saves time (and lets parallel runs share one pre-training); the files stay
+    outside the repository (GPL-derived weights).
     """
+    from myoxai.evaluation.cells import canonical
+    from myoxai.evaluation.fingerprint import array_hash, code_fingerprint
     from myoxai.models import load_model, save_model
 
-    stem = f"{tag}-{name}-{config.fingerprint()}-seed{settings.seed}"
-    path = None if cache is None else Path(cache) / f"{stem}.safetensors"
+    model = _build(name, len(data.class_names), config, settings.seed)
+    ident = {"model": name, "args": getattr(model, "init_args", {}), "config": config.to_dict(),
+             "train": settings.to_dict(), "data": array_hash(_inputs(model, data), data.y, val_mask),
+             "code": code_fingerprint()["sources"]}
+    digest = hashlib.sha256(canonical(ident).encode()).hexdigest()[:16]
+    path = None if cache is None else Path(cache) / f"{tag}-{name}-seed{settings.seed}-{digest}.safetensors"
     if path is not None and path.exists():
         return load_model(path, expect_config=config)
     model, report = pretrain(name, data, config, settings, val_mask)
     log.info("pre-trained %s on %s: %s", name, tag, report)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        save_model(model, path, data.class_names, config, training={"source": tag},
+        save_model(model, path, data.class_names, config, training={"source": tag, "identity": ident},
                    metrics={k: report.get(k) for k in ("best_epoch", "epochs_run", "val_accuracy")})
     return model
 
@@ -207,54 +233,48 @@ def kanoga_source(root: Path, config: SignalConfig) -> tuple[WindowSet, np.ndarr
     return data, data.meta["trial"] == 4
 
 
-def run_inter_subject(root: Path, config: SignalConfig, settings: ArmbandSettings,
-                      emit: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
-    """Every (participant, k, model, variant, alignment) record; ``emit`` sees each as soon as it exists."""
-    from tqdm.auto import tqdm
+def participant_records(recs: list[Recording], config: SignalConfig, settings: ArmbandSettings,
+                        sources: dict[tuple[str, str], MyoModel], template: np.ndarray,
+                        reference: np.ndarray) -> list[dict[str, Any]]:
+    """Every (k, model, variant, alignment) record of one evaluation participant (all three rounds in ``recs``).
 
+    ``sources``: the pre-trained models by (kind, name); LDA reads the same holds without high-pass
+    (``settings.lda_features``, the dataset README's baseline) and sets its dead-zone from the
+    calibration windows' rest class.
+    """
     torch_models = [m for m in settings.models if m in TORCH_MODELS]
-    people = settings.participants or ma.participants(root, "evaluation")
-    source, template, reference = pretraining_set(root, config)
-    val = source.meta["cycle"] == ma.N_CYCLES - 1
-    sources = {("transfer", n): cached_pretrain(n, source, config, settings.pretrain, val, settings.cache,
-                                                "myo-armband") for n in torch_models}
-    del source
-    if settings.cross_dataset is not None:
-        kdata, kval = kanoga_source(settings.cross_dataset, config)
-        for n in torch_models:
-            sources[("transfer-kanoga", n)] = cached_pretrain(n, kdata, config, settings.pretrain, kval,
-                                                              settings.cache, "kanoga-s1-4-d1-3")
-        del kdata
+    person = recs[0].meta["participant"]
+    lda_data = windows_of(recs, replace(config, highpass_hz=0.0)) if "lda" in settings.models else None
     records: list[dict[str, Any]] = []
-    for person in tqdm(people, desc="participants", unit="person"):
-        recs = ma.load_participant(root, "evaluation", person, ma.ROUNDS)
-        for k in settings.trials_per_gesture:
-            cal_recs = [r for r in recs if r.meta["round"] == ma.ROUNDS[0] and r.meta["cycle"] < k]
-            labeled = best_shift(_rms_profile(cal_recs), template)
-            estimate, fractional = unlabeled_shift(cal_recs, reference)
-            for align in settings.align:
-                shift = {"off": 0, "on": labeled, "unlabeled": estimate}[align]
-                data = windows_of(recs, config, shift)
-                cal = data.subset((data.meta["round"] == 0) & (data.meta["cycle"] < k))
-                test = data.subset(data.meta["round"] > 0)
-                aligned = align != "off"
-                runs = [] if aligned else [("lda", "lda", None)] if "lda" in settings.models else []
-                runs += [] if aligned else [("scratch", n, None) for n in torch_models]
-                runs += [(kind, n, m) for (kind, n), m in sources.items() if not (aligned and kind != "transfer")]
-                for kind, name, src in runs:
-                    model, report = calibrate(kind, name, cal, config, settings, src)
-                    variant = f"{kind}-k{k}" + {"off": "", "on": "-aligned", "unlabeled": "-unlabeled-aligned"}[align]
-                    rec = {"dataset": "myo-armband", "subject": person, "protocol": "inter-subject", "model": name,
-                           "adapt": "none",
-                           "train": {"variant": variant, "kind": kind, "trials_per_gesture": k, "aligned": aligned,
-                                     "alignment": align, "shift": shift, "labeled_shift": labeled,
-                                     "unlabeled_shift": round(fractional, 2), "n_windows": len(cal),
-                                     "seconds": round(report.get("seconds", 0.0), 2)},
-                           "test": {"rounds": list(ma.ROUNDS[1:]), "n_windows": len(test)}}
-                    rec.update(scores(test.y, predict_on(model, test), len(test.class_names)))
-                    records.append(rec)
-                    if emit is not None:
-                        emit(rec)
+    for k in settings.trials_per_gesture:
+        cal_recs = [r for r in recs if r.meta["round"] == ma.ROUNDS[0] and r.meta["cycle"] < k]
+        labeled = best_shift(_rms_profile(cal_recs), template)
+        estimate, fractional = unlabeled_shift(cal_recs, reference)
+        for align in settings.align:
+            shift = {"off": 0, "on": labeled, "unlabeled": estimate}[align]
+            aligned = align != "off"
+            runs = [] if aligned else [("lda", "lda", None)] if "lda" in settings.models else []
+            runs += [] if aligned else [("scratch", n, None) for n in torch_models]
+            runs += [(kind, n, m) for (kind, n), m in sources.items() if not (aligned and kind != "transfer")]
+            if not runs:
+                continue
+            data = windows_of(recs, config, shift)
+            for kind, name, src in runs:
+                d = lda_data if kind == "lda" else data
+                cal = d.subset((d.meta["round"] == 0) & (d.meta["cycle"] < k))
+                test = d.subset(d.meta["round"] > 0)
+                model, report = calibrate(kind, name, cal, config, settings, src)
+                variant = f"{kind}-k{k}" + {"off": "", "on": "-aligned", "unlabeled": "-unlabeled-aligned"}[align]
+                rec = {"dataset": "myo-armband", "subject": person, "protocol": "inter-subject", "model": name,
+                       "adapt": "none",
+                       "train": {"variant": variant, "kind": kind, "trials_per_gesture": k, "aligned": aligned,
+                                 "alignment": align, "shift": shift, "labeled_shift": labeled,
+                                 "unlabeled_shift": round(fractional, 2), "n_windows": len(cal)},
+                       "test": {"rounds": list(ma.ROUNDS[1:]), "n_windows": len(test)}}
+                if kind == "lda":
+                    rec["train"]["feature_set"] = model.feature_set.to_dict()
+                rec.update(scores(test.y, predict_on(model, test), len(test.class_names)))
+                records.append(rec)
     return records
 
 

@@ -1,18 +1,22 @@
 """Compact drift panel: one state (OK / watch / recalibrate) with its cause, the components, and a score trend.
 
-It only reads ``DriftMonitor.snapshot()`` (the monitor runs in the engine thread); the window's
-timer calls ``refresh`` twice a second. The trend shows the score (1 = a component at its
-recalibrate threshold) over the last minutes, with the watch and recalibrate levels drawn in.
+It never touches the engine's drift stage: the window's timer hands it every drained
+``DecisionBatch`` (``show_batch``: the latest assessment and the trend points made since) and calls
+``refresh`` twice a second. The trend shows the score (1 = a component at its recalibrate
+threshold) over the last minutes, with the watch and recalibrate levels drawn in.
 """
 
 from __future__ import annotations
 
+import collections
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtWidgets
 
+from myoxai.adapt.drift import DriftAssessment, DriftThresholds
+from myoxai.engine.decision import DecisionBatch
 from myoxai.engine.drift import cause_sentence
 
 __all__ = ["DriftPanel", "cause_sentence"]
@@ -26,11 +30,12 @@ def _fmt(v: Any, spec: str) -> str:
 
 
 class DriftPanel(QtWidgets.QGroupBox):
-    """State, cause, components and trend of one ``DriftMonitor`` (None = drift monitoring unavailable)."""
+    """State, cause, components and trend of the drift assessments an engine publishes."""
 
     def __init__(self) -> None:
         super().__init__("Drift since calibration")
-        self.monitor: Any = None
+        self.latest: DriftAssessment | None = None  # None: drift monitoring unavailable
+        self.trend: collections.deque[tuple[float, DriftAssessment]] = collections.deque(maxlen=600)
         self.state, self.cause = "ok", ""
         self.components_now: dict[str, Any] = {}
         layout = QtWidgets.QVBoxLayout(self)
@@ -56,24 +61,29 @@ class DriftPanel(QtWidgets.QGroupBox):
         layout.addWidget(self.plot)
         self.refresh()
 
-    def attach(self, monitor: Any) -> None:
-        """Show ``monitor`` (None: nothing to show) and place the watch line at its thresholds."""
-        self.monitor = monitor
-        if monitor is not None:  # the watch line where the tightest component turns to "watch"
-            th = monitor.thresholds
+    def reset(self, thresholds: DriftThresholds | None) -> None:
+        """A new engine: the thresholds of its drift stage (None: it has none) place the watch line."""
+        self.latest = None if thresholds is None else DriftAssessment()
+        self.trend.clear()
+        if (th := thresholds) is not None:  # the watch line where the tightest component turns to "watch"
             self.watch_line.setValue(min(w / r for w, r in (th.rotation, th.gain, th.shapley, th.confidence)))
         self.refresh()
 
+    def show_batch(self, batch: DecisionBatch) -> None:
+        """Take the drift of a drained ``DecisionBatch`` (drawn at the next ``refresh``)."""
+        self.latest = batch.drift
+        self.trend.extend(batch.drift_trend)
+
     def refresh(self) -> None:
-        """Redraw from the monitor's latest assessment (called by the window's timer)."""
-        if self.monitor is None or self.monitor.reference is None:
+        """Redraw from the latest assessment (called by the window's timer)."""
+        if self.latest is None:
             self.state, self.cause, self.components_now = "ok", "", {}
             self.state_label.setText("drift monitor off: the model has no calibration reference "
                                      "(train it with myoxai train or the calibration wizard)")
             self.components.setText("")
             self.curve.setData([], [])
             return
-        a, trend = self.monitor.snapshot()
+        a, trend = self.latest, self.trend
         self.state, self.cause, self.components_now = a.state, a.cause, dict(a.components)
         word, colour = STATE_STYLE[a.state]
         why = cause_sentence(a.state, a.cause, a.components)
@@ -88,4 +98,4 @@ class DriftPanel(QtWidgets.QGroupBox):
         if trend:
             t = np.array([p[0] for p in trend])
             keep = t >= t[-1] - TREND_S
-            self.curve.setData(t[keep] - t[-1], np.array([p[1] for p in trend])[keep], skipFiniteCheck=True)
+            self.curve.setData(t[keep] - t[-1], np.array([p[1].score for p in trend])[keep], skipFiniteCheck=True)

@@ -1,9 +1,9 @@
 """The main window: panels over one engine, refreshed by one QTimer; controls for source, model, post-processing.
 
 The timer drains the engine's bounded subscription (never blocking it), hands the new decisions
-to every ``DecisionView`` panel, redraws the EMG from the source's display ring and, twice a
-second, the status bar and the recalibration panel. Frame rate and CPU share are measured here so
-``myoxai bench live`` can read them.
+to every ``DecisionView`` panel and their drift assessment to the drift panel, redraws the EMG
+from the source's display ring and, twice a second, the status bar and the recalibration panel.
+Frame rate and CPU share are measured here so ``myoxai bench live`` can read them.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from typing import Any
 
 from PyQt6 import QtCore, QtWidgets
 
-from myoxai.engine.drift import attach_drift_monitor
 from myoxai.errors import MyoxaiError
 from myoxai.gui.drift_panel import DriftPanel, cause_sentence
 from myoxai.gui.emg_view import EmgTraces, SpectrogramView
@@ -130,8 +129,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.threshold.setRange(0.0, 1.0)
         self.threshold.setSingleStep(0.05)
         bar.addWidget(self.threshold)
-        self.vote.valueChanged.connect(lambda v: setattr(self.engine.post, "vote", int(v)))
-        self.threshold.valueChanged.connect(lambda v: setattr(self.engine.post, "threshold", float(v)))
+        self.vote.valueChanged.connect(lambda v: self.engine.set_postprocessing(vote=int(v)))
+        self.threshold.valueChanged.connect(lambda v: self.engine.set_postprocessing(threshold=float(v)))
 
     # engine -----------------------------------------------------------------------------------
     def set_engine(self, engine: Any, source_desc: str, source_data: Any = None) -> None:
@@ -144,7 +143,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.vote.setValue(int(engine.post.vote))
         self.threshold.setValue(float(engine.post.threshold))
         self.recalibrate.attach(engine, source_data)
-        self.drift.attach(attach_drift_monitor(engine))
+        self.drift.reset(None if engine.drift_stage is None else engine.drift_stage.thresholds)
         self.accuracy = RunningAccuracy()
         self._set_classes(engine.class_names)
 
@@ -174,10 +173,12 @@ class MainWindow(QtWidgets.QMainWindow):
     # the frame --------------------------------------------------------------------------------
     def tick(self) -> None:
         """One frame: new decisions to the panels, EMG redraw, and twice a second status."""
-        decisions = self.sub.drain()
-        if decisions and decisions[-1].class_names != self.class_names:
-            self._set_classes(decisions[-1].class_names)  # a model with other gestures took over
-        decisions = [d for d in decisions if d.class_names == self.class_names]
+        batch = self.sub.drain()
+        if batch:
+            self.drift.show_batch(batch)
+            if batch[-1].class_names != self.class_names:
+                self._set_classes(batch[-1].class_names)  # a model with other gestures took over
+        decisions = [d for d in batch if d.class_names == self.class_names]
         if decisions:
             for v in self.views:
                 v.show_decisions(decisions)

@@ -89,8 +89,9 @@ class EngineOptions:
     chunk:
         Samples per replayed chunk; ``None`` = 10 (50 ms, like a Myo) when paced, 1000 at max speed.
     drift:
-        Attach the drift monitor (``engine.drift``) when the model carries a drift reference; its
-        score then also goes to the LSL outlet and the decision log.
+        Run the engine's drift stage (``engine.drift_stage``) when the model carries a drift
+        reference; its assessment then goes with every decision batch, to the GUI, the LSL outlet
+        (two more columns) and the decision log.
     """
 
     source: str | None = None
@@ -126,7 +127,6 @@ def build_engine(options: EngineOptions, model: Model | None = None) -> tuple[En
     The decision log and the LSL outlet are built through the engine's sink factories, so they follow
     a change of gestures and are closed when the engine stops.
     """
-    from myoxai.engine.drift import attach_drift_monitor
     from myoxai.engine.sinks import DecisionLog, LslDecisionOutlet
 
     if model is None:
@@ -135,13 +135,13 @@ def build_engine(options: EngineOptions, model: Model | None = None) -> tuple[En
     if hasattr(source, "match_classes"):  # a labelled replay: gestures matched to the model's by name
         source.match_classes(model_class_names(model, model.n_classes))
     engine = Engine(source, model, explain=options.explain, vote=options.vote, threshold=options.threshold,
-                    buffer_minutes=options.buffer_minutes, highpass=highpass)
-    monitor = attach_drift_monitor(engine) if options.drift else None
+                    buffer_minutes=options.buffer_minutes, highpass=highpass, drift=options.drift)
     try:
         if options.log:
-            engine.add_sink_factory(lambda names, path=options.log: DecisionLog(path, names, drift=monitor))
+            engine.add_sink_factory(lambda names, path=options.log: DecisionLog(path, names))
         if options.lsl:
-            engine.add_sink_factory(lambda names: LslDecisionOutlet(names, drift=monitor))
+            with_drift = engine.drift_stage is not None
+            engine.add_sink_factory(lambda names: LslDecisionOutlet(names, with_drift=with_drift))
     except BaseException:
         engine.stop()
         raise

@@ -4,6 +4,10 @@ scikit-learn fits it; afterwards the model is nothing but arrays (coefficients, 
 class means, priors), so it is stored in safetensors like the networks and predicts with one
 matrix product. For a multi-class LDA this is exactly scikit-learn's ``decision_function`` and
 its ``predict_proba`` is the softmax of it, so nothing is lost by not keeping the sklearn object.
+
+The ZC/SSC dead-zone is data-dependent by default (``TD_AR_REST``): ``fit`` sets it to the rest noise
+of the training windows (class ``REST_CLASS``) and keeps the resolved feature set in ``init_args``, so
+the model file stores the number and every later prediction applies it from there.
 """
 
 from __future__ import annotations
@@ -13,8 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from myoxai.dsp.features import KANOGA_TD_AR, FeatureSet, td_features
+from myoxai.dsp.features import TD_AR_REST, FeatureSet, td_features
 from myoxai.models.base import WINDOW
+
+REST_CLASS = 0  # rest / neutral is class 0 in every dataset reader (M1, label 0, gesture 0)
 
 
 class LdaBaseline:
@@ -25,7 +31,8 @@ class LdaBaseline:
     n_classes:
         Number of gestures (classes absent from training data get a score of -inf).
     feature_set:
-        Which time-domain features (a ``FeatureSet`` or its dict form).
+        Which time-domain features (a ``FeatureSet`` or its dict form); a ``"rest"`` dead-zone is set by
+        ``fit`` (default: the TD+AR features with the dead-zone at the rest noise).
     """
 
     name = "lda"
@@ -33,7 +40,7 @@ class LdaBaseline:
     first_conv = None
     explainable = False  # not a torch module: the explainers of ``myoxai.explain`` do not run on it
 
-    def __init__(self, n_classes: int, feature_set: FeatureSet | dict[str, Any] = KANOGA_TD_AR) -> None:
+    def __init__(self, n_classes: int, feature_set: FeatureSet | dict[str, Any] = TD_AR_REST) -> None:
         self.n_classes = int(n_classes)
         self.feature_set = feature_set if isinstance(feature_set, FeatureSet) else FeatureSet.from_dict(feature_set)
         self.init_args = {"feature_set": self.feature_set.to_dict()}
@@ -46,10 +53,30 @@ class LdaBaseline:
         """The time-domain feature rows of ``windows``."""
         return td_features(windows, self.feature_set)
 
-    def fit(self, windows: np.ndarray, y: np.ndarray, features: np.ndarray | None = None) -> LdaBaseline:
-        """Fit on windows (or precomputed ``features`` of them) and labels."""
+    def resolve_features(self, windows: np.ndarray, y: np.ndarray) -> FeatureSet:
+        """Set a ``"rest"`` dead-zone from the training windows of class ``REST_CLASS``; the resolved set.
+
+        Without rest windows in the training data the quietest tenth of the windows (by RMS) stands in.
+        A set without data-dependent parameters is returned unchanged.
+        """
+        if self.feature_set.data_dependent:
+            w = np.asarray(windows)
+            rest = w[np.asarray(y) == REST_CLASS]
+            if not len(rest):
+                energy = np.sqrt(np.mean(w.astype(np.float64) ** 2, axis=(1, 2)))
+                rest = w[energy <= np.quantile(energy, 0.1)]
+            self.feature_set = self.feature_set.with_rest_deadzone(rest)
+            self.init_args = {"feature_set": self.feature_set.to_dict()}
+        return self.feature_set
+
+    def fit(self, windows: np.ndarray | None, y: np.ndarray, features: np.ndarray | None = None) -> LdaBaseline:
+        """Fit on windows (or precomputed ``features`` of them, after ``resolve_features``) and labels."""
         from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
+        if features is None:
+            self.resolve_features(windows, y)
+        elif self.feature_set.data_dependent:
+            raise ValueError("features were computed before the dead-zone was set: call resolve_features first")
         x = self.featurize(windows) if features is None else features
         lda = LinearDiscriminantAnalysis(solver="svd").fit(x, y)
         classes = lda.classes_.astype(int)
@@ -84,8 +111,8 @@ class LdaBaseline:
         return {"model": self.name, "n_train": int(len(y)), "seconds": time.perf_counter() - t0}
 
     def fit_on(self, data: Any, settings: Any = None, **_: Any) -> dict[str, Any]:
-        """Fit on a window set's cached ``features(feature_set)`` and labels ``data.y``."""
-        self.fit(None, data.y, features=data.features(self.feature_set))
+        """Fit on a window set's cached features and labels ``data.y`` (any rest-noise dead-zone set from ``data``)."""
+        self.fit(None, data.y, features=data.features(self.resolve_features(data.win, data.y)))
         return {"model": self.name, "n_train": len(data)}
 
     def n_parameters(self) -> int:

@@ -46,8 +46,9 @@ class Chunk:
         (n,) int64 sample sequence numbers. They count every sample the device produced, lost ones
         included, so a jump in ``seq`` *is* a gap.
     gap:
-        Samples missing between the previously drained chunk and this one (device loss, link drop or
-        queue overflow); 0 when continuous. Filled when the chunk is drained.
+        Samples missing between the source's previous chunk and this one (device loss, link drop,
+        non-finite samples); 0 when continuous. Set where the chunk is made; when the full queue
+        drops a chunk, the next one takes over its samples and gap, so the consumer sees one hole.
     labels:
         (n,) int64 class indices when the source knows them (replay of a labelled recording), else None.
     """
@@ -147,7 +148,7 @@ class ThreadedSource:
         self._thread: threading.Thread | None = None
         self._status = SourceStatus()
         self._next_seq = 0
-        self._last_drained_seq = -1
+        self._emitted_seq = 0  # one past the last sample put in a chunk: a chunk's gap is its distance from it
         self._last_ts: float | None = None
         self._peek_len = max(1, int(peek_seconds * self.fs))
         self._peek_samples = np.zeros((self._peek_len, self.n_channels), np.float32)
@@ -248,16 +249,19 @@ class ThreadedSource:
             st = self._status
             if missing > 0:
                 self._gap(int(missing), reason, float(ts[0]))
+            gap = self._next_seq - self._emitted_seq
             seq = np.arange(self._next_seq, self._next_seq + n, dtype=np.int64)
             self._next_seq += n
+            self._emitted_seq = self._next_seq
             self._last_ts = float(ts[-1])
             st.samples_received += n
-            if len(self._queue) >= self._queue_max:
-                old = self._queue.popleft()
+            old = self._queue.popleft() if len(self._queue) >= self._queue_max else None
+            self._queue.append(Chunk(samples, ts, seq, gap, labels))
+            if old is not None:  # the dropped chunk's samples (and its own gap) become the next chunk's gap
                 st.samples_dropped += len(old)
                 st.gaps.append(Gap(int(old.seq[0]), len(old), float(old.timestamps[0]), float(old.timestamps[-1]),
                                    "queue-overflow"))
-            self._queue.append(Chunk(samples, ts, seq, 0, labels))
+                self._queue[0].gap += old.gap + len(old)
             # peek buffer (circular, for displays)
             k = min(n, self._peek_len)
             idx = (self._peek_written + np.arange(n - k, n)) % self._peek_len
@@ -318,9 +322,6 @@ class ThreadedSource:
             if not out and self._error is not None:
                 err, self._error = self._error, None
                 raise MyoxaiError(f"{self.name}: {err}") from err
-            for c in out:
-                c.gap = int(c.seq[0] - self._last_drained_seq - 1)
-                self._last_drained_seq = int(c.seq[-1])
             return out
 
     def chunks(self, timeout: float = 1.0) -> Iterator[Chunk]:

@@ -10,6 +10,7 @@ import pytest
 from myoxai.bench.soak import soak
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(420)
 def test_two_minute_soak_loses_nothing(tmp_path):
     r = soak(2.0, block_minutes=0.5, warmup_s=20.0, xdf=tmp_path / "soak.xdf", progress=False)

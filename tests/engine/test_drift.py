@@ -153,16 +153,25 @@ def test_monitor_window_schedule_and_model_change():
                          latency_s=0.0, model_version=version, spectrogram=x[i]) for i in range(len(x))]
 
     batch = decisions(rot_spec, 0.0, 1)
-    mon(batch[:50])  # 2.5 s: too little to judge
-    assert mon.snapshot()[0].state == "ok" and mon.snapshot()[0].components == {}
-    mon(batch[50:])  # one engine batch of 42 s: reassessed every second inside it
-    a, trend = mon.snapshot()
-    assert (a.state, a.cause) == ("recalibrate", "rotation") and len(trend) >= 40
+    trend = mon(batch[:50])  # 2.5 s: too little to judge
+    assert mon.latest.state == "ok" and mon.latest.components == {} and all(not a.components for _, a in trend)
+    trend = mon(batch[50:])  # one engine batch of 42 s: reassessed every second inside it
+    a = mon.latest
+    assert (a.state, a.cause) == ("recalibrate", "rotation") and len(trend) >= 40 and trend[-1][1] is a
+    assert np.all(np.diff([t for t, _ in trend]) >= 1.0)  # one assessment per second of signal
     assert a.n_windows == 600  # the 30 s window
     swapped_in["ref"] = reference_from_outputs(rot_spec, proba, np.roll(phi, 1, axis=1), rest=0)
     mon(decisions(rot_spec, 100.0, 2)[:300])  # a recalibrated model with today's data as its reference
-    a, _ = mon.snapshot()
+    a = mon.latest
     assert mon.reference is swapped_in["ref"] and a.state == "ok" and 250 <= a.n_windows <= 300
+    # set_reference (e.g. after Quick adapt) wins over the stored reference of a model swapped in just before
+    swapped_in["ref"] = ref  # that model's file still holds the old (unrotated) reference
+    today = reference_from_outputs(rot_spec, proba, np.roll(phi, 1, axis=1), rest=0)
+    mon.set_reference(today)
+    assert mon.reference is not today and mon.latest.n_windows > 0  # taken up with the next batch, not here
+    mon(decisions(rot_spec, 200.0, 3)[:300])
+    assert mon.reference is today and mon.latest.state == "ok"
+    assert DriftMonitor(None).latest is None  # nothing to compare with: no assessment to publish
 
 
 def test_score_published_in_decision_log_and_lsl_stream(tmp_path, capsys):
@@ -187,10 +196,9 @@ def test_score_published_in_decision_log_and_lsl_stream(tmp_path, capsys):
     assert lines[0]["drift_state"] == "ok" and lines[-1]["drift_state"] == "recalibrate"
     assert lines[-1]["drift_cause"] == "rotation" and lines[-1]["drift"] > 1
 
-    class Latest:
-        latest = assess({"rotation": 1.0, "gain": 1.0, "shapley": 0.0, "confidence": 0.0})
+    from myoxai.engine.decision import Decision, DecisionBatch
 
-    outlet = LslDecisionOutlet(("a", "b"), drift=Latest())
+    outlet = LslDecisionOutlet(("a", "b"), with_drift=True)
     info = outlet.outlet.get_info()
     ch = info.desc().child("channels").first_child()
     labels = []
@@ -198,10 +206,48 @@ def test_score_published_in_decision_log_and_lsl_stream(tmp_path, capsys):
         labels.append(ch.child_value("label"))
         ch = ch.next_sibling()
     assert info.channel_count() == 1 + 2 + 8 + 2 and labels[-2:] == ["drift", "drift_state"]
-    from myoxai.engine.decision import Decision
-
     d = Decision(timestamp=pylsl.local_clock(), sample=0, probabilities=np.array([0.3, 0.7]), raw_label=1, label=1,
                  confidence=0.7, phi=np.zeros((2, 8)), total=np.zeros(2), latency_s=0.0, model_version=1)
-    row = outlet._row(d)
+    drift = assess({"rotation": 1.0, "gain": 1.0, "shapley": 0.0, "confidence": 0.0})
+    row = outlet._row(d, DecisionBatch((d,), drift))
     assert row[-2] == pytest.approx(2.0) and row[-1] == 2 and row[0] == 1
+    assert np.isnan(outlet._row(d, DecisionBatch((d,)))[-2:]).all()  # no assessment: no number
     outlet.close()
+
+
+def test_every_subscriber_gets_the_same_batch_with_the_drift_of_its_decisions():
+    """The drift stage runs before publication: mailbox, plain sink and owned sinks see one batch, one assessment."""
+    from myoxai.engine import Engine
+    from myoxai.engine.decision import DecisionBatch
+    from myoxai.live.bundled import BUNDLED_MODEL, held_out_recording
+    from myoxai.models import load_model
+    from myoxai.sources.replay import ReplaySource
+
+    model = load_model(BUNDLED_MODEL)
+    src = lambda: ReplaySource(held_out_recording().slice(0, 4000), speed=0, chunk=200)  # noqa: E731
+    assert Engine(src(), model, explain=False).drift_stage is None  # the stage is asked for
+    engine = Engine(src(), model, explain=False, drift=True)
+    assert engine.drift_stage is not None
+    seen: list[DecisionBatch] = []
+    owned: list[DecisionBatch] = []
+
+    class Owned:  # a sink the engine builds for the gestures (like the LSL outlet and the log)
+        def __call__(self, batch: DecisionBatch) -> None:
+            owned.append(batch)
+
+        def close(self) -> None:
+            pass
+
+    engine.add_sink(seen.append)
+    engine.add_sink_factory(lambda names: Owned())
+    sub = engine.subscribe(maxlen=100_000)
+    engine.start()
+    assert engine.wait(120)
+    engine.stop()
+    drained = sub.drain()
+    assert seen == owned and len(drained) == sum(len(b) for b in seen) > 300
+    assert all(isinstance(b, DecisionBatch) and b.drift is not None for b in seen)
+    assert drained.drift is seen[-1].drift is engine.drift_stage.latest
+    trend = [p for b in seen for p in b.drift_trend]
+    assert list(drained.drift_trend) == trend and len(trend) >= 15  # ~19 s of signal, one point a second
+    assert all(b.drift is b.drift_trend[-1][1] for b in seen if b.drift_trend)  # the batch's last assessment

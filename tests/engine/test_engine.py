@@ -80,11 +80,11 @@ def test_postprocessor_batch_equals_one_call_per_window(n_classes, n_before, n, 
 def test_window_ring_keeps_time_order_after_wrapping():
     ring = WindowRing(5, (2,))
     for k in range(3):
-        ring.extend(np.full((3, 2), k, np.float32), np.arange(3) + 10.0 * k, segment=k)
+        ring.extend(np.full((3, 2), k, np.float32), np.arange(3) + 10.0 * k, after_gap=np.arange(3) == 0)
     snap = ring.snapshot()
     assert len(snap) == 5
     assert np.all(np.diff(snap.timestamps) > 0)
-    assert snap.inputs[:, 0].tolist() == [1, 1, 2, 2, 2] and snap.segment.tolist() == [1, 1, 2, 2, 2]
+    assert snap.inputs[:, 0].tolist() == [1, 1, 2, 2, 2] and snap.after_gap.tolist() == [0, 0, 1, 0, 0]
 
 
 def test_engine_decisions_equal_offline_pipeline(model, held_out):
@@ -170,7 +170,7 @@ def test_gap_resets_the_stream_instead_of_bridging(model, held_out):
     np.testing.assert_allclose(got, predict_proba(model, second.spectrograms.astype(np.float32)), atol=2e-5)
     st = engine.status()
     assert st.gaps == 1 and st.samples_lost == missing
-    assert engine.buffer.snapshot().segment.tolist() == [0] * len(first) + [1] * len(second)
+    assert np.flatnonzero(engine.buffer.snapshot().after_gap).tolist() == [len(first)]
 
 
 def test_swap_and_revert_between_decisions_while_streaming(model, held_out):
@@ -193,6 +193,19 @@ def test_swap_and_revert_between_decisions_while_streaming(model, held_out):
     # each model serves one contiguous run of decisions: no decision mixes models
     runs = [versions[0]] + [b for a, b in zip(versions, versions[1:], strict=False) if a != b]
     assert runs == [1, 2, 1]
+
+
+def test_post_processing_changes_through_the_engine(model, held_out):
+    from myoxai.errors import MyoxaiError
+
+    engine = Engine(ReplaySource(held_out.slice(0, 400), speed=0), model, explain=False, vote=5, threshold=0.0)
+    engine.set_postprocessing(vote=9)
+    engine.set_postprocessing(threshold=0.5)
+    assert (engine.post.vote, engine.post.threshold) == (9, 0.5)
+    for bad in ({"vote": 0}, {"threshold": 1.5}):
+        with pytest.raises(MyoxaiError, match="threshold 0 to 1"):
+            engine.set_postprocessing(**bad)
+    assert (engine.post.vote, engine.post.threshold) == (9, 0.5)
 
 
 def test_slow_reader_never_blocks_the_engine(model, held_out):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from myoxai.cliargs import name_list
 from myoxai.errors import MyoxaiError
 from myoxai.evaluation.myo_armband import (
     _rms_profile,
@@ -13,7 +14,7 @@ from myoxai.evaluation.myo_armband import (
     population_template,
     unlabeled_shift,
 )
-from myoxai.evaluation.myo_armband_run import _align
+from myoxai.evaluation.plan import EvalOptions, plan
 from myoxai.io import myo_armband as ma
 from myoxai.io.recording import Recording
 
@@ -58,8 +59,8 @@ def test_unlabeled_shift_ignores_the_gesture_labels() -> None:
     assert unlabeled_shift(relabeled, reference) == unlabeled_shift(person, reference)
 
 
-def test_align_option_parses_the_three_modes() -> None:
-    assert _align("off,on,unlabeled") == ("off", "on", "unlabeled")
-    assert _align("unlabeled, unlabeled") == ("unlabeled",)
+def test_align_option_parses_the_three_modes(tmp_path) -> None:
+    assert name_list("off,on,unlabeled") == ["off", "on", "unlabeled"]
+    assert name_list("unlabeled, unlabeled") == ["unlabeled"]
     with pytest.raises(MyoxaiError, match="off, on, unlabeled"):
-        _align("sideways")
+        plan(EvalOptions("myo-armband", tmp_path, "inter-subject", align=["sideways"]))

@@ -35,7 +35,7 @@ def sequential(kanoga_root, tmp_path_factory) -> dict:
 def test_sequential_report_schema_seeds_and_cache(sequential, kanoga_root, tmp_path):
     from myoxai.evaluation.cells import derive_seed
 
-    assert set(sequential) >= {"myoxai", "command", "settings", "seed", "execution", "records", "summary", "cells",
+    assert set(sequential) >= {"myoxai", "command", "settings", "seeds", "execution", "records", "summary", "cells",
                                "failed_cells", "summary_markdown"}
     assert sequential["execution"]["mode"] == "sequential" and not sequential["failed_cells"]
     cells, recs = sequential["cells"], sequential["records"]

@@ -28,10 +28,10 @@ def rotated(rec, electrodes: int):
 
 
 def _run(qtbot, rec):
-    """The whole window on an unpaced replay; returns it (stopped) and the monitor's trend."""
+    """The whole window on an unpaced replay; returns it (stopped) and the trend its drift panel received."""
     from myoxai.gui.main_window import MainWindow
 
-    engine = Engine(ReplaySource(rec, speed=0), load_model(BUNDLED_MODEL))
+    engine = Engine(ReplaySource(rec, speed=0), load_model(BUNDLED_MODEL), drift=True)
     win = MainWindow(engine, "replay", None)
     qtbot.addWidget(win)
     win.show()
@@ -40,7 +40,7 @@ def _run(qtbot, rec):
     win._slow_t = 0.0
     win.tick()  # a last frame: panels, prompt and status bar from the final state
     win.timer.stop()
-    return win, engine.drift.snapshot()[1]
+    return win, [(t, a.score, a.state, a.cause) for t, a in win.drift.trend]
 
 
 def test_rotated_replay_reaches_recalibrate_naming_rotation(qtbot):
@@ -53,7 +53,7 @@ def test_rotated_replay_reaches_recalibrate_naming_rotation(qtbot):
     shown = re.search(r"rotated by ([+-][0-9.]+) electrode", win.drift.state_label.text())
     assert shown and float(shown.group(1)) == pytest.approx(1.0, abs=0.3)  # the signed estimate, as displayed
     assert "rotated" in win.recalibrate.drift_prompt.text()  # the prompt beside the Recalibrate button
-    assert win.engine.drift.latest.components["rotation"] > 0.5
+    assert win.drift.latest is win.engine.drift_stage.latest and win.drift.latest.components["rotation"] > 0.5
     assert "real-time accuracy" in win.status_label.text()  # a labelled replay
     win.close()
 

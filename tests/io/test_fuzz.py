@@ -12,6 +12,7 @@ from myoxai.bench.fuzz import KINDS, damage, run_child
 EXAMPLES = {"xdf": 200, "myo-text": 150, "kanoga-text": 150, "model": 150, "bgapi": 200}
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("kind", KINDS)
 def test_damaged_inputs_load_or_raise_myoxai_error(kind):

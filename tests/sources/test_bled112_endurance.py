@@ -21,6 +21,7 @@ DROPS = 20
 DROP_EVERY_S = 2.5
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(150)
 def test_sixty_seconds_with_twenty_link_drops():
     with Bled112Emulator() as emu, MyoBled112Source(port=emu.port) as src:  # stops even if an assert fails
