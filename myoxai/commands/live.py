@@ -11,7 +11,8 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from myoxai.commands.replay import positive_int, seconds, speed
+from myoxai.cliargs import thread_count
+from myoxai.commands.replay import seconds, speed
 from myoxai.live.setup import EngineOptions, build_engine
 from myoxai.sources.devices import source_help
 from myoxai.sources.lsl import add_scope_option, apply_scope_option
@@ -35,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lsl", action="store_true", help="publish decisions as the LSL stream myoxai-decisions")
     parser.add_argument("--log", metavar="FILE", default=None, help="write every decision to FILE (JSON lines)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --log file")
-    parser.add_argument("--threads", type=positive_int, default=1, help="torch threads for the engine (default 1)")
+    parser.add_argument("--threads", type=thread_count, default=1, help="torch threads for the engine (default 1)")
     parser.add_argument("--quit-after", type=seconds, default=None, metavar="S",
                         help="close the window after S seconds (demos, screenshots)")
     parser.add_argument("--screenshot", metavar="PNG", default=None, help="with --quit-after: save the window first")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from myoxai.cliargs import thread_count
 from myoxai.commands.replay import speed
 from myoxai.sources.devices import source_help
 from myoxai.sources.lsl import add_scope_option, apply_scope_option
@@ -45,7 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", metavar="OUT", default=None, help="write the results as JSON")
     parser.add_argument("--png", metavar="OUT", default=None, help="write the summary figure as PNG")
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads for the engine (default 1)")
+    parser.add_argument("--threads", type=thread_count, default=1, help="torch threads for the engine (default 1)")
 
 
 def _check_outputs(args: argparse.Namespace) -> list[str]:
