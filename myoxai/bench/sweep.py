@@ -28,7 +28,7 @@ import numpy as np
 
 from myoxai.bench.report import Result
 
-HELP = "run every command on >= 150 hostile inputs; count tracebacks, destroyed files and peak RSS over 1 GB"
+HELP = "run every command on 245 hostile inputs; count tracebacks, destroyed files and peak RSS over 1 GB"
 RSS_LIMIT_MB = 1024
 
 
@@ -124,6 +124,15 @@ def build_corpus(d: Path) -> dict[str, Path]:
     f["zip.safetensors"].write_bytes(b"PK\x03\x04" + bytes(64))
     f["recording-as-model.safetensors"] = d / "recording-as-model.safetensors"
     f["recording-as-model.safetensors"].write_bytes(base[:4096])
+    day1, day2 = d / "kanoga" / "sub1" / "day1", d / "kanoga" / "sub1" / "day2"
+    day1.mkdir(parents=True)
+    day2.mkdir(parents=True)
+    os.mkfifo(day1 / "D1M1T1.csv")  # a FIFO named like a trial
+    (day1 / "notes.csv").symlink_to("/dev/zero")
+    (day2 / "D2M1T1.csv").symlink_to(f["valid.xdf"])  # a trial linked out of the dataset folder
+    (d / "kanoga" / "sub1" / "day3").mkdir()
+    (d / "kanoga" / "sub1" / "day3" / "D3M1T1.csv").write_text("0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8\n" * 300)
+    f["kanoga-root"] = d / "kanoga"
     f["existing.json"] = d / "existing.json"
     f["existing.json"].write_text('{"keep": true}')
     return f
@@ -182,11 +191,14 @@ def build_cases(f: dict[str, Path], out: Path) -> list[Case]:
         ("explain --ig-steps 0", ["explain", "--model", m, "--data", v, "--ig-steps", "0"]),
         ("explain --json = --data", ["explain", "--model", m, "--data", v, "--json", v, "--overwrite"]),
         ("explain --figures a file", ["explain", "--model", m, "--data", v, "--figures", v]),
-        ("train --out = --data", ["train", "--data", v, "--out", v, "--overwrite"]),
-        ("train --out existing", ["train", "--data", v, "--out", s(f["existing.json"])]),
-        ("train --epochs -1", ["train", "--data", v, "--epochs", "-1", "--out", s(out / "e.st")]),
-        ("train --channels 8,16,20000,20000", ["train", "--data", v, "--channels", "8,16,20000,20000",
-                                               "--out", s(out / "big.st")]),
+        ("train --out = --data", ["train", "--data", v, "--model", "lda", "--out", v, "--overwrite"]),
+        ("train --out existing", ["train", "--data", v, "--model", "lda", "--out", s(f["existing.json"])]),
+        ("train --epochs -1", ["train", "--data", v, "--model", "allconvnet", "--epochs", "-1",
+                               "--out", s(out / "e.st")]),
+        ("train --threads 100000", ["train", "--data", v, "--model", "lda", "--threads", "100000",
+                                    "--out", s(out / "t.st")]),
+        ("train --channels 8,16,20000,20000", ["train", "--data", v, "--model", "allconvnet", "--channels",
+                                               "8,16,20000,20000", "--epochs", "1", "--out", s(out / "big.st")]),
         ("convert out = in", ["convert", v, v, "--overwrite"]),
         ("convert to a long name", ["convert", v, s(f["long-name.xdf"])]),
         ("convert to a folder", ["convert", v, s(out)]),
@@ -206,13 +218,26 @@ def build_cases(f: dict[str, Path], out: Path) -> list[Case]:
         ("live lsl: nobody", ["live", "--headless", "--source", "lsl:nobody-sends-this@nowhere",
                               "--seconds", "1", "--lsl-machine-scope"]),
         ("info a unicode-digit session", ["info", s(f["unicode-session"])]),
-        ("eval --subjects ²", ["eval", "--dataset", "kanoga", "--root", s(out), "--subjects", "²"]),
-        ("eval --days 1-1000000000", ["eval", "--dataset", "kanoga", "--root", s(out), "--days", "1-1000000000"]),
-        ("eval --subjects 1-99999999", ["eval", "--dataset", "kanoga", "--root", s(out), "--subjects", "1-99999999"]),
-        ("eval --root a recording", ["eval", "--dataset", "kanoga", "--root", v]),
-        ("eval --scheduler http", ["eval", "--dataset", "kanoga", "--root", s(out), "--scheduler",
-                                   "tcp://127.0.0.1:9"]),
     )]
+    kroot, ev = s(f["kanoga-root"]), ["--protocol", "intra-day", "--models", "lda", "--no-progress"]
+    d3 = ["--root", kroot, "--days", "3"]  # a day with a readable trial: the run gets as far as the cluster
+    c += [Case(name, ["eval", "--dataset", "kanoga", *ev, "--json", s(out / f"e{i}.json"), *argv])
+          for i, (name, argv) in enumerate((
+              ("eval --subjects ²", ["--root", kroot, "--subjects", "²"]),
+              ("eval --days 1-1000000000", ["--root", kroot, "--days", "1-1000000000"]),
+              ("eval --subjects 1-99999999", ["--root", kroot, "--subjects", "1-99999999"]),
+              ("eval --days ٣", ["--root", kroot, "--days", "٣"]),
+              ("eval --root a recording", ["--root", v]),
+              ("eval --workers 1000", [*d3, "--workers", "1000"]),
+              ("eval --threads 100000", [*d3, "--threads", "100000"]),
+              ("eval --scheduler nobody listening", [*d3, "--scheduler", "tcp://127.0.0.1:9"]),
+              ("eval --scheduler tls:// without --security", [*d3, "--scheduler", "tls://127.0.0.1:9"]),
+              ("eval --security a recording", [*d3, "--scheduler", "tls://127.0.0.1:9", "--security", v]),
+              ("eval --cache a file", [*d3, "--cache", v]),
+              ("eval a trial that is a FIFO", ["--root", kroot, "--days", "1"]),
+              ("eval a trial linked out of the dataset", ["--root", kroot, "--days", "2"]),
+              ("eval --json = --root", ["--root", kroot, "--json", kroot]),
+          ))]
     return c
 
 
@@ -265,7 +290,8 @@ def run_case(case: Case, corpus: Path, env: dict[str, str], timeout: float, limi
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``myoxai bench sweep`` options, added to its subcommand parser."""
-    parser.add_argument("--only", default=None, help="run only the cases whose name contains this text")
+    parser.add_argument("--only", default=None,
+                        help="run only the cases whose name contains one of these comma-separated texts")
     parser.add_argument("--timeout", type=float, default=150.0, help="seconds per case (default 150)")
     parser.add_argument("--memory-gb", type=float, default=4.0,
                         help="address-space limit per case, so a bomb fails alone (default 4)")
@@ -280,7 +306,8 @@ def run(args: argparse.Namespace) -> list[Result]:
         corpus.mkdir()
         out.mkdir()
         files = build_corpus(corpus)
-        cases = [c for c in build_cases(files, out) if args.only is None or args.only in c.name]
+        only = [w for w in (args.only or "").split(",") if w]
+        cases = [c for c in build_cases(files, out) if not only or any(w in c.name for w in only)]
         env = {**os.environ, "LSLAPICFG": str(LOOPBACK_CFG), "PYTHONDONTWRITEBYTECODE": "1", "TMPDIR": str(out)}
         rows = []
         for i, case in enumerate(cases):
