@@ -50,6 +50,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"myoxai {args.command}: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # the system refused a file or device the user named: say which, in one line
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"myoxai {args.command}: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

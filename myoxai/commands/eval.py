@@ -86,7 +86,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     how = ex.add_mutually_exclusive_group()
     how.add_argument("--workers", type=positive_int, metavar="N", help="run cells on a local Dask cluster of N "
                      "processes (one torch thread each; needs myoxai[cluster])")
-    how.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run cells on an existing Dask cluster")
+    how.add_argument("--scheduler", metavar="tls://HOST:PORT", help="run cells on an existing Dask cluster; a Dask "
+                     "scheduler runs the code its clients send, so use only one you trust, over tls:// with "
+                     "--security (tcp:// sends everything in clear text)")
+    ex.add_argument("--security", metavar="FILE", help="with a tls:// --scheduler: YAML/JSON with tls_ca_file, "
+                    "tls_client_cert and tls_client_key (paths relative to FILE)")
     ex.add_argument("--worker-root", metavar="DIR", help="the dataset's path on the workers when it differs "
                     "from --root (default: --root)")
     ex.add_argument("--cache", metavar="DIR", help="one JSON per finished cell, keyed by everything it depends on "
@@ -134,6 +138,7 @@ def run(args: argparse.Namespace) -> int:
     """Run one evaluation protocol on a dataset, write the JSON and print the summary table."""
     import contextlib
     import json
+    import os
     import sys
 
     from myoxai import __version__
@@ -146,6 +151,12 @@ def run(args: argparse.Namespace) -> int:
     from myoxai.io.outputs import check_output, check_output_dir, write_text
 
     opts = options(args)
+    cores = os.cpu_count() or 1
+    if args.workers and args.workers > 4 * cores:
+        raise MyoxaiError(f"--workers {args.workers}: at most {4 * cores} (4 × this machine's {cores} cores); "
+                          "for more, start a Dask cluster and pass --scheduler")
+    if args.threads > cores and not args.scheduler:
+        raise MyoxaiError(f"--threads {args.threads}: at most {cores} (this machine's cores)")
     if not opts.root.exists():
         raise MyoxaiError(f"--root {opts.root} does not exist; unpack the dataset there first")
     out_path = Path(args.json).expanduser()
@@ -155,6 +166,14 @@ def run(args: argparse.Namespace) -> int:
     check_output(out_path, overwrite=args.overwrite, inputs=[args.root])
     if args.figures:
         check_output_dir(args.figures, overwrite=args.overwrite)
+    security = None
+    if args.security:
+        if not args.scheduler:
+            raise MyoxaiError("--security is the TLS credentials for a --scheduler; the local --workers cluster makes "
+                              "its own")
+        from myoxai.evaluation.dask_cluster import load_security
+
+        security = load_security(args.security)
     if args.worker_root and not args.scheduler:
         raise MyoxaiError("--worker-root is the dataset's path on a cluster's workers; use it with --scheduler")
     grid = plan(opts)
@@ -162,7 +181,7 @@ def run(args: argparse.Namespace) -> int:
         grid.contexts = [replace(c, root=str(Path(args.worker_root).expanduser())) for c in grid.contexts]
     cache = Path(args.cache) if args.cache else out_path.with_name(out_path.name.removesuffix(".json") + ".cells")
     result = run_grid(grid.cells, grid.contexts, workers=args.workers, scheduler=args.scheduler, cache_dir=cache,
-                      progress=not args.no_progress, data_root=str(opts.root))
+                      progress=not args.no_progress, data_root=str(opts.root), security=security)
     records = result.records
     summary = summarize(records)
     reference = args.reference or default_reference(records)

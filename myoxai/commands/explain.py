@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 
+from myoxai.cliargs import thread_count
 from myoxai.evaluation import int_list_arg
 
 HELP = "explain a model on labelled data: exact channel Shapley, IG, GradientSHAP, LIME, Grad-CAM and their agreement"
@@ -38,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lime-samples", type=int, default=200, help="LIME samples per window (default 200)")
     parser.add_argument("--tv-weight", type=float, default=0.0, help="Grad-CAM total-variation denoising weight")
     parser.add_argument("--seed", type=int, default=0, help="seed for window selection and sampling methods")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    parser.add_argument("--threads", type=thread_count, default=1, help="torch threads (default 1)")
     parser.add_argument("--json", metavar="OUT", help="write the full result as JSON")
     parser.add_argument("--csv", metavar="OUT", help="write the agreement table as CSV (default: next to --json)")
     parser.add_argument("--figures", metavar="DIR", help="write PNG figures into DIR")
@@ -67,6 +68,10 @@ def run(args: argparse.Namespace) -> int:
     bad = [m for m in methods if m not in EXPLAINERS]
     if bad or not methods:
         raise MyoxaiError(f"unknown method(s) {bad}; choose from {', '.join(EXPLAINERS)}")
+    for option, value, most in (("--lime-samples", args.lime_samples, 100_000), ("--ig-steps", args.ig_steps, 10_000),
+                                ("--max-windows", args.max_windows, 1_000_000), ("--topk", args.topk, 8)):
+        if not 1 <= value <= most:
+            raise MyoxaiError(f"{option} {value}: give a whole number from 1 to {most}")
     from myoxai.io.outputs import check_output, check_output_dir, write_text
     from myoxai.io.validate import check_signal_fits, label_index_map
 

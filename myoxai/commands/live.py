@@ -11,9 +11,11 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from myoxai.commands.replay import positive_int, seconds, speed
+from myoxai.cliargs import thread_count
+from myoxai.commands.replay import seconds, speed
 from myoxai.live.setup import EngineOptions, build_engine
 from myoxai.sources.devices import source_help
+from myoxai.sources.lsl import add_scope_option, apply_scope_option
 
 HELP = "run the live app: gestures, EMG, per-channel Shapley, recalibration (--headless: one line per decision)"
 
@@ -22,6 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``myoxai live`` options, added to its subcommand parser."""
     parser.add_argument("--source", default=None, metavar="SPEC",
                         help=f"{source_help()} (default: the held-out part of the bundled recording, looped)")
+    add_scope_option(parser)
     parser.add_argument("--model", default=None, help="model file (default: the bundled demo model)")
     parser.add_argument("--headless", action="store_true", help="no window: print one line per decision")
     parser.add_argument("--speed", type=speed, default=1.0,
@@ -33,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lsl", action="store_true", help="publish decisions as the LSL stream myoxai-decisions")
     parser.add_argument("--log", metavar="FILE", default=None, help="write every decision to FILE (JSON lines)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --log file")
-    parser.add_argument("--threads", type=positive_int, default=1, help="torch threads for the engine (default 1)")
+    parser.add_argument("--threads", type=thread_count, default=1, help="torch threads for the engine (default 1)")
     parser.add_argument("--quit-after", type=seconds, default=None, metavar="S",
                         help="close the window after S seconds (demos, screenshots)")
     parser.add_argument("--screenshot", metavar="PNG", default=None, help="with --quit-after: save the window first")
@@ -73,6 +76,7 @@ def engine_options(args: argparse.Namespace) -> EngineOptions:
 
 def run(args: argparse.Namespace) -> int:
     """Start the live app (or the headless decision printer), or retrain the bundled demo model."""
+    apply_scope_option(args)  # before anything loads liblsl's configuration
     from myoxai.models import set_torch_threads
 
     if args.train_bundled:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from myoxai.cliargs import thread_count
+
 HELP = "train a gesture classifier (spectrogram-convnet, allconvnet, lstm-fin, lda) and save it as safetensors"
 
 
@@ -27,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overwrite", action="store_true", help="replace MODEL if it exists")
     parser.add_argument("--epochs", type=int, default=30, help="maximum epochs (early stopping usually ends sooner)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=1, help="torch threads")
+    parser.add_argument("--threads", type=thread_count, default=1, help="torch threads")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 

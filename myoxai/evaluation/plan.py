@@ -12,8 +12,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from myoxai.cliargs import parse_int_list
 from myoxai.errors import MyoxaiError
 from myoxai.evaluation.cells import Cell, GridContext
+from myoxai.io._text import is_ascii_int
 
 DATASETS = ("kanoga", "myo-readings", "myo-armband", "recordings", "libemg")
 PROTOCOLS = ("intra-day", "inter-day", "inter-subject")
@@ -144,7 +146,8 @@ def _kanoga_subjects(o: EvalOptions) -> list[int]:
     from myoxai.io.kanoga import available_subjects
 
     try:
-        subjects = [int(s) for s in o.subjects] if o.subjects else available_subjects(o.root)
+        subjects = (parse_int_list(",".join(o.subjects), "subjects") or []) if o.subjects \
+            else available_subjects(o.root)
     except ValueError:
         raise MyoxaiError(f"--subjects {','.join(o.subjects or [])}: the long-term dataset's subjects are numbers, "
                           "e.g. 1-4") from None
@@ -161,7 +164,7 @@ def myo_sessions(root: Path, subjects: list[str] | None, sessions: list[int] | N
     pairs = []
     for folder in session_dirs(root):
         pid, _, sess = folder.name.partition("-")
-        if pid.isdigit() and sess.isdigit() and (wanted is None or pid in wanted) \
+        if is_ascii_int(pid) and is_ascii_int(sess) and (wanted is None or pid in wanted) \
                 and (not sessions or int(sess) in sessions):
             pairs.append((int(pid), int(sess)))
     if wanted and (missing := wanted - {str(p) for p, _ in pairs}):
@@ -235,7 +238,7 @@ def _adapt_grid(o: EvalOptions) -> tuple[list[Cell], Any]:
     if o.dataset in own_sessions.DATASETS:
         return own_sessions.adapt_cells(o.dataset, _own(o), methods), settings
     if o.dataset == "kanoga":
-        if not o.splits or any(not sp.isdigit() or not set(sp) <= set("1234") for sp in o.splits):
+        if not o.splits or any(not is_ascii_int(sp) or not set(sp) <= set("1234") for sp in o.splits):
             raise MyoxaiError(f"--splits {','.join(o.splits)}: adaptation trials per split, e.g. 12,34")
         return adaptation.kanoga_cells(_kanoga_subjects(o), o.days or range(2, 31), methods, o.splits), settings
     pairs = myo_sessions(o.root, o.subjects, None)

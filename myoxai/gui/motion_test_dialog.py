@@ -292,9 +292,10 @@ class MotionTestDialog(QtWidgets.QDialog):
 
     def save(self, path: Path) -> None:
         """Write the JSON results and, beside them, the PNG summary (the file dialog confirmed any overwrite)."""
+        from myoxai.io.outputs import write_text
         from myoxai.live.motion.figure import write_motion_figure
 
         if self.results.doc is None:
             return
-        path.write_text(json.dumps(self.results.doc, indent=1), encoding="utf-8")
-        write_motion_figure(self.results.doc, path.with_suffix(".png"))
+        write_text(path, json.dumps(self.results.doc, indent=1), overwrite=True)
+        write_motion_figure(self.results.doc, path.with_suffix(".png"), overwrite=True)

@@ -39,6 +39,13 @@ def open_recording(path: str | Path, strict: bool = True) -> Recording:
     - a LibEMG session folder (``R_<rep>_C_<class>_EMG.csv`` files, see ``myoxai.io.libemg``).
     """
     p = Path(path)
+    try:
+        return _open(p, strict)
+    except OSError as exc:  # a name too long, no permission, an I/O error: one line naming the file
+        raise MyoxaiError(f"cannot read {p}: {exc.strerror or exc}") from None
+
+
+def _open(p: Path, strict: bool) -> Recording:
     if not p.exists():
         raise MyoxaiError(f"{p} does not exist" + (" (a broken link)" if p.is_symlink() else ""))
     if not (p.is_file() or p.is_dir()):
