@@ -17,7 +17,6 @@ from functools import lru_cache
 import numpy as np
 
 
-
 @lru_cache(maxsize=8)
 def electrode_pairs(n_players: int) -> tuple[tuple[int, int], ...]:
     """The (i, j), i < j, pairs in the order of the interaction columns: (0, 1), (0, 2), …, (N−2, N−1)."""
