@@ -118,7 +118,7 @@ class RingTowerNet(MyoModel):
         flat = (pos[None, :] * 2**width + pattern).reshape(-1)  # (S · E) rows of g
         w_head = self.head.weight.reshape(self.n_classes, -1, n).permute(2, 1, 0).contiguous()  # (E, c, classes)
         convs = [(layer.weight.permute(2, 1, 0).reshape(-1, layer.out_channels), layer.bias) for layer in convs]
-        act = self.ring[1]
+        act = self.ring[1] if convs else None  # every ring layer shares the activation
 
         def logits(x: torch.Tensor) -> torch.Tensor:
             emb = self.embed(x)  # (k, E, d): the tower once per electrode of each window

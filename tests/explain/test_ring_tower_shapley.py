@@ -24,7 +24,8 @@ def ring_tower(seed: int = 0, **kwargs) -> torch.nn.Module:
     return model.eval()
 
 
-@pytest.mark.parametrize("kwargs", [{}, {"ring": (16,)}, {"ring": (8, 8, 8), "tower": (12,)}, {"log_input": True}])
+@pytest.mark.parametrize("kwargs", [{}, {"ring": (16,)}, {"ring": (8, 8, 8), "tower": (12,)}, {"ring": ()},
+                                    {"log_input": True}])
 def test_structure_path_equals_plain_and_brute_force(kwargs):
     model = ring_tower(1, **kwargs)
     x = spectrograms(3, seed=2)
