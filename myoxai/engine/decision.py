@@ -112,6 +112,8 @@ class DecisionColumns:
         return len(self.windows)
 
     def __getattr__(self, name: str) -> Any:  # timestamps, spectrograms, after_gap …: the windows' own arrays
+        if "windows" not in self.__dict__:  # (copy / unpickle look attributes up before the fields exist)
+            raise AttributeError(name)
         return getattr(self.__dict__["windows"], name)
 
     def __getitem__(self, i: Any) -> Any:
