@@ -102,8 +102,7 @@ def shapley_matrix_weights(n_players: int) -> np.ndarray:
     with w(s) = s!(N−s−1)!/N!.
     """
     masks = coalition_masks(n_players)
-    size = masks.sum(axis=1)
-    fact = math.factorial
+    size, fact = masks.sum(axis=1), math.factorial
     w = np.array([fact(s) * fact(n_players - s - 1) / fact(n_players) for s in range(n_players)])
     m = np.where(masks, w[np.clip(size - 1, 0, None)][:, None], -w[np.clip(size, None, n_players - 1)][:, None])
     return m.astype(np.float64)
@@ -175,8 +174,7 @@ class ChannelShapley:
 
     Notes
     -----
-    Thread-safe: ``explain`` may be called from any thread (calls are serialised by a lock
-    and the explainer owns its copy of the model). Uses the caller's torch thread settings.
+    Thread-safe (calls serialised by a lock; the explainer owns its model copy); the caller's torch threads.
     """
 
     def __init__(self, model: nn.Module, baseline: str | np.ndarray = "zero",
@@ -281,7 +279,9 @@ class ChannelShapley:
                 else:
                     out = self._plain_logits(self._model, xc)
                 outs.append(out.reshape(xc.shape[0], len(self._masks_np), -1))
-        return torch.cat(outs) if outs else torch.empty(0, len(self._masks_np), self.n_classes)
+        if len(outs) != 1:  # one chunk (a live decision) needs no copy
+            return torch.cat(outs) if outs else torch.empty(0, len(self._masks_np), self.n_classes)
+        return outs[0]
 
     def _plain_logits(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
         keep = self._keep

@@ -103,31 +103,42 @@ class RingTowerNet(MyoModel):
         base = self.embed(baseline[None].float())  # (1, E, d): the baseline's tower, once
         pos = torch.arange(n)
         # layer l's table holds, for each centre electrode e and pattern q of the 2l + 1 electrodes
-        # e - l … e + l (bit i = electrode e - l + i kept), the ring output there; layer l reads 3 rows of layer l - 1
-        gathers = []
-        for level in range(1, r + 1):
+        # e - l … e + l (bit i = electrode e - l + i kept), the ring output there. Its three taps read rows
+        # of layer l - 1, so each tap's product with the previous table is computed once and summed by index.
+        layers, prev_rows = [], 2 * n
+        for level, conv in enumerate(convs, start=1):
             q = torch.arange(2 ** (2 * level + 1))
             low = 2 ** (2 * level - 1)
-            rows = [((pos - 1) % n)[:, None] * low + (q % low)[None],  # left neighbour: bits 0 … 2l - 2
-                    pos[:, None] * low + ((q >> 1) % low)[None],  # centre: bits 1 … 2l - 1
-                    ((pos + 1) % n)[:, None] * low + (q >> 2)[None]]  # right neighbour: bits 2 … 2l
-            gathers.append(torch.stack(rows, dim=-1).reshape(-1))  # (E · Q_l · 3), taps in kernel order
+            rows = torch.stack([((pos - 1) % n)[:, None] * low + (q % low)[None],  # left neighbour: bits 0 … 2l - 2
+                                pos[:, None] * low + ((q >> 1) % low)[None],  # centre: bits 1 … 2l - 1
+                                ((pos + 1) % n)[:, None] * low + (q >> 2)[None]], dim=-1).reshape(-1, 3)
+            taps = conv.weight.permute(1, 2, 0).reshape(conv.in_channels, -1)  # (c_in, 3 · c_out): every tap at once
+            layers.append((taps, conv.bias, rows * 3 + torch.arange(3), prev_rows))  # row of (previous row, tap)
+            prev_rows = len(rows)
         # pattern index of every coalition at every position: bit i = electrode p - r + i kept
         neighbours = (pos[:, None] + torch.arange(-r, r + 1)[None, :]) % n  # (E, width)
         pattern = (keep.bool()[:, neighbours].long() << torch.arange(width)).sum(-1)  # (S, E)
-        flat = (pos[None, :] * 2**width + pattern).reshape(-1)  # (S · E) rows of g
+        terms = pos[None, :] * 2**width + pattern  # (S, E): the row of g each coalition adds per position
         w_head = self.head.weight.reshape(self.n_classes, -1, n).permute(2, 1, 0).contiguous()  # (E, c, classes)
-        convs = [(layer.weight.permute(2, 1, 0).reshape(-1, layer.out_channels), layer.bias) for layer in convs]
         act = self.ring[1] if convs else None  # every ring layer shares the activation
+        bag = nn.functional.embedding_bag
+
+        def per_window(index: torch.Tensor, k: int, stride: int) -> torch.Tensor:
+            """``index`` of one window's table, for k windows stacked (window w's rows start at w · stride)."""
+            if k == 1:
+                return index
+            return (index[None] + stride * torch.arange(k)[:, None, None]).reshape(-1, index.shape[1])
 
         def logits(x: torch.Tensor) -> torch.Tensor:
             emb = self.embed(x)  # (k, E, d): the tower once per electrode of each window
             k = emb.shape[0]
             table = torch.stack([base.expand(k, -1, -1), emb], dim=2).reshape(k, 2 * n, -1)  # pattern 0 / 1
-            for (weight, bias), rows in zip(convs, gathers, strict=True):  # each ring conv once per (centre, pattern)
-                table = act(table[:, rows].reshape(k, len(rows) // 3, -1) @ weight + bias)
+            for taps, bias, index, rows_in in layers:  # each ring conv once per (centre, pattern)
+                products = (table @ taps).reshape(k * rows_in * 3, -1)  # each previous row through each tap
+                summed = bag(per_window(index, k, rows_in * 3), products, mode="sum")  # the three taps of each row
+                table = act(summed + bias).reshape(k, len(index), -1)
             g = torch.matmul(table.reshape(k, n, 2**width, -1), w_head)  # (k, E, Q, classes): each position's term
-            out = g.reshape(k, -1, self.n_classes)[:, flat].reshape(k, -1, n, self.n_classes).sum(2)
-            return (out + self.head.bias).reshape(-1, self.n_classes)
+            out = bag(per_window(terms, k, n * 2**width), g.reshape(-1, self.n_classes), mode="sum")
+            return out + self.head.bias  # (k · S, classes)
 
         return logits
