@@ -48,12 +48,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default: the bundled model)")
 
 
-def _options(explain: bool, chunk: int | None = None, model: str | None = None) -> EngineOptions:
+def _options(explain: bool, chunk: int | None = None, model: str | None = None, drift: bool = True) -> EngineOptions:
     """The bench's engine: the bundled recording (240 s, all of it) looped at max speed, ``model`` (default bundled)."""
     from myoxai.io.open import BUNDLED_RECORDING
 
     return EngineOptions(source=f"replay:{BUNDLED_RECORDING}", model=model, speed=0.0, loop=True, explain=explain,
-                         chunk=chunk)
+                         chunk=chunk, drift=drift)
 
 
 def latency(minutes: float, explain: bool = True, model: str | None = None) -> tuple[np.ndarray, int]:
@@ -78,7 +78,7 @@ def latency(minutes: float, explain: bool = True, model: str | None = None) -> t
 
 
 def throughput(minutes: float, explain: bool, threads: int, chunk: int | None = None,
-               model: str | None = None) -> tuple[float, float]:
+               model: str | None = None, drift: bool = True) -> tuple[float, float]:
     """Signal seconds processed per wall second, and per CPU second of this process, by the free-running engine.
 
     ``chunk=None`` is the batched offline replay (1000-sample chunks, classified in batches);
@@ -90,7 +90,7 @@ def throughput(minutes: float, explain: bool, threads: int, chunk: int | None = 
     from myoxai.models import set_torch_threads
 
     set_torch_threads(threads)
-    engine, _ = build_engine(_options(explain, chunk, model))
+    engine, _ = build_engine(_options(explain, chunk, model, drift))
     sub = engine.subscribe(maxlen=10)
     target = int(minutes * 60 * engine.config.fs) // engine.config.step
     engine.start()
@@ -208,6 +208,11 @@ def _engine_runs(args: argparse.Namespace, model: str | None) -> list[Result]:
                 results += [Result(name + tag, x, "x", p),
                             Result(name + tag + "_per_cpu_s", per_cpu, "x",
                                    {**p, "note": "signal s per process CPU s"})]
+        # the drift stage reassesses every second of signal (stacking its 30 s window): without it, side by side
+        x, per_cpu = throughput(args.throughput_minutes, False, threads, None, model, drift=False)
+        p = {"threads": threads, "signal_min": args.throughput_minutes, "chunk_samples": 1000, "model": label}
+        results += [Result("live.throughput_classify_no_drift", x, "x", p),
+                    Result("live.throughput_classify_no_drift_per_cpu_s", per_cpu, "x", p)]
     return results
 
 
