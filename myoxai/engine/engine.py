@@ -35,7 +35,7 @@ from myoxai.engine.active import ActiveModel, EngineSource, Model, check_source,
 from myoxai.engine.buffer import WindowRing
 from myoxai.engine.decision import DecisionBatch, DecisionColumns, Subscription, percentile_ms
 from myoxai.engine.drift import make_drift_stage
-from myoxai.engine.postprocess import PostProcessor
+from myoxai.engine.postprocess import DEFAULT_VOTE, PostProcessor
 from myoxai.engine.sinks import ClassSinks, DecisionSink, SinkFactory
 from myoxai.engine.status import EngineStatus
 from myoxai.engine.windowing import ChunkWindows
@@ -92,7 +92,7 @@ class Engine(ThreadOwner):
     """
 
     def __init__(self, source: EngineSource, model: Model, config: SignalConfig = DEFAULT_CONFIG,
-                 explain: bool = True, vote: int = 5, threshold: float = 0.0, buffer_minutes: float = 5.0,
+                 explain: bool = True, vote: int = DEFAULT_VOTE, threshold: float = 0.0, buffer_minutes: float = 5.0,
                  highpass: bool = True, behind_s: float = 0.5, explainer: ExplainerFactory | None = None,
                  drift: bool = False) -> None:
         check_source(source, config)
@@ -279,8 +279,7 @@ class Engine(ThreadOwner):
     def step(self, timeout: float = 0.1) -> list[DecisionColumns]:
         """Drain the source once and process what arrived in as few batches as possible (the thread's loop body).
 
-        A live source yields one or two windows per drain, a file replayed at max speed hundreds; the
-        decisions are the same either way (the dsp and the vote do not depend on the chunking).
+        A live source yields a window or two per drain, a max-speed replay hundreds: the same decisions either way.
         """
         chunks = self.source.read(timeout)
         if not chunks:

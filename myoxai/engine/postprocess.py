@@ -12,6 +12,8 @@ import numpy as np
 
 from myoxai.engine.decision import REJECTED
 
+DEFAULT_VOTE = 1  # chosen on selection data by delay and real-time accuracy (``myoxai bench delay``, docs/live.md)
+
 
 class PostProcessor:
     """Majority vote over the last ``vote`` raw labels, rejected below ``threshold``.
@@ -30,7 +32,7 @@ class PostProcessor:
     has as many votes as the old one.
     """
 
-    def __init__(self, vote: int = 5, threshold: float = 0.0) -> None:
+    def __init__(self, vote: int = DEFAULT_VOTE, threshold: float = 0.0) -> None:
         self.vote = vote
         self.threshold = threshold
         self._history: collections.deque[tuple[int, np.ndarray]] = collections.deque(maxlen=256)
