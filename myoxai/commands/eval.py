@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--protocol", required=True, choices=("intra-day", "inter-day", "inter-subject"),
                         help="myo-readings: intra-day = intra-session time split, inter-day = session 1 → later")
     parser.add_argument("--models", default="lda,allconvnet", help="comma-separated: spectrogram-convnet, "
-                        "allconvnet, lstm-fin, lda, scatnet (default lda,allconvnet)")
+                        "allconvnet, lstm-fin, lda, scatnet, ring-tower (default lda,allconvnet)")
     parser.add_argument("--json", required=True, metavar="OUT", help="write all records and the summary here")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --json file")
     parser.add_argument("--figures", metavar="DIR", help="write PNG figures into DIR")
