@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "recordings, libemg: intra-day = leave-one-repetition-out, inter-day = session 1 → later "
                         "(--adapt: adapt on the first half of its repetitions, test the rest)")
     parser.add_argument("--models", type=name_list, default=["lda", "allconvnet"], help="comma-separated: "
-                        "spectrogram-convnet, allconvnet, scatnet, lstm-fin, lda (default lda,allconvnet)")
+                        "spectrogram-convnet, allconvnet, scatnet, lstm-fin, lda, ring-tower (default lda,allconvnet)")
     parser.add_argument("--json", required=True, metavar="OUT", help="write all records and the summary here")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --json file")
     parser.add_argument("--figures", metavar="DIR", help="write PNG figures into DIR")

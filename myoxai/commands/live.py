@@ -13,6 +13,7 @@ from typing import Any
 
 from myoxai.cliargs import thread_count
 from myoxai.commands.replay import seconds, speed
+from myoxai.engine.postprocess import DEFAULT_VOTE
 from myoxai.live.setup import EngineOptions, build_engine
 from myoxai.sources.devices import source_help
 from myoxai.sources.lsl import add_scope_option, apply_scope_option
@@ -31,7 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="replay speed: 1 = real time, N = N× faster, max = unpaced")
     parser.add_argument("--seconds", type=seconds, default=None, help="stop after this many seconds of signal")
     parser.add_argument("--no-shapley", action="store_true", help="skip the exact Shapley values (faster)")
-    parser.add_argument("--vote", type=int, default=5, help="majority vote over the last K decisions (default 5)")
+    parser.add_argument("--vote", type=int, default=DEFAULT_VOTE,
+                        help=f"majority vote over the last K decisions (default {DEFAULT_VOTE})")
     parser.add_argument("--threshold", type=float, default=0.0, help="reject decisions below this confidence")
     parser.add_argument("--lsl", action="store_true", help="publish decisions as the LSL stream myoxai-decisions")
     parser.add_argument("--log", metavar="FILE", default=None, help="write every decision to FILE (JSON lines)")

@@ -14,6 +14,7 @@ from typing import Any
 
 from myoxai.cliargs import thread_count
 from myoxai.commands.replay import speed
+from myoxai.engine.postprocess import DEFAULT_VOTE
 from myoxai.sources.devices import source_help
 from myoxai.sources.lsl import add_scope_option, apply_scope_option
 
@@ -40,7 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="live: seed of the prompt order (default 0)")
     parser.add_argument("--speed", type=speed, default=None,
                         help="replay speed (default: max against labels, 1 for a live test)")
-    parser.add_argument("--vote", type=int, default=5, help="majority vote over the last K decisions (default 5)")
+    parser.add_argument("--vote", type=int, default=DEFAULT_VOTE,
+                        help=f"majority vote over the last K decisions (default {DEFAULT_VOTE})")
     parser.add_argument("--threshold", type=float, default=0.0, help="reject decisions below this confidence")
     parser.add_argument("--record", metavar="XDF", default=None, help="record EMG, prompts and decisions to XDF")
     parser.add_argument("--json", metavar="OUT", default=None, help="write the results as JSON")

@@ -23,7 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "(the live default's half widths)")
     parser.add_argument("--subjects", help="with kanoga:ROOT: subjects, e.g. 1 or 1-3 (default 1)")
     parser.add_argument("--days", help="with kanoga:ROOT: days, e.g. 1 or 1-5 (default 1)")
-    parser.add_argument("--model", required=True, help="spectrogram-convnet | allconvnet | lstm-fin | lda")
+    parser.add_argument("--model", required=True,
+                        help="spectrogram-convnet | allconvnet | lstm-fin | lda | scatnet | ring-tower")
     parser.add_argument("--out", required=True, metavar="MODEL", help="output model file (.safetensors; "
                         "never replaces an input, nor an existing file without --overwrite)")
     parser.add_argument("--overwrite", action="store_true", help="replace MODEL if it exists")

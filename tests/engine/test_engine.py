@@ -376,3 +376,28 @@ def test_calibration_recording_reports_a_disk_that_cannot_keep_up(held_out, tmp_
     disk.gate.set()
     with pytest.raises(MyoxaiError, match="did not keep up"):
         writer.close()
+
+
+def test_decisions_are_columns_until_read_and_a_slow_reader_keeps_the_newest():
+    """The engine hands subscribers arrays; a reader gets the same ``Decision`` objects, newest kept on overflow."""
+    import copy
+
+    from myoxai.engine.decision import DecisionBatch, DecisionColumns, Subscription
+    from myoxai.engine.windowing import NewWindows
+
+    n = 7
+    new = NewWindows(np.zeros((n, 50, 8), np.float32), np.ones((n, 4, 8, 10), np.float32), np.arange(n) * 0.05,
+                     np.arange(n) * 10 + 50, np.arange(n) % 2 - 1, np.arange(n) % 2 == 1, np.arange(n) == 0)
+    proba = np.tile([0.3, 0.7], (n, 1))
+    cols = DecisionColumns(new, proba, proba.argmax(1), np.ones(n, np.int64), proba.max(1), np.zeros((n, 2, 8)),
+                           np.zeros((n, 2)), np.zeros((n, 2, 28)), 0.002, 3, ("a", "b"))
+    d = cols[4]
+    assert (d.sample, d.true_label, d.after_gap, d.model_version, d.interactions.shape) == (90, None, False, 3, (2, 28))
+    assert cols[5].true_label == 0 and cols[0].after_gap and len(list(cols)) == n
+    assert len(copy.copy(cols)) == n and cols.timestamps is new.timestamps
+    sub = Subscription(maxlen=5)
+    sub.put(DecisionBatch(cols[:3]))
+    sub.put(DecisionBatch(cols[3:]))
+    got = sub.drain()
+    assert sub.dropped == 2 and [x.sample for x in got] == [70, 80, 90, 100, 110]
+    assert got[0].sample == cols[2].sample and np.array_equal(got[0].phi, cols[2].phi)
