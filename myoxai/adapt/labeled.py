@@ -38,7 +38,7 @@ START_PIPELINE = "quick"  # what the fine-tuning starts from: rotation + re-norm
 
 def default_fine_tune() -> FineTuneSettings:
     """The fine-tuning settings chosen on the selection days (see the module docstring)."""
-    return FineTuneSettings(steps=150, batch_size=64, lr=3e-3, refit_standardizer=False, threads=2)
+    return FineTuneSettings(steps=150, batch_size=64, lr=3e-3, refit_standardizer=False, threads=1)
 
 
 @dataclass
@@ -71,7 +71,8 @@ def recalibrate_labeled(model: MyoModel, x: np.ndarray, y: np.ndarray, settings:
     x, y:
         (n, 4, 8, 10) spectrograms of the holds and their gesture indices (the model's classes).
     settings:
-        The fixed step budget and optimiser (``FineTuneSettings``; 150 steps, lr 1e-3, 2 threads).
+        The fixed step budget and optimiser (``FineTuneSettings``; 150 steps, lr 3e-3, one torch thread:
+        on a busy 2-core machine two threads made the All-ConvNet's fine-tuning 18 times slower).
     frozen:
         Early layers to freeze (default ``FROZEN_LAYERS``).
     progress:
