@@ -141,13 +141,10 @@ def _settings_key(o: EvalOptions, settings: Any) -> dict[str, Any]:
 
 
 def _kanoga_subjects(o: EvalOptions) -> list[int]:
+    from myoxai.cliargs import parse_int_list
     from myoxai.io.kanoga import available_subjects
 
-    try:
-        subjects = [int(s) for s in o.subjects] if o.subjects else available_subjects(o.root)
-    except ValueError:
-        raise MyoxaiError(f"--subjects {','.join(o.subjects or [])}: the long-term dataset's subjects are numbers, "
-                          "e.g. 1-4") from None
+    subjects = parse_int_list(",".join(o.subjects), "subjects") if o.subjects else available_subjects(o.root)
     if not subjects:
         raise MyoxaiError(f"no subN folders under {o.root}; point --root at the unpacked long-term dataset")
     return subjects
