@@ -163,6 +163,14 @@ def test_ignored_options_are_refused(tmp_path, options, message):
         plan(EvalOptions(root=tmp_path, **options))
 
 
+def test_kanoga_subjects_take_ranges(kanoga_root):
+    from myoxai.evaluation.plan import _kanoga_subjects
+
+    assert _kanoga_subjects(EvalOptions("kanoga", kanoga_root, "inter-day", subjects=["1-3", "5"])) == [1, 2, 3, 5]
+    with pytest.raises(MyoxaiError, match="--subjects"):
+        _kanoga_subjects(EvalOptions("kanoga", kanoga_root, "inter-day", subjects=["one"]))
+
+
 def test_adapt_with_several_models_refuses(kanoga_root):
     with pytest.raises(MyoxaiError, match="run once per model"):
         plan(EvalOptions("kanoga", kanoga_root, "inter-day", models=["allconvnet", "spectrogram-convnet"],
