@@ -22,7 +22,12 @@ INTERNAL = {
     ("bench/live.py", "write"): "the GUI probe's JSON in the parent's temporary folder",
 }
 """(module, enclosing function) → why the file written there is not a user's path."""
-WRITE_METHODS = {"write_text", "write_bytes", "savefig", "save_file", "tofile"}
+KNOWN_GAPS = {
+    ("io/libemg.py", "write_session"): "a LibEMG session folder (np.savetxt per repetition + metadata) written in "
+                                       "place after its own folder check; to move onto io/outputs",
+}
+"""Writes of user paths that do not go through the helper yet, named so they are not forgotten."""
+WRITE_METHODS = {"write_text", "write_bytes", "savefig", "save_file", "tofile", "savetxt", "savez"}
 
 
 def _mode(call: ast.Call, position: int) -> str | None:
@@ -69,7 +74,7 @@ def _violations(path: Path) -> list[str]:
                     in_atomic = True
         if isinstance(node, ast.Call):
             kind = _writes(node)
-            if kind and not in_atomic and (rel, func) not in INTERNAL:
+            if kind and not in_atomic and (rel, func) not in INTERNAL and (rel, func) not in KNOWN_GAPS:
                 found.append(f"{rel}:{node.lineno} {kind} in {func}()")
         for child in ast.iter_child_nodes(node):
             visit(child, func, in_atomic)

@@ -63,7 +63,9 @@ def run(args: argparse.Namespace) -> int:
     path = save_adapted(result.candidate if result.accepted else model, args.out, args.model, report)
     print(f"wrote {path} ({'adapted model' if result.accepted else 'the input model unchanged, with the report'})")
     if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=1), encoding="utf-8")
+        from myoxai.io.outputs import write_text
+
+        write_text(args.json, json.dumps(report, indent=1), overwrite=args.overwrite, inputs=inputs)
         print(f"report written to {args.json}")
     return 0
 
