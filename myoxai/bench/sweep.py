@@ -28,7 +28,7 @@ import numpy as np
 
 from myoxai.bench.report import Result
 
-HELP = "run every command on 245 hostile inputs; count tracebacks, destroyed files and peak RSS over 1 GB"
+HELP = "run every command on 269 hostile inputs; count tracebacks, destroyed files and peak RSS over 1 GB"
 RSS_LIMIT_MB = 1024
 
 
@@ -169,8 +169,12 @@ def build_cases(f: dict[str, Path], out: Path) -> list[Case]:
                                     "--speed", "max"]),
               Case(f"bench dsp on {k}", ["bench", "dsp", "--data", s(f[k])]),
               Case(f"stream {k}", ["stream", "--source", f"replay:{f[k]}", "--seconds", "2", "--lsl-machine-scope"])]
+    for k in ("dup-channels-first.xdf", "inf-stamp.xdf", "gap-1e13.xdf", "devzero.xdf", "fifo.xdf", "long-name.xdf"):
+        c += [Case(f"adapt on {k}", ["adapt", "--data", s(f[k]), "--out", s(out / f"a{len(c)}.st")]),
+              Case(f"export {k}", ["export", s(f[k]), s(out / f"x{len(c)}")])]
     for k in MODELS_BAD:
-        c += [Case(f"drift model {k}", ["drift", "--model", s(f[k])]),
+        c += [Case(f"adapt model {k}", ["adapt", "--model", s(f[k]), "--out", s(out / f"a{len(c)}.st")]),
+              Case(f"drift model {k}", ["drift", "--model", s(f[k])]),
               Case(f"explain model {k}", ["explain", "--model", s(f[k]), "--data", s(f["valid.xdf"])]),
               Case(f"live model {k}", ["live", "--headless", "--model", s(f[k]), "--seconds", "1"]),
               Case(f"motion-test model {k}", ["motion-test", "--model", s(f[k]), "--speed", "max"])]
@@ -199,6 +203,10 @@ def build_cases(f: dict[str, Path], out: Path) -> list[Case]:
                                     "--out", s(out / "t.st")]),
         ("train --channels 8,16,20000,20000", ["train", "--data", v, "--model", "allconvnet", "--channels",
                                                "8,16,20000,20000", "--epochs", "1", "--out", s(out / "big.st")]),
+        ("adapt --out = --model", ["adapt", "--model", m, "--out", m, "--overwrite"]),
+        ("adapt --json = --data", ["adapt", "--data", v, "--out", s(out / "ad.st"), "--json", v, "--overwrite"]),
+        ("export into a file", ["export", v, v]),
+        ("export into the corpus folder", ["export", v, s(f["valid.xdf"].parent)]),
         ("convert out = in", ["convert", v, v, "--overwrite"]),
         ("convert to a long name", ["convert", v, s(f["long-name.xdf"])]),
         ("convert to a folder", ["convert", v, s(out)]),
