@@ -43,6 +43,7 @@ def test_bad_options_are_user_errors(capsys):
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.slow
 def test_app_under_xvfb_saves_a_screenshot(tmp_path):
     xvfb_run = shutil.which("xvfb-run")
     if xvfb_run is None:

@@ -50,6 +50,7 @@ def test_quick_calibration_beats_chance_on_real_data(bundled):
     assert np.array_equal(model.convs[0].weight.detach().numpy(), pre.convs[0].weight.detach().numpy())
 
 
+@pytest.mark.slow
 def test_bench_calibrate_reports_seconds_and_memory(tmp_path):
     out = tmp_path / "b.json"
     subprocess.run([sys.executable, "-m", "myoxai", "bench", "calibrate", "--steps", "20", "--json", str(out)],

@@ -71,6 +71,7 @@ def test_quick_adapt_that_would_harm_is_not_applied(source_data):
     assert "not applied" in rc.state().message
 
 
+@pytest.mark.slow
 def test_recalibrate_walks_preparing_running_offered_then_revert_and_accept(rotated, source_data):
     engine = buffered_engine(rotated)
     before = engine.active.model

@@ -54,6 +54,7 @@ def test_sequential_report_schema_seeds_and_cache(sequential, kanoga_root, tmp_p
     assert out.read_text() == "{}"
 
 
+@pytest.mark.slow
 def test_workers_give_the_sequential_records(sequential, kanoga_root, tmp_path):
     rc, report = _eval(kanoga_root, tmp_path / "w.json", "--workers", "2")
     assert rc == 0
@@ -74,6 +75,7 @@ def cluster():
         yield cluster
 
 
+@pytest.mark.slow
 def test_scheduler_address_runs_the_same_cells(sequential, kanoga_root, tmp_path, cluster, capsys):
     rc, report = _eval(kanoga_root, tmp_path / "s.json", "--scheduler", cluster.scheduler_address)
     assert rc == 0 and report["execution"]["mode"] == "scheduler" and report["execution"]["workers"] == 2
@@ -156,6 +158,7 @@ def test_failed_cells_are_listed_the_grid_goes_on_and_the_cache_follows_the_data
     assert {(c["label"].split()[-1], c["cached"]) for c in report["cells"]} == {("1", False), ("2", True)}
 
 
+@pytest.mark.slow
 def test_adaptation_cells_are_identical_on_a_cluster(sequential, kanoga_root, tmp_path, cluster):
     """One cell per subject-day; the calibration model is memoised per process, so where it is trained
     must not matter."""
@@ -171,6 +174,7 @@ def test_adaptation_cells_are_identical_on_a_cluster(sequential, kanoga_root, tm
     assert (r["adapt"], r["test"]["day"], r["test"]["trials"], r["train"]["days"]) == ("dann", 2, [3, 4], [1])
 
 
+@pytest.mark.slow
 def test_bench_eval_grid_reports_speedup_overhead_and_equality(kanoga_root, tmp_path):
     out = tmp_path / "bench.json"
     assert main(["bench", "eval-grid", "--root", str(kanoga_root), "--subjects", "1", "--days", "1", "--models", "lda",

@@ -69,6 +69,7 @@ def test_unrotated_replay_stays_ok(qtbot):
     win.close()
 
 
+@pytest.mark.slow
 def test_motion_test_dialog_live_prompts_and_labels(qtbot, tmp_path):
     """The dialog walks a short live schedule on a running replay, then scores the replay's labels."""
     from myoxai.gui.motion_test_dialog import MotionTestDialog

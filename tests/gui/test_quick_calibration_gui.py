@@ -30,6 +30,7 @@ def window(qtbot):
     win.close()
 
 
+@pytest.mark.slow
 def test_quick_calibration_fine_tunes_the_pretrained_model(qtbot, window, tmp_path, monkeypatch):
     from myoxai.io import read_recording
     from myoxai.live import quick_calibration

@@ -47,6 +47,7 @@ def buttons(panel) -> dict[str, bool]:
             for name in ("quick", "start", "cancel", "accept", "revert", "undo")}
 
 
+@pytest.mark.slow
 def test_drift_quick_adapt_undo(qtbot, window):
     panel, engine = window.recalibrate, window.engine
     qtbot.waitUntil(lambda: engine.status().buffered_windows >= 1900, timeout=120_000)
@@ -71,6 +72,7 @@ def test_drift_quick_adapt_undo(qtbot, window):
     qtbot.waitUntil(lambda: window.drift.state == "recalibrate", timeout=60_000)  # the rotation shows again
 
 
+@pytest.mark.slow
 def test_recalibrate_state_machine(qtbot, window):
     panel, engine = window.recalibrate, window.engine
     panel.settings = RecalibrationSettings(max_epochs=2, patience=1)

@@ -71,6 +71,7 @@ def _collect(src: MyoBled112Source, until) -> list:
 
 
 @pytest.mark.timeout(90)
+@pytest.mark.slow
 def test_faults_garbage_late_burst_lost_packets_and_stall():
     with Bled112Emulator() as emu, MyoBled112Source(port=emu.port, imu=True) as src:
         chunks = _collect(src, lambda: src.status().samples_received > 200)
