@@ -82,6 +82,7 @@ def recalibrate_from_recording(rec: Any, split_s: float, model: Any, buffer: np.
     if report.status == "cancelled":
         raise MyoxaiError("the 35-s recalibration was cancelled; the current model keeps serving")
     acc = float(np.mean(predict(net, xt) == yt)) if len(yt) else float("nan")
+    acc_before = float(np.mean(predict(model, xt) == yt)) if len(yt) else float("nan")  # same windows, old model
     desc = dict(getattr(model, "description", None) or {})
     desc["labeled_recalibration"] = {**report.to_dict(), "test_accuracy": acc, "n_test_windows": int(len(yt))}
     try:
@@ -91,9 +92,10 @@ def recalibrate_from_recording(rec: Any, split_s: float, model: Any, buffer: np.
         pass
     net.description = desc
     metrics = {"n_train_windows": int(len(y)), "n_test_windows": int(len(yt)), "test_accuracy": acc,
-               "fine_tune_seconds": seconds, "epochs_run": report.epochs_run,
+               "test_accuracy_before": acc_before, "fine_tune_seconds": seconds, "epochs_run": report.epochs_run,
                "rotation_shift": report.settings.get("rotation_shift"),
-               "summary": f"accuracy on the held-out hold (not trained on): {100 * acc:.1f} % of {len(yt)} windows; "
+               "summary": f"accuracy on the held-out hold (not trained on): {100 * acc:.1f} % of {len(yt)} windows "
+                          f"(the calibration model: {100 * acc_before:.1f} %); "
                           f"Quick adapt + fine-tuning of the current model on {len(y)} windows in {seconds:.1f} s"}
     return net, source_data, metrics
 

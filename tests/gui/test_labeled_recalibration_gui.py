@@ -66,6 +66,7 @@ def test_labeled_recalibration_from_the_panel_is_offered_applied_and_undone(qtbo
     assert state.state == "done", state
     model, data, metrics = wizard.training.result
     assert 0.0 <= metrics["test_accuracy"] <= 1.0 and metrics["n_test_windows"] > 0
+    assert 0.0 <= metrics["test_accuracy_before"] <= 1.0 and "calibration model:" in wizard.train_message.text()
     assert "held-out hold" in wizard.train_message.text() and "%" in wizard.train_message.text()
     assert data is panel.source_data  # Recalibrate stays anchored to the calibration data
     # fine-tuned from the current model: same gestures, first layer frozen, later layers moved
