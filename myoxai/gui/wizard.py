@@ -72,6 +72,9 @@ class CalibrationWizard(QtWidgets.QDialog):
                                "then a short second hold measures accuracy")
             self.quick.setChecked(True)
             self.quick.setEnabled(False)
+            for i in range(self.gesture_list.count()):  # every gesture: one left out would be forgotten
+                item = self.gesture_list.item(i)
+                item.setFlags(item.flags() & ~QtCore.Qt.ItemFlag.ItemIsUserCheckable)
         self.timer = QtCore.QTimer(self)
         self.timer.setInterval(100)
         self.timer.timeout.connect(self._tick)

@@ -43,7 +43,8 @@ def recalibrate_from_recording(rec: Any, split_s: float, model: Any, buffer: np.
     Parameters
     ----------
     rec:
-        The wizard's labelled quick-mode Recording (gesture names among ``model.class_names``).
+        The wizard's labelled quick-mode Recording: a hold of every gesture of ``model.class_names``
+        before ``split_s`` (a gesture left out would be forgotten, so it is refused).
     split_s:
         Seconds from its first sample where the held-out round starts (never trained on).
     model:
@@ -66,8 +67,10 @@ def recalibrate_from_recording(rec: Any, split_s: float, model: Any, buffer: np.
     cut = int(np.searchsorted(rec.timestamps, rec.timestamps[0] + split_s))
     x, y = _windows_in_model_classes(rec, [(0, cut)], names)
     xt, yt = _windows_in_model_classes(rec, [(cut, len(rec))], names) if cut < len(rec) else (x[:0], y[:0])
-    if len(np.unique(y)) < 2:
-        raise MyoxaiError(f"the first round holds windows of {len(np.unique(y))} gesture(s); hold every gesture")
+    missing = [n for i, n in enumerate(names) if i not in set(y.tolist())]
+    if missing:  # a gesture without a hold is forgotten by the fine-tuning (docs/live.md)
+        raise MyoxaiError(f"the first round has no hold of {', '.join(missing)}; the 35-s recalibration needs one "
+                          "hold of every gesture of the model (a gesture left out would be forgotten)")
     if progress:
         progress(0.0, f"Quick adapt, then fine-tuning the current model on {len(y)} windows")
 
