@@ -193,12 +193,12 @@ class RecalibratePanel(QtWidgets.QGroupBox):
         if not cause:
             text = ""
         elif second:
-            text = f"Recalibration advised: {cause}. Quick adapt did not bring it back to OK: try {LABELED}"
+            text = f"Quick adapt did not fix it: try {LABELED} — {cause}"
         elif quick_done:
-            text = f"Recalibration advised: {cause}. Quick adapt ran; the drift monitor is re-measuring…"
+            text = f"Quick adapt ran; the drift monitor is re-measuring… — {cause}"
         else:
-            text = f"Recalibration advised: {cause}. Try Quick adapt first"
-        _show(self.drift_prompt, text, text)
+            text = f"Recalibration advised: try Quick adapt first — {cause}"
+        _show(self.drift_prompt, text, text)  # the advice first: at 1280 px the cause is what gets elided
         self.labeled_button.setStyleSheet("font-weight: bold; color: #c0392b" if second else "")
         self.quick_button.setStyleSheet("font-weight: bold; color: #c0392b" if cause and not quick_done else "")
 
