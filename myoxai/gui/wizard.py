@@ -286,16 +286,23 @@ class CalibrationWizard(QtWidgets.QDialog):
         return None if acc is None else float(acc)
 
     def _offer_model(self, summary: str) -> None:
-        """Load the trained model, or ask first when its held-out accuracy is below ``LOAD_WITHOUT_ASKING``."""
+        """Load the trained model, or ask first when its held-out accuracy is below ``LOAD_WITHOUT_ASKING``.
+
+        A 35-s recalibration also asks when it scores below the model it started from on the same hold.
+        """
         acc = self.held_out_accuracy()
-        if acc is not None and acc >= LOAD_WITHOUT_ASKING:
+        before = self.training.result[2].get("test_accuracy_before") if self.training and self.training.result else None
+        worse = acc is not None and before is not None and acc < before
+        if acc is not None and acc >= LOAD_WITHOUT_ASKING and not worse:
             self.load_model()
             self.train_message.setText(f"{summary}\nloaded: the new model serves now (Undo in the Adapt panel "
                                        "returns to the previous one)")
             return
         shown = "unknown" if acc is None or acc != acc else f"{100 * acc:.1f} %"
+        why = (f"is below the current model's {100 * before:.1f} %" if worse and acc >= LOAD_WITHOUT_ASKING
+               else f"is below {LOAD_WITHOUT_ASKING:.0%}")
         self.train_message.setText(
-            f"{summary}<br><b>Held-out accuracy {shown} is below {LOAD_WITHOUT_ASKING:.0%}.</b> The current model "
+            f"{summary}<br><b>Held-out accuracy {shown} {why}.</b> The current model "
             "keeps serving. Load the new one anyway, or close and calibrate again (hold each gesture as prompted).")
         self.load_button.setVisible(True)
 

@@ -104,3 +104,24 @@ def test_drift_prompt_proposes_quick_adapt_then_the_labeled_recalibration(qtbot,
     assert "bold" in panel.labeled_button.styleSheet() and panel.quick_button.styleSheet() == ""
     panel.show_drift("")  # back to OK: no prompt
     assert not panel.drift_prompt.isVisibleTo(panel) and panel.labeled_button.styleSheet() == ""
+
+
+@pytest.mark.parametrize(("after", "before", "loaded"), [(0.95, 0.9, True), (0.9, 0.95, False), (0.7, 0.6, False)])
+def test_the_wizard_asks_before_a_recalibration_worse_than_the_model_it_started_from(qtbot, window, after, before,
+                                                                                     loaded):
+    from myoxai.live.calibration import TrainingJob
+
+    old = window.engine.active.model
+    model = load_model(BUNDLED_MODEL)
+    wizard = window.open_labeled_recalibration()
+    qtbot.addWidget(wizard)
+    metrics = {"test_accuracy": after, "test_accuracy_before": before, "summary": "held-out hold", "n_train_windows": 1}
+    wizard.training = TrainingJob("unused.xdf", trainer=lambda progress: (model, None, metrics))
+    wizard.training.start()
+    assert wizard.training.wait(10.0)
+    wizard._offer_model("held-out hold")
+    assert (window.engine.active.model is model) is loaded and wizard.load_button.isHidden() is loaded
+    if not loaded:
+        assert window.engine.active.model is old
+        reason = "current model's 95.0 %" if after >= 0.8 else "below 80%"
+        assert reason in wizard.train_message.text()
