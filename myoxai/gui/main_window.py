@@ -76,6 +76,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.ring = ArmbandRing(engine.config.n_channels)
         self.matrix = ShapleyMatrix(engine.config.n_channels)
         self.recalibrate = RecalibratePanel()
+        self.recalibrate.open_labeled = self.open_labeled_recalibration
         self.drift = DriftPanel()
         self.accuracy = RunningAccuracy()  # real-time accuracy of a labelled replay, in the status bar
         self.views: list[DecisionView] = [self.gesture, self.ring, self.matrix, self.spectrogram]
@@ -281,6 +282,21 @@ class MainWindow(QtWidgets.QMainWindow):
                                    pretrained=self.wizard_pretrained)
         wizard.show()
         return wizard
+
+    def open_labeled_recalibration(self) -> Any:
+        """Open the 35-s labeled recalibration: the wizard's quick mode on the panel's calibration model."""
+        from myoxai.gui.wizard import CalibrationWizard
+
+        engine = self.engine
+        wizard = CalibrationWizard(engine, self._labeled_model, parent=self, pretrained=self.wizard_pretrained,
+                                   start_model=self.recalibrate.calibration_model(),
+                                   buffer=lambda: engine.buffer.snapshot().inputs,
+                                   source_data=self.recalibrate.source_data)
+        wizard.show()
+        return wizard
+
+    def _labeled_model(self, model: Any, source_data: Any, path: Path) -> None:
+        self.use_model(model, source_data, origin=f"35-s recalibration {path.name}")
 
     def _wizard_model(self, model: Any, source_data: Any, path: Path) -> None:
         self.use_model(model, source_data, origin=f"calibration {path.name}")

@@ -5,10 +5,18 @@ process); this panel starts it, polls its state from the window's timer and forw
 choice. Which buttons are enabled follows the state alone (``RecalibrationState``): Start while
 nothing is under way or offered, Cancel while under way, Accept and Revert only while a result is
 offered. Undo takes back the last model change of any kind (``ModelHistory``).
+
+The second step, "Recalibrate with labels (35 s)", opens the calibration wizard's quick mode on the
+calibration model (``open_labeled``, set by the window); its result is put in service by
+``use_model`` like any calibration, so Undo takes it back. When the drift monitor says RECALIBRATE
+the panel proposes Quick adapt first, and the 35-s recalibration once a Quick adapt has had
+``SETTLE_S`` seconds to bring the state back to OK and has not.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 from PyQt6 import QtWidgets
@@ -17,6 +25,9 @@ from myoxai.errors import MyoxaiError
 from myoxai.gui.elide import ElidedLabel
 from myoxai.live.history import ModelHistory
 from myoxai.live.recalibration import Recalibration
+
+SETTLE_S = 15.0  # seconds the drift monitor gets to re-measure after a Quick adapt before the next step is proposed
+LABELED = "Recalibrate with labels (35 s)"
 
 
 def _fmt(v: Any) -> str:
@@ -44,6 +55,9 @@ class RecalibratePanel(QtWidgets.QGroupBox):
         self.niceness = 10  # the training process's lowered priority (see Recalibration)
         self.job: Recalibration | None = None
         self.history: ModelHistory | None = None
+        self.open_labeled: Callable[[], Any] | None = None  # opens the 35-s recalibration (the window sets it)
+        self._quick_seen: Any = None  # the last Quick adapt result seen, and when (drift prompt's second step)
+        self._quick_t = 0.0
         layout = QtWidgets.QVBoxLayout(self)
         self.quick_button = QtWidgets.QPushButton("Quick adapt")
         self.quick_button.setToolTip("rotation compensation, re-normalisation and prototype head on the buffer: "
@@ -51,6 +65,10 @@ class RecalibratePanel(QtWidgets.QGroupBox):
                                      "shows no harm")
         self.start_button = QtWidgets.QPushButton("Recalibrate")
         self.start_button.setToolTip("Quick adapt, then SCADANN in the background; you Accept or Revert its result")
+        self.labeled_button = QtWidgets.QPushButton(LABELED)
+        self.labeled_button.setToolTip("hold each gesture once (about 35 s) plus a short held-out hold: Quick adapt, "
+                                       "then the current model is fine-tuned on the holds in about a second; you "
+                                       "see its held-out accuracy before it is used")
         self.cancel_button = QtWidgets.QPushButton("Cancel")
         self.undo_button = QtWidgets.QPushButton("Undo")
         self.rotation = _label()
@@ -69,7 +87,7 @@ class RecalibratePanel(QtWidgets.QGroupBox):
         row = QtWidgets.QHBoxLayout()
         row.addWidget(self.accept_button)
         row.addWidget(self.revert_button)
-        for w in (top, self.drift_prompt, self.rotation, self.progress, self.message, self.result,
+        for w in (top, self.labeled_button, self.drift_prompt, self.rotation, self.progress, self.message, self.result,
                   row):
             (layout.addLayout if isinstance(w, QtWidgets.QLayout) else layout.addWidget)(w)
         layout.addStretch(1)
@@ -80,6 +98,7 @@ class RecalibratePanel(QtWidgets.QGroupBox):
         self.accept_button.clicked.connect(self.accept)
         self.revert_button.clicked.connect(self.revert)
         self.undo_button.clicked.connect(self.undo)
+        self.labeled_button.clicked.connect(self.labeled)
         self.refresh()
 
     def attach(self, engine: Any, source_data: Any) -> None:
@@ -89,6 +108,7 @@ class RecalibratePanel(QtWidgets.QGroupBox):
         if engine is not self.engine or self.history is None:
             self.history = ModelHistory(engine)
         self.engine, self.source_data, self.job = engine, source_data, None
+        self._quick_seen = None  # a new model: the drift prompt starts again from Quick adapt
         _show(self.result, "")
         _show(self.message, "" if source_data is not None else
               "Recalibrate needs the model's training data: use the bundled model or the calibration wizard")
@@ -126,6 +146,16 @@ class RecalibratePanel(QtWidgets.QGroupBox):
         """Start a Recalibrate in the background."""
         self._try(lambda: self._job().start())
 
+    def calibration_model(self) -> Any:
+        """The model Quick adapt and the 35-s recalibration start from (the attached one, not an adapted copy)."""
+        return self.job.base if self.job is not None else self.engine.active.model
+
+    def labeled(self) -> Any:
+        """Open the 35-s labeled recalibration (the wizard's quick mode on the calibration model); returns it."""
+        if self.engine is None or self.open_labeled is None:
+            return None
+        return self.open_labeled()
+
     def cancel(self) -> None:
         """Stop the running recalibration (the current model stays)."""
         if self.job is not None:
@@ -153,8 +183,24 @@ class RecalibratePanel(QtWidgets.QGroupBox):
         self._try(go)
 
     def show_drift(self, cause: str) -> None:
-        """Prompt next to the buttons when the drift monitor says "recalibrate" ('' hides it)."""
-        _show(self.drift_prompt, f"Recalibration advised: {cause}" if cause else "")
+        """Prompt next to the buttons when the drift monitor says "recalibrate" ('' hides it).
+
+        The first step proposed is Quick adapt; once one ran and ``SETTLE_S`` later the state is still
+        RECALIBRATE, the 35-s recalibration (its button is then highlighted).
+        """
+        quick_done = self._quick_seen is not None
+        second = bool(cause) and quick_done and time.monotonic() - self._quick_t >= SETTLE_S
+        if not cause:
+            text = ""
+        elif second:
+            text = f"Quick adapt did not fix it: try {LABELED} — {cause}"
+        elif quick_done:
+            text = f"Quick adapt ran; the drift monitor is re-measuring… — {cause}"
+        else:
+            text = f"Recalibration advised: try Quick adapt first — {cause}"
+        _show(self.drift_prompt, text, text)  # the advice first: at 1280 px the cause is what gets elided
+        self.labeled_button.setStyleSheet("font-weight: bold; color: #c0392b" if second else "")
+        self.quick_button.setStyleSheet("font-weight: bold; color: #c0392b" if cause and not quick_done else "")
 
     def refresh(self) -> None:
         """Poll the engine and the job (called by the window's timer); the buttons follow the state."""
@@ -168,6 +214,8 @@ class RecalibratePanel(QtWidgets.QGroupBox):
         self.start_button.setEnabled(self.engine is not None and self.source_data is not None
                                      and not busy and not offered)
         self.quick_button.setEnabled(self.engine is not None and not busy and not offered)
+        self.labeled_button.setEnabled(self.engine is not None and self.open_labeled is not None
+                                       and not busy and not offered)
         self.cancel_button.setEnabled(job is not None and job.state in ("preparing", "running"))
         self.accept_button.setEnabled(offered)
         self.revert_button.setEnabled(offered)
@@ -181,6 +229,8 @@ class RecalibratePanel(QtWidgets.QGroupBox):
             self.progress.setValue(0)
             return
         if job.quick is not None:
+            if job.quick is not self._quick_seen:
+                self._quick_seen, self._quick_t = job.quick, time.monotonic()
             q = job.quick.report
             shift = "not estimated" if q.rotation_shift is None else f"{q.rotation_shift:+.2f} electrodes"
             verdict = "applied" if job.quick.accepted else "not applied (no-harm check)"

@@ -4,7 +4,9 @@ The view over ``myoxai.live.calibration``: the session (schedule on the source c
 markers to XDF) and the training job run outside the GUI thread; this dialog polls them.
 The quick mode (``myoxai.live.quick_calibration``, the default when a pre-trained model is
 available) records one hold per gesture, fine-tunes the pre-trained model on it in seconds and
-shows the accuracy on a short second hold it did not train on.
+shows the accuracy on a short second hold it did not train on. Opened with ``start_model`` (the Adapt
+panel's "Recalibrate with labels (35 s)"), the quick mode prompts that model's gestures and runs
+the 35-s labeled recalibration (``myoxai.live.labeled_recalibration``) on it instead.
 """
 
 from __future__ import annotations
@@ -41,13 +43,20 @@ class CalibrationWizard(QtWidgets.QDialog):
         Training epochs cap (full mode).
     pretrained:
         The quick mode's pre-trained model file (default: the bundled one).
+    start_model, buffer, source_data:
+        The 35-s recalibration: the calibration model to fine-tune (its gestures are the prompts), a
+        callable returning the engine buffer's inputs, and the model's calibration data.
     """
 
     def __init__(self, engine: Any, on_model: Callable[[Any, Any, Path], None],
                  gestures: Sequence[str] = DEFAULT_GESTURES, epochs: int = 30,
-                 parent: QtWidgets.QWidget | None = None, pretrained: str | Path | None = None) -> None:
+                 parent: QtWidgets.QWidget | None = None, pretrained: str | Path | None = None,
+                 start_model: Any = None, buffer: Callable[[], Any] | None = None, source_data: Any = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Calibration session")
+        self.start_model, self.buffer, self.source_data = start_model, buffer, source_data
+        if start_model is not None:
+            gestures = [g for g in getattr(start_model, "class_names", ()) if g != REST]
+        self.setWindowTitle("Calibration session" if start_model is None else "Recalibrate with labels (35 s)")
         self.engine, self.on_model, self.epochs = engine, on_model, epochs
         self.pretrained = Path(pretrained) if pretrained else quick_calibration.PRETRAINED_MODEL
         self.quick_split_s: float | None = None  # session time where the quick mode's test round starts
@@ -58,6 +67,14 @@ class CalibrationWizard(QtWidgets.QDialog):
         self.stack.addWidget(self._settings_page(gestures))
         self.stack.addWidget(self._session_page())
         self.stack.addWidget(self._training_page())
+        if start_model is not None:  # one hold per gesture of the current model, then the held-out hold
+            self.quick.setText("35-s recalibration: one hold per gesture fine-tunes the current model,\n"
+                               "then a short second hold measures accuracy")
+            self.quick.setChecked(True)
+            self.quick.setEnabled(False)
+            for i in range(self.gesture_list.count()):  # every gesture: one left out would be forgotten
+                item = self.gesture_list.item(i)
+                item.setFlags(item.flags() & ~QtCore.Qt.ItemFlag.ItemIsUserCheckable)
         self.timer = QtCore.QTimer(self)
         self.timer.setInterval(100)
         self.timer.timeout.connect(self._tick)
@@ -244,7 +261,15 @@ class CalibrationWizard(QtWidgets.QDialog):
             self.stack.setCurrentIndex(2)
             self.train_message.setText(f"recorded {self.session.samples} samples to {self.session.path}; training…")
             trainer = None
-            if self.quick_split_s is not None:
+            if self.quick_split_s is not None and self.start_model is not None:
+                from myoxai.live.labeled_recalibration import recalibrate_from_file
+
+                path, split, start, buffer, data = (self.session.path, self.quick_split_s, self.start_model,
+                                                    self.buffer or (lambda: None), self.source_data)
+
+                def trainer(progress: Callable[[float, str], None]) -> Any:
+                    return recalibrate_from_file(path, split, start, buffer, data, progress=progress)
+            elif self.quick_split_s is not None:
                 path, split, pretrained = self.session.path, self.quick_split_s, self.pretrained
 
                 def trainer(progress: Callable[[float, str], None]) -> Any:
@@ -261,16 +286,23 @@ class CalibrationWizard(QtWidgets.QDialog):
         return None if acc is None else float(acc)
 
     def _offer_model(self, summary: str) -> None:
-        """Load the trained model, or ask first when its held-out accuracy is below ``LOAD_WITHOUT_ASKING``."""
+        """Load the trained model, or ask first when its held-out accuracy is below ``LOAD_WITHOUT_ASKING``.
+
+        A 35-s recalibration also asks when it scores below the model it started from on the same hold.
+        """
         acc = self.held_out_accuracy()
-        if acc is not None and acc >= LOAD_WITHOUT_ASKING:
+        before = self.training.result[2].get("test_accuracy_before") if self.training and self.training.result else None
+        worse = acc is not None and before is not None and acc < before
+        if acc is not None and acc >= LOAD_WITHOUT_ASKING and not worse:
             self.load_model()
             self.train_message.setText(f"{summary}\nloaded: the new model serves now (Undo in the Adapt panel "
                                        "returns to the previous one)")
             return
         shown = "unknown" if acc is None or acc != acc else f"{100 * acc:.1f} %"
+        why = (f"is below the current model's {100 * before:.1f} %" if worse and acc >= LOAD_WITHOUT_ASKING
+               else f"is below {LOAD_WITHOUT_ASKING:.0%}")
         self.train_message.setText(
-            f"{summary}<br><b>Held-out accuracy {shown} is below {LOAD_WITHOUT_ASKING:.0%}.</b> The current model "
+            f"{summary}<br><b>Held-out accuracy {shown} {why}.</b> The current model "
             "keeps serving. Load the new one anyway, or close and calibrate again (hold each gesture as prompted).")
         self.load_button.setVisible(True)
 

@@ -120,6 +120,11 @@ class Recalibration(ThreadOwner):
         self._before: Any = None  # the model serving when this Recalibrate was clicked (Revert's target)
         self.child_pid: int | None = None  # the training process while it runs (benchmarks read its memory)
 
+    @property
+    def base(self) -> Any:
+        """The calibration model Quick adapt, Recalibrate and the 35-s recalibration start from."""
+        return self._base
+
     def state(self) -> RecalibrationState:
         """A copy of the current state (safe to read from the GUI thread)."""
         with self._lock:
