@@ -19,7 +19,7 @@ from myoxai.errors import MyoxaiError
 # command name -> module under myoxai.commands (each has HELP, add_arguments(parser), run(args))
 COMMANDS = {"info": "info", "convert": "convert", "replay": "replay", "record": "record", "stream": "stream",
             "train": "train", "eval": "eval", "explain": "explain", "live": "live", "motion-test": "motion",
-            "drift": "drift", "bench": "bench"}
+            "drift": "drift", "adapt": "adapt", "bench": "bench", "export": "export"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,6 +50,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"myoxai {args.command}: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # the system refused a file or device the user named: say which, in one line
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"myoxai {args.command}: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -9,19 +9,24 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 from collections.abc import Callable
 
 from myoxai.errors import MyoxaiError
+
+MAX_LIST = 10_000
+"""Most numbers a list option may expand to (a dataset has tens of subjects and days, not billions)."""
 
 
 def parse_int_list(text: str | None, what: str) -> list[int] | None:
     """The one parser of number lists: '1-6', '1,3,5', '1-3,7' or '2-30:7' (every 7th) → sorted unique ints.
 
-    None or '' → None (meaning all). A malformed list is a ``MyoxaiError`` naming the option ``--what``.
+    None or '' → None (meaning all). A malformed list, or one of more than ``MAX_LIST`` numbers
+    (counted before any is made), is a ``MyoxaiError`` naming the option ``--what``.
     """
     if not text:
         return None
-    out: set[int] = set()
+    ranges: list[range] = []
     try:
         for part in text.split(","):
             part = part.strip()
@@ -29,13 +34,17 @@ def parse_int_list(text: str | None, what: str) -> list[int] | None:
                 continue
             rng, _, step = part.partition(":")
             lo, _, hi = rng.partition("-")
+            if not all(x.strip().isascii() for x in (lo, hi, step)):
+                raise ValueError
             a, b, k = int(lo), int(hi or lo), int(step or 1)
             if b < a or k < 1:
                 raise ValueError
-            out.update(range(a, b + 1, k))
+            ranges.append(range(a, b + 1, k))
     except ValueError:
         raise MyoxaiError(f"--{what} {text!r}: use numbers and ranges like 1-6, 1,2,5 or 2-30:7 (every 7th)") from None
-    return sorted(out)
+    if sum(len(r) for r in ranges) > MAX_LIST:
+        raise MyoxaiError(f"--{what} {text!r} names more than {MAX_LIST} numbers; give the subjects/days that exist")
+    return sorted({v for r in ranges for v in r})
 
 
 def int_list_arg(what: str) -> Callable[[str], list[int]]:
@@ -91,7 +100,7 @@ def interval(text: str) -> float:
 def positive_int(text: str) -> int:
     """A whole number >= 1 (``--chunk``)."""
     try:
-        value = int(text)
+        value = int(text) if text.strip().isascii() else int("x")
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
     if value < 1:
@@ -99,10 +108,19 @@ def positive_int(text: str) -> int:
     return value
 
 
+def thread_count(text: str) -> int:
+    """Torch threads: a whole number from 1 to this machine's cores (more only slows torch down)."""
+    value = positive_int(text)
+    cores = os.cpu_count() or 1
+    if value > cores:
+        raise argparse.ArgumentTypeError(f"at most {cores} (this machine's cores), not {text}")
+    return value
+
+
 def seed_list(text: str) -> list[int]:
     """``--seeds``: a list such as ``0,1,2`` or ``0-4``, or a single count N (= seeds 0 … N-1)."""
     try:
-        if text.strip().isdigit() and "," not in text:
+        if text.strip().isascii() and text.strip().isdigit() and "," not in text:
             n = int(text)
             if n < 1:
                 raise argparse.ArgumentTypeError("--seeds N is a count (seeds 0 … N-1), at least 1; for the single "

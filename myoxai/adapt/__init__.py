@@ -12,7 +12,10 @@ Public API
 - ``grad_reverse``, ``DomainClassifier``, ``DomainBatchNorm``, ``split_batchnorm``,
   ``merge_batchnorm``, ``set_domain`` — the DANN building blocks.
 - ``quick_adapt(model, unlabeled, reference_profile)`` — the instant, label-free step (rotation
-  compensation, re-normalisation and the prototype head, ``myoxai.adapt.quick``);
+  compensation, re-normalisation and the T3A-style prototype head, ``myoxai.adapt.quick``);
+  ``myoxai.adapt.prototypes``: EM class priors, iterated prototypes, online T3A;
+- ``myoxai.adapt.labeled.recalibrate_35s(model, x, y, buffer=...)`` — the 35-second labeled
+  recalibration (quick adapt, then fine-tuning on one hold per gesture);
   ``myoxai.adapt.rotation`` estimates the armband's rotation from the per-electrode energy profile.
 - ``METHODS`` — the registry of adaptation methods as composed steps (``myoxai.adapt.methods``);
   ``DEFAULT_PIPELINE`` names the one the live Quick adapt button and ``--adapt default`` both run.

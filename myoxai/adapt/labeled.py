@@ -36,8 +36,9 @@ FROZEN_LAYERS = 1  # early layers kept as calibrated (selection days, see above)
 START_PIPELINE = "quick"  # what the fine-tuning starts from: rotation + re-normalisation (METHODS["quick"])
 
 
-def _default_fine_tune() -> FineTuneSettings:
-    return FineTuneSettings(steps=150, batch_size=64, lr=3e-3, refit_standardizer=False, threads=2)
+def default_fine_tune() -> FineTuneSettings:
+    """The fine-tuning settings chosen on the selection days (see the module docstring)."""
+    return FineTuneSettings(steps=150, batch_size=64, lr=3e-3, refit_standardizer=False, threads=1)
 
 
 @dataclass
@@ -70,7 +71,8 @@ def recalibrate_labeled(model: MyoModel, x: np.ndarray, y: np.ndarray, settings:
     x, y:
         (n, 4, 8, 10) spectrograms of the holds and their gesture indices (the model's classes).
     settings:
-        The fixed step budget and optimiser (``FineTuneSettings``; 150 steps, lr 1e-3, 2 threads).
+        The fixed step budget and optimiser (``FineTuneSettings``; 150 steps, lr 3e-3, one torch thread:
+        on a busy 2-core machine two threads made the All-ConvNet's fine-tuning 18 times slower).
     frozen:
         Early layers to freeze (default ``FROZEN_LAYERS``).
     progress:
@@ -85,7 +87,7 @@ def recalibrate_labeled(model: MyoModel, x: np.ndarray, y: np.ndarray, settings:
                           "with one gesture label each; record one hold per gesture first")
     if y.min() < 0 or y.max() >= model.n_classes:
         raise MyoxaiError(f"labels must be gesture indices 0..{model.n_classes - 1} of the serving model")
-    s = settings or _default_fine_tune()
+    s = settings or default_fine_tune()
     t0 = time.perf_counter()
     net = copy.deepcopy(model)
     for p in net.parameters():

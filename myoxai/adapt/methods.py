@@ -22,7 +22,7 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -30,8 +30,9 @@ import torch
 
 from myoxai.adapt import quick
 from myoxai.adapt.dann import TARGET, merge_batchnorm, split_batchnorm
-from myoxai.adapt.labeled import _default_fine_tune, first_holds, recalibrate_35s
+from myoxai.adapt.labeled import default_fine_tune, first_holds, recalibrate_35s
 from myoxai.adapt.loop import LoopData, adversarial_fit
+from myoxai.adapt.prototypes import OnlineT3A, features_and_logits, kmeans_head, prior_bias, support_index
 from myoxai.adapt.recalibrate import RecalibrationSettings, SourceData, recalibrate
 from myoxai.errors import MyoxaiError
 from myoxai.models import MyoModel, torch_threads
@@ -129,17 +130,13 @@ def adabn(model: MyoModel, ctx: AdaptContext) -> MyoModel:
 
 def prototypes(model: MyoModel, ctx: AdaptContext) -> MyoModel:
     """The T3A-style prototype head: head rows become prototypes of the buffer's most confident windows."""
-    from myoxai.adapt.prototypes import _features_and_logits, support_index
-
-    ctx.report["support_index"] = support_index(_features_and_logits(model, ctx.x)[1])  # for diagnosis only
+    ctx.report["support_index"] = support_index(features_and_logits(model, ctx.x)[1])  # for diagnosis only
     net, ctx.report["prototype_supports"] = quick.prototype_head(model, ctx.x)
     return net
 
 
 def em_priors(model: MyoModel, ctx: AdaptContext) -> MyoModel:
     """The head's bias from the buffer's class priors estimated by EM (Saerens et al. 2002)."""
-    from myoxai.adapt.prototypes import prior_bias
-
     net, prior = prior_bias(model, ctx.x)
     ctx.report["em_prior_max"] = float(prior.max())
     return net
@@ -147,16 +144,12 @@ def em_priors(model: MyoModel, ctx: AdaptContext) -> MyoModel:
 
 def kmeans(model: MyoModel, ctx: AdaptContext) -> MyoModel:
     """Prototypes iterated by spherical soft k-means on the buffer, from the head's rows."""
-    from myoxai.adapt.prototypes import kmeans_head
-
     net, ctx.report["kmeans_iterations"] = kmeans_head(model, ctx.x)
     return net
 
 
 def online_t3a(model: MyoModel, ctx: AdaptContext) -> MyoModel:
     """T3A as published: the buffer joins the supports, then each scored window joins before it is classified."""
-    from myoxai.adapt.prototypes import OnlineT3A
-
     net = OnlineT3A(model)
     net.observe(ctx.x)
     return net
@@ -164,10 +157,8 @@ def online_t3a(model: MyoModel, ctx: AdaptContext) -> MyoModel:
 
 def calibrate_35s(model: MyoModel, ctx: AdaptContext) -> MyoModel:
     """Quick adapt on the buffer, then fine-tuning on its first hold of each gesture (trial 1, long-term dataset)."""
-    from dataclasses import replace
-
     idx = first_holds(ctx.labels)
-    settings = replace(_default_fine_tune(), seed=ctx.seed, threads=ctx.recal.threads)
+    settings = replace(default_fine_tune(), seed=ctx.seed, threads=ctx.recal.threads)
     net, report = recalibrate_35s(model, ctx.x[idx], ctx.labels[idx], buffer=ctx.x,
                                   reference_profile=ctx.reference_profile, source=ctx.source, settings=settings)
     ctx.report.update({"labeled_windows": int(len(idx)), "fine_tune_seconds": report.seconds,

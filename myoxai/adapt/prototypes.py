@@ -50,7 +50,9 @@ def em_priors(probs: np.ndarray, train_priors: np.ndarray | None = None, max_ite
 
 
 @torch.no_grad()
-def _features_and_logits(model: MyoModel, x: np.ndarray, batch_size: int = 1024) -> tuple[torch.Tensor, torch.Tensor]:
+def features_and_logits(model: MyoModel, x: np.ndarray,
+                        batch_size: int = 1024) -> tuple[torch.Tensor, torch.Tensor]:
+    """Head-input features and logits (float64) of ``x`` in eval mode."""
     xt = torch.as_tensor(np.asarray(x, dtype=np.float32))
     feats = torch.cat([model.features(xt[i:i + batch_size]) for i in range(0, len(xt), batch_size)]).double()
     w, b = _head_parameters(model)
@@ -66,7 +68,7 @@ def prior_bias(model: MyoModel, unlabeled: np.ndarray, floor: float = 1e-3) -> t
     are taken as made under uniform priors. Priors are floored at ``floor`` so no class is ruled out.
     """
     net = copy.deepcopy(model).eval()
-    _, logits = _features_and_logits(net, unlabeled)
+    _, logits = features_and_logits(net, unlabeled)
     prior, _ = em_priors(torch.softmax(logits, dim=1).numpy())
     prior = np.maximum(prior, floor)
     prior /= prior.sum()
@@ -86,7 +88,7 @@ def kmeans_head(model: MyoModel, unlabeled: np.ndarray, iterations: int = 10) ->
     the copy and the iterations run (fewer when the assignments stop changing).
     """
     net = copy.deepcopy(model).eval()
-    feats, logits = _features_and_logits(net, unlabeled)
+    feats, logits = features_and_logits(net, unlabeled)
     w_param, b_param = _head_parameters(net)
     anchor = _normalise_rows(w_param.detach().double().reshape(w_param.shape[0], -1))
     unit = _normalise_rows(feats)

@@ -7,4 +7,4 @@ Each module ``myoxai.bench.<name>`` (``-`` in a name becomes ``_``) defines ``HE
 from __future__ import annotations
 
 BENCHMARKS = ("dsp", "models", "shapley", "recalibrate", "live", "acquisition", "fuzz", "soak", "eval-grid",
-              "calibrate")
+              "calibrate", "sweep", "delay")

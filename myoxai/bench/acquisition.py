@@ -109,9 +109,9 @@ def run(args: argparse.Namespace) -> list[Result]:
     """Latency, decode throughput and reconnect times of the BLED112 driver against the emulator."""
     import numpy as np
 
-    from myoxai.sources.lsl import use_local_lsl
+    from myoxai.sources.lsl import use_machine_scope
 
-    use_local_lsl()  # local_clock only, but never let a benchmark touch the network
+    use_machine_scope()  # local_clock only, but never let a benchmark touch the network
     lat, n = _latency(args.seconds)
     seconds = args.seconds
     rec = _reconnects(args.drops)

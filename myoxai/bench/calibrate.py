@@ -15,8 +15,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from myoxai.io.open import BUNDLED_RECORDING
+
 HELP = "seconds and peak memory (RSS) to fine-tune the bundled pre-trained model on a 35-s quick calibration"
-BUNDLED = Path(__file__).resolve().parents[2] / "recordings" / "myo_readings_12548-1.xdf"
+BUNDLED = BUNDLED_RECORDING
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -2,7 +2,9 @@
 
 Five input classes, each grown from a small valid seed by hypothesis-chosen damage (truncation,
 bit flips, byte overwrites, deletions/duplications, inserted junk, splices with another valid
-file): XDF recordings, myo-readings gesture files, long-term dataset trials, model files, and
+file) and by structure-aware lies (issue 24): a stream-header field stated twice with a hostile
+value, sample timestamps set to ±inf/NaN/±1e15, a model's arguments inflated to gigabytes,
+unicode digits in dataset text: XDF recordings, myo-readings gesture files, long-term dataset trials, model files, and
 BGAPI byte streams from a BLED112. Every class runs in its own child process under an address
 space limit (``RLIMIT_AS``, 2 GB by default), so a reader that tries to allocate for what a
 damaged header claims fails the run instead of the machine. A loaded input must also be sane
@@ -27,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from myoxai.bench.lies import LIES
 from myoxai.bench.report import Result
 
 HELP = "fuzz the readers (XDF, dataset text, model files, BGAPI) in memory-limited children; count outcomes"
@@ -207,6 +210,8 @@ def damage(data: bytes, ops: list[tuple], seeds: list[bytes]) -> bytes:
         elif kind == "other":  # the start of this file joined to the end of another valid one
             other = seeds[b % len(seeds)]
             buf = buf[:a % (n + 1)] + other[op[3] % (len(other) + 1):]
+        elif kind in LIES:
+            buf = bytearray(LIES[kind](bytes(buf), a, b))
     return bytes(buf)
 
 
@@ -222,6 +227,7 @@ def _ops_strategy():
         st.tuples(st.just("splice"), pos, pos),
         st.tuples(st.just("insert"), pos, st.just(0), st.binary(min_size=1, max_size=48)),
         st.tuples(st.just("other"), pos, st.integers(0, 7), pos),
+        st.tuples(st.sampled_from(sorted(LIES)), pos, st.integers(0, 63)),
     )
     return st.lists(op, min_size=1, max_size=4)
 

@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> list:
     import numpy as np
 
     from myoxai.adapt import DEFAULT_PIPELINE, METHODS, AdaptContext, RecalibrationSettings, SourceData, recalibrate
-    from myoxai.adapt.labeled import _default_fine_tune, first_holds, recalibrate_35s
+    from myoxai.adapt.labeled import default_fine_tune, first_holds, recalibrate_35s
     from myoxai.adapt.quick import QuickReport, calibration_profile
     from myoxai.bench.report import Result
     from myoxai.config import DEFAULT_CONFIG
@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> list:
         quick_times.append(time.perf_counter() - t0)
     quick_report = QuickReport.from_steps(DEFAULT_PIPELINE, ctx.report)
     holds = first_holds(source.y, per_class=max(1, 700 // len(rec.class_names)))  # 35 s at 20 windows/s
-    fine = replace(_default_fine_tune(), seed=args.seed, threads=args.threads)
+    fine = replace(default_fine_tune(), seed=args.seed)  # its own thread count (one), not --threads
     with _RssSampler() as labeled_mem:
         t0 = time.perf_counter()
         _, labeled_report = recalibrate_35s(model, source.x[holds], source.y[holds], buffer=buffer,
@@ -137,7 +137,7 @@ def run(args: argparse.Namespace) -> list:
     epochs = (report.dann or {}).get("epochs_run", 0) + (report.self_calibration or {}).get("epochs_run", 0)
     quick_params = {**params, "repeats": len(quick_times), "statistic": "median",
                     "rotation_shift": quick_report.rotation_shift}
-    labeled_params = {**params, "labeled_windows": int(len(holds)), "steps": fine.steps,
+    labeled_params = {**params, "threads": fine.threads, "labeled_windows": int(len(holds)), "steps": fine.steps,
                       "epochs": labeled_report.epochs_run, "frozen_layers": labeled_report.frozen_layers,
                       "start": "calibration model; quick adapt on the buffer is timed with it"}
     out = [Result("recalibrate.quick_adapt_seconds", float(np.median(quick_times)), "s", quick_params),

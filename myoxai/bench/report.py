@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,12 +49,15 @@ def machine() -> dict[str, Any]:
     return info
 
 
-def write_report(results: list[Result], path: str | Path | None) -> dict[str, Any]:
-    """Print one line per result and, with ``path``, write the JSON report."""
+def write_report(results: list[Result], path: str | Path | None, *, overwrite: bool = False,
+                 inputs: Iterable[str | Path | None] = ()) -> dict[str, Any]:
+    """Print one line per result and, with ``path``, write the JSON report (through ``io.outputs``)."""
     report = {"machine": machine(), "benchmarks": [asdict(r) for r in results]}
     for r in results:
         params = " ".join(f"{k}={v}" for k, v in r.params.items())
         print(f"{r.name:40s} {r.value:14.6g} {r.unit:6s} {params}")
     if path is not None:
-        Path(path).write_text(json.dumps(report, indent=2))
+        from myoxai.io.outputs import write_text
+
+        write_text(path, json.dumps(report, indent=2), overwrite=overwrite, inputs=inputs)
     return report

@@ -1,7 +1,8 @@
 """``myoxai bench shapley``: exact channel Shapley latency, and the same values from shap, shapiq and Captum.
 
 On the same model and windows (real windows of the bundled recording), one torch thread:
-- ours, fast path (first convolution per electrode) and plain path: per-window latency at batch 1
+- ours, fast path (the verified one the explainer picked: structure, row-local or first-conv; its name is
+  in the params) and plain path: per-window latency at batch 1
   (p50/p99) and per-window cost batched over 64 windows;
 - ``shap.ExactExplainer`` over the 8-player coalition function (shap's maskers cannot group the raw
   input by electrode, so the model is wrapped as a function of the 8-bit coalition);
@@ -18,6 +19,7 @@ import time
 import numpy as np
 
 from myoxai.bench.report import Result
+from myoxai.errors import require_extra
 
 HELP = "exact channel Shapley: latency per decision and comparison with shap, shapiq and Captum"
 
@@ -27,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", action="append", metavar="FILE_OR_NAME",
                         help="model file, or an architecture name with optional conv widths "
                              "(untrained, seeded), e.g. allconvnet:8,16,16,32; repeatable (default: "
-                             "allconvnet, allconvnet:8,16,16,32 (light live model), spectrogram-convnet)")
+                             "allconvnet, allconvnet:8,16,16,32 (light live model), spectrogram-convnet, ring-tower)")
     parser.add_argument("--windows", type=int, default=200, help="windows timed at batch 1 (default 200)")
     parser.add_argument("--compare-windows", type=int, default=20,
                         help="windows explained by shap/shapiq/Captum (default 20)")
@@ -87,7 +89,7 @@ def run(args: argparse.Namespace) -> list[Result]:
     xs, _ = labelled_windows([open_recording(BUNDLED_RECORDING)])
     rng = np.random.default_rng(args.seed)
     results: list[Result] = []
-    for spec in args.model or ["allconvnet", "allconvnet:8,16,16,32", "spectrogram-convnet"]:
+    for spec in args.model or ["allconvnet", "allconvnet:8,16,16,32", "spectrogram-convnet", "ring-tower"]:
         results += _bench_model(spec, xs, args, rng)
     return results
 
@@ -121,6 +123,9 @@ def _bench_model(spec: str, xs: np.ndarray, args: argparse.Namespace, rng: np.ra
 
 def _compare(cs, x: np.ndarray, p: dict) -> list[Result]:
     """Each library on each window, timed right after ours on the same window (ratios robust to load drift)."""
+    require_extra("shap", "compare", "myoxai bench shapley's library comparison")
+    require_extra("shapiq", "compare", "myoxai bench shapley's library comparison")
+    require_extra("captum", "explain", "myoxai bench shapley's library comparison")
     import shap
     import shapiq
     import torch

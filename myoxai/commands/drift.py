@@ -42,16 +42,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print (and optionally write) the drift score of a recording or a dataset against a model's reference."""
     import json
-    from pathlib import Path
 
     from myoxai.errors import MyoxaiError
+    from myoxai.io.outputs import check_output, write_text
 
-    if args.json and Path(args.json).exists() and not args.overwrite:
-        raise MyoxaiError(f"{args.json} exists; choose another name or pass --overwrite (nothing was overwritten)")
+    if args.shapley_windows < 1:
+        raise MyoxaiError(f"--shapley-windows {args.shapley_windows}: give a number of windows >= 1")
+    inputs = [args.model, args.data, args.thresholds, args.root, args.cache]
+    if args.json:  # refused now (an input, a folder, a missing folder…), not after the whole run
+        check_output(args.json, overwrite=args.overwrite, inputs=inputs)
     doc = _dataset(args) if args.dataset else _recording(args)
     if args.json:
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump(doc, f, indent=1, default=float)
+        write_text(args.json, json.dumps(doc, indent=1, default=float), overwrite=args.overwrite, inputs=inputs)
         print(f"written to {args.json}")
     return 0
 

@@ -23,16 +23,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``myoxai eval`` options, added to its subcommand parser."""
     from myoxai.cliargs import int_list_arg, name_list, positive_int, seed_list
 
-    parser.add_argument("--dataset", required=True, choices=("kanoga", "myo-readings", "myo-armband"))
-    parser.add_argument("--root", required=True, help="the unpacked dataset folder")
-    parser.add_argument("--subjects", type=name_list, help="kanoga: 1-4 or 1,2; myo-readings: participant ids "
-                        "(default: all)")
+    parser.add_argument("--dataset", required=True, choices=("kanoga", "myo-readings", "myo-armband", "recordings",
+                                                             "libemg"),
+                        help="recordings: your sessions, ROOT/<person>/<session>.xdf (record, the wizard); libemg: "
+                        "ROOT/<person>/<session>/ LibEMG folders (sessions in recording order)")
+    parser.add_argument("--root", required=True, help="the unpacked dataset folder (recordings/libemg: one folder "
+                        "per person)")
+    parser.add_argument("--subjects", type=name_list, help="kanoga: 1-4 or 1,2; myo-readings: participant ids; "
+                        "recordings, libemg: person folder names (default: all)")
     parser.add_argument("--days", type=int_list_arg("days"), help="kanoga days, e.g. 1-30 (default 1; with --adapt: "
-                        "the test days, 2-30 by default, never day 1); myo-readings: sessions, e.g. 1-3")
+                        "the test days, 2-30 by default, never day 1); myo-readings, recordings, libemg: sessions, "
+                        "e.g. 1-3")
     parser.add_argument("--protocol", required=True, choices=("intra-day", "inter-day", "inter-subject"),
-                        help="myo-readings: intra-day = intra-session time split, inter-day = session 1 → later")
+                        help="myo-readings: intra-day = intra-session time split, inter-day = session 1 → later; "
+                        "recordings, libemg: intra-day = leave-one-repetition-out, inter-day = session 1 → later "
+                        "(--adapt: adapt on the first half of its repetitions, test the rest)")
     parser.add_argument("--models", type=name_list, default=["lda", "allconvnet"], help="comma-separated: "
-                        "spectrogram-convnet, allconvnet, scatnet, lstm-fin, lda (default lda,allconvnet)")
+                        "spectrogram-convnet, allconvnet, scatnet, lstm-fin, lda, ring-tower (default lda,allconvnet)")
     parser.add_argument("--json", required=True, metavar="OUT", help="write all records and the summary here")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --json file")
     parser.add_argument("--figures", metavar="DIR", help="write PNG figures into DIR")
@@ -79,7 +86,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     how = ex.add_mutually_exclusive_group()
     how.add_argument("--workers", type=positive_int, metavar="N", help="run cells on a local Dask cluster of N "
                      "processes (one torch thread each; needs myoxai[cluster])")
-    how.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run cells on an existing Dask cluster")
+    how.add_argument("--scheduler", metavar="tls://HOST:PORT", help="run cells on an existing Dask cluster; a Dask "
+                     "scheduler runs the code its clients send, so use only one you trust, over tls:// with "
+                     "--security (tcp:// sends everything in clear text)")
+    ex.add_argument("--security", metavar="FILE", help="with a tls:// --scheduler: YAML/JSON with tls_ca_file, "
+                    "tls_client_cert and tls_client_key (paths relative to FILE)")
     ex.add_argument("--worker-root", metavar="DIR", help="the dataset's path on the workers when it differs "
                     "from --root (default: --root)")
     ex.add_argument("--cache", metavar="DIR", help="one JSON per finished cell, keyed by everything it depends on "
@@ -105,7 +116,11 @@ def options(args: argparse.Namespace) -> Any:
         participants=args.participants)
 
 
-def _class_names(dataset: str) -> tuple[str, ...]:
+def _class_names(dataset: str, root: Path) -> tuple[str, ...]:
+    from myoxai.evaluation.data import OWN_DATASETS, own_class_names
+
+    if dataset in OWN_DATASETS:
+        return own_class_names(dataset, str(root))
     if dataset == "kanoga":
         from myoxai.io.kanoga import MOTION_NAMES
 
@@ -123,6 +138,7 @@ def run(args: argparse.Namespace) -> int:
     """Run one evaluation protocol on a dataset, write the JSON and print the summary table."""
     import contextlib
     import json
+    import os
     import sys
 
     from myoxai import __version__
@@ -135,6 +151,12 @@ def run(args: argparse.Namespace) -> int:
     from myoxai.io.outputs import check_output, check_output_dir, write_text
 
     opts = options(args)
+    cores = os.cpu_count() or 1
+    if args.workers and args.workers > 4 * cores:
+        raise MyoxaiError(f"--workers {args.workers}: at most {4 * cores} (4 × this machine's {cores} cores); "
+                          "for more, start a Dask cluster and pass --scheduler")
+    if args.threads > cores and not args.scheduler:
+        raise MyoxaiError(f"--threads {args.threads}: at most {cores} (this machine's cores)")
     if not opts.root.exists():
         raise MyoxaiError(f"--root {opts.root} does not exist; unpack the dataset there first")
     out_path = Path(args.json).expanduser()
@@ -144,6 +166,14 @@ def run(args: argparse.Namespace) -> int:
     check_output(out_path, overwrite=args.overwrite, inputs=[args.root])
     if args.figures:
         check_output_dir(args.figures, overwrite=args.overwrite)
+    security = None
+    if args.security:
+        if not args.scheduler:
+            raise MyoxaiError("--security is the TLS credentials for a --scheduler; the local --workers cluster makes "
+                              "its own")
+        from myoxai.evaluation.dask_cluster import load_security
+
+        security = load_security(args.security)
     if args.worker_root and not args.scheduler:
         raise MyoxaiError("--worker-root is the dataset's path on a cluster's workers; use it with --scheduler")
     grid = plan(opts)
@@ -151,7 +181,7 @@ def run(args: argparse.Namespace) -> int:
         grid.contexts = [replace(c, root=str(Path(args.worker_root).expanduser())) for c in grid.contexts]
     cache = Path(args.cache) if args.cache else out_path.with_name(out_path.name.removesuffix(".json") + ".cells")
     result = run_grid(grid.cells, grid.contexts, workers=args.workers, scheduler=args.scheduler, cache_dir=cache,
-                      progress=not args.no_progress, data_root=str(opts.root))
+                      progress=not args.no_progress, data_root=str(opts.root), security=security)
     records = result.records
     summary = summarize(records)
     reference = args.reference or default_reference(records)
@@ -177,14 +207,14 @@ def run(args: argparse.Namespace) -> int:
                          "dashboard": result.dashboard, "startup_seconds": round(result.startup_seconds, 2),
                          "close_seconds": round(result.teardown_seconds, 2),
                          "cache": str(cache), "cache_other_code": result.foreign_cache},
-           "class_names": list(_class_names(args.dataset)), "records": records, "summary": summary,
+           "class_names": list(_class_names(args.dataset, opts.root)), "records": records, "summary": summary,
            "statistics": stats, "summary_markdown": table, "cells": result.cells,
            "failed_cells": [{"label": c["label"], "id": c["id"], "error": c["error"]} for c in result.failed]}
     write_text(out_path, json.dumps(out, indent=1, default=str), overwrite=args.overwrite, inputs=[args.root])
     if args.figures:
         from myoxai.evaluation.figures import write_figures
 
-        write_figures([r for r in records if "confusion" in r], _class_names(args.dataset), args.figures)
+        write_figures([r for r in records if "confusion" in r], _class_names(args.dataset, opts.root), args.figures)
     print(table)
     cached = sum(c["cached"] for c in result.cells)
     code = result.code

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 
+from myoxai.cliargs import thread_count
 from myoxai.evaluation import int_list_arg
 
 HELP = "explain a model on labelled data: exact channel Shapley, IG, GradientSHAP, LIME, Grad-CAM and their agreement"
@@ -38,10 +39,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lime-samples", type=int, default=200, help="LIME samples per window (default 200)")
     parser.add_argument("--tv-weight", type=float, default=0.0, help="Grad-CAM total-variation denoising weight")
     parser.add_argument("--seed", type=int, default=0, help="seed for window selection and sampling methods")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    parser.add_argument("--threads", type=thread_count, default=1, help="torch threads (default 1)")
     parser.add_argument("--json", metavar="OUT", help="write the full result as JSON")
     parser.add_argument("--csv", metavar="OUT", help="write the agreement table as CSV (default: next to --json)")
     parser.add_argument("--figures", metavar="DIR", help="write PNG figures into DIR")
+    parser.add_argument("--interactions", metavar="DIR",
+                        help="write per-gesture pairwise electrode interaction matrices into DIR: "
+                             "interactions.csv and interactions.png (exact Shapley interaction indices of the "
+                             "true class's probability, mean over each gesture's windows)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing --json/--csv files and figures")
 
 
@@ -67,6 +72,10 @@ def run(args: argparse.Namespace) -> int:
     bad = [m for m in methods if m not in EXPLAINERS]
     if bad or not methods:
         raise MyoxaiError(f"unknown method(s) {bad}; choose from {', '.join(EXPLAINERS)}")
+    for option, value, most in (("--lime-samples", args.lime_samples, 100_000), ("--ig-steps", args.ig_steps, 10_000),
+                                ("--max-windows", args.max_windows, 1_000_000), ("--topk", args.topk, 8)):
+        if not 1 <= value <= most:
+            raise MyoxaiError(f"{option} {value}: give a whole number from 1 to {most}")
     from myoxai.io.outputs import check_output, check_output_dir, write_text
     from myoxai.io.validate import check_signal_fits, label_index_map
 
@@ -75,8 +84,9 @@ def run(args: argparse.Namespace) -> int:
     for out_path in (args.json, csv_path):  # refused now, not after minutes of explaining
         if out_path:
             check_output(out_path, overwrite=args.overwrite, inputs=inputs)
-    if args.figures:
-        check_output_dir(args.figures, overwrite=args.overwrite)
+    for folder in (args.figures, args.interactions):
+        if folder:
+            check_output_dir(folder, overwrite=args.overwrite)
     set_torch_threads(args.threads)
     model = load_model(args.model)
     if not isinstance(model, MyoModel):
@@ -111,6 +121,8 @@ def run(args: argparse.Namespace) -> int:
                "gradshap": {"seed": args.seed}, "gradcam": {"tv_weight": args.tv_weight}}
     timings, results = {}, {}
     res = None
+    if args.interactions and "shapley" not in methods:
+        res = ChannelShapley(model, baseline=baseline, spec_shape=shape).explain(x)
     for m in methods:
         t0 = time.perf_counter()
         if m == "shapley":  # one exact computation serves the comparison and the Shapley matrix
@@ -139,6 +151,8 @@ def run(args: argparse.Namespace) -> int:
     _print_table(rows)
     if args.figures:
         _figures(Path(args.figures), model, x, results, rows, list(channels), matrix, names)
+    if args.interactions:
+        report["interactions"] = _interactions(Path(args.interactions), res, y, names, args.overwrite)
     if args.json:
         write_text(args.json, json.dumps(report, indent=2), overwrite=args.overwrite, inputs=inputs)
     if csv_path and rows:
@@ -151,6 +165,30 @@ def run(args: argparse.Namespace) -> int:
         writer.writerows(rows)
         write_text(csv_path, buf.getvalue(), overwrite=args.overwrite, inputs=inputs)
     return 0
+
+
+def _interactions(folder, res, y, names, overwrite: bool) -> dict:
+    """Mean pairwise interaction matrix of the true class per gesture: CSV (long form) and one figure."""
+    import numpy as np
+
+    from myoxai.explain.figures import interaction_grid
+    from myoxai.explain.interactions import electrode_pairs, pair_matrix
+    from myoxai.explain.matrix import shapley_matrix
+    from myoxai.io.outputs import write_text
+
+    inter = res.inter_prob[np.arange(len(y)), y]  # (windows, pairs) of each window's true class
+    mean, counts = shapley_matrix(inter, y, len(names))
+    pairs = electrode_pairs(res.phi_prob.shape[-1])
+    lines = ["gesture,electrode_a,electrode_b,interaction,windows"]
+    lines += [f"{names[g]},{a + 1},{b + 1},{mean[g, k]:.6g},{counts[g]}" for g in np.flatnonzero(counts)
+              for k, (a, b) in enumerate(pairs)]
+    write_text(folder / "interactions.csv", "\n".join(lines) + "\n", overwrite=overwrite)
+    present = np.flatnonzero(counts)
+    interaction_grid(pair_matrix(mean[present], res.phi_prob.shape[-1]), [names[g] for g in present],
+                     folder / "interactions.png", "electrode interactions of p(true gesture), mean per gesture")
+    print(f"interactions: {folder / 'interactions.csv'}, {folder / 'interactions.png'}")
+    return {"pairs": [[a + 1, b + 1] for a, b in pairs], "mean_per_gesture": _nan_list(mean),
+            "windows_per_gesture": counts.tolist()}
 
 
 def _baseline(kind: str, x, y, model):

@@ -11,9 +11,12 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from myoxai.commands.replay import positive_int, seconds, speed
+from myoxai.cliargs import thread_count
+from myoxai.commands.replay import seconds, speed
+from myoxai.engine.postprocess import DEFAULT_VOTE
 from myoxai.live.setup import EngineOptions, build_engine
 from myoxai.sources.devices import source_help
+from myoxai.sources.lsl import add_scope_option, apply_scope_option
 
 HELP = "run the live app: gestures, EMG, per-channel Shapley, recalibration (--headless: one line per decision)"
 
@@ -22,21 +25,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``myoxai live`` options, added to its subcommand parser."""
     parser.add_argument("--source", default=None, metavar="SPEC",
                         help=f"{source_help()} (default: the held-out part of the bundled recording, looped)")
+    add_scope_option(parser)
     parser.add_argument("--model", default=None, help="model file (default: the bundled demo model)")
     parser.add_argument("--headless", action="store_true", help="no window: print one line per decision")
     parser.add_argument("--speed", type=speed, default=1.0,
                         help="replay speed: 1 = real time, N = N× faster, max = unpaced")
     parser.add_argument("--seconds", type=seconds, default=None, help="stop after this many seconds of signal")
     parser.add_argument("--no-shapley", action="store_true", help="skip the exact Shapley values (faster)")
-    parser.add_argument("--vote", type=int, default=5, help="majority vote over the last K decisions (default 5)")
+    parser.add_argument("--vote", type=int, default=DEFAULT_VOTE,
+                        help=f"majority vote over the last K decisions (default {DEFAULT_VOTE})")
     parser.add_argument("--threshold", type=float, default=0.0, help="reject decisions below this confidence")
     parser.add_argument("--lsl", action="store_true", help="publish decisions as the LSL stream myoxai-decisions")
     parser.add_argument("--log", metavar="FILE", default=None, help="write every decision to FILE (JSON lines)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --log file")
-    parser.add_argument("--threads", type=positive_int, default=1, help="torch threads for the engine (default 1)")
+    parser.add_argument("--threads", type=thread_count, default=1, help="torch threads for the engine (default 1)")
     parser.add_argument("--quit-after", type=seconds, default=None, metavar="S",
                         help="close the window after S seconds (demos, screenshots)")
     parser.add_argument("--screenshot", metavar="PNG", default=None, help="with --quit-after: save the window first")
+    parser.add_argument("--quick-adapt-at", type=seconds, default=None, metavar="S",
+                        help="press Quick adapt S seconds after the start (demos, screenshots of the story)")
     parser.add_argument("--pretrained", metavar="MODEL", default=None,
                         help="the calibration wizard's quick mode fine-tunes this pre-trained model (default: the "
                         "bundled one, pre-trained on the long-term dataset; make one with myoxai train --pretrain)")
@@ -71,6 +78,7 @@ def engine_options(args: argparse.Namespace) -> EngineOptions:
 
 def run(args: argparse.Namespace) -> int:
     """Start the live app (or the headless decision printer), or retrain the bundled demo model."""
+    apply_scope_option(args)  # before anything loads liblsl's configuration
     from myoxai.models import set_torch_threads
 
     if args.train_bundled:
@@ -92,10 +100,14 @@ def run(args: argparse.Namespace) -> int:
     if args.pretrained:
         from myoxai.live.quick_calibration import load_pretrained
 
-        load_pretrained(args.pretrained)  # a bad file is reported now, not after the user's 35-s calibration
+        load_pretrained(args.pretrained)  # a bad file is reported now, not after the user's calibration
 
     def on_start(window: Any) -> Callable[[], None] | None:
         window.wizard_pretrained = args.pretrained
+        if args.quick_adapt_at is not None:
+            from PyQt6 import QtCore
+
+            QtCore.QTimer.singleShot(int(args.quick_adapt_at * 1000), window.recalibrate.quick)
         if args.screenshot:  # run by the quit timer right after it saved the screenshot
             return lambda: print(f"screenshot saved to {args.screenshot}", flush=True)
         return None

@@ -12,8 +12,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from myoxai.cliargs import thread_count
 from myoxai.commands.replay import speed
+from myoxai.engine.postprocess import DEFAULT_VOTE
 from myoxai.sources.devices import source_help
+from myoxai.sources.lsl import add_scope_option, apply_scope_option
 
 HELP = "real-time Motion Test: selection/completion time, completion rate, real-time accuracy (live or vs labels)"
 
@@ -23,6 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", default=None, metavar="SPEC",
                         help=f"{source_help()}; a replay is scored against its labels "
                              "(default: the held-out part of the bundled recording)")
+    add_scope_option(parser)
     parser.add_argument("--model", default=None, help="model file (default: the bundled demo model)")
     parser.add_argument("--headless", action="store_true", help="no window (the only mode of this command today)")
     parser.add_argument("--prompts", action="store_true",
@@ -37,32 +41,39 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="live: seed of the prompt order (default 0)")
     parser.add_argument("--speed", type=speed, default=None,
                         help="replay speed (default: max against labels, 1 for a live test)")
-    parser.add_argument("--vote", type=int, default=5, help="majority vote over the last K decisions (default 5)")
+    parser.add_argument("--vote", type=int, default=DEFAULT_VOTE,
+                        help=f"majority vote over the last K decisions (default {DEFAULT_VOTE})")
     parser.add_argument("--threshold", type=float, default=0.0, help="reject decisions below this confidence")
     parser.add_argument("--record", metavar="XDF", default=None, help="record EMG, prompts and decisions to XDF")
     parser.add_argument("--json", metavar="OUT", default=None, help="write the results as JSON")
     parser.add_argument("--png", metavar="OUT", default=None, help="write the summary figure as PNG")
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads for the engine (default 1)")
+    parser.add_argument("--threads", type=thread_count, default=1, help="torch threads for the engine (default 1)")
 
 
-def _refuse_existing(paths: list[str | None], overwrite: bool) -> None:
-    from pathlib import Path
-
+def _check_outputs(args: argparse.Namespace) -> list[str]:
+    """Refuse every output now (exists, is an input, a folder, in a missing folder); returns the inputs."""
     from myoxai.errors import MyoxaiError
+    from myoxai.io.outputs import check_output
 
-    for p in paths:
-        if p is not None and Path(p).exists() and not overwrite:
-            raise MyoxaiError(f"{p} exists; choose another name or pass --overwrite (nothing was overwritten)")
+    kind, _, target = (args.source or "").partition(":")
+    inputs = [args.model, target if kind == "replay" else None]
+    outs = [p for p in (args.json, args.png, args.record) if p is not None]
+    if len({str(p) for p in outs}) < len(outs):
+        raise MyoxaiError("--json, --png and --record must name different files")
+    for p in outs:
+        check_output(p, overwrite=args.overwrite, inputs=inputs)
+    return [p for p in inputs if p]
 
 
 def run(args: argparse.Namespace) -> int:
     """Run a Motion Test against the source's labels or live prompts and report its metrics."""
+    apply_scope_option(args)  # before anything loads liblsl's configuration
     import json
 
     from myoxai.errors import MyoxaiError
 
-    _refuse_existing([args.json, args.png, args.record], args.overwrite)
+    inputs = _check_outputs(args)
     if args.k < 1 or args.repetitions < 1 or args.hold_limit <= 0 or args.rest < 0:
         raise MyoxaiError("--k and --repetitions must be ≥ 1, --hold-limit > 0 and --rest ≥ 0")
     engine, labelled, desc = _engine(args)
@@ -95,13 +106,14 @@ def run(args: argparse.Namespace) -> int:
         doc["xdf"] = str(session.xdf_path)
     print(summary_table(doc))
     if args.json:
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump(doc, f, indent=1)
+        from myoxai.io.outputs import write_text
+
+        write_text(args.json, json.dumps(doc, indent=1), overwrite=args.overwrite, inputs=inputs)
         print(f"results written to {args.json}")
     if args.png:
         from myoxai.live.motion.figure import write_motion_figure
 
-        write_motion_figure(doc, args.png)
+        write_motion_figure(doc, args.png, overwrite=args.overwrite, inputs=inputs)
         print(f"summary figure written to {args.png}")
     return 0
 

@@ -6,6 +6,7 @@ import argparse
 
 from myoxai.commands.replay import interval, seconds, speed
 from myoxai.sources.devices import source_help
+from myoxai.sources.lsl import add_scope_option
 
 HELP = "record EMG (and IMU, markers) from a Myo, an LSL stream or a replay into a crash-safe XDF file"
 
@@ -16,18 +17,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", required=True, help=source_help())
     parser.add_argument("--imu", action="store_true", help="also record the Myo's IMU as a second stream")
     parser.add_argument("--seconds", type=seconds, default=None, help="stop after this many seconds (else Ctrl-C)")
-    parser.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
-    parser.add_argument("--lsl-local", action="store_true", help="LSL sources: loopback only (no network)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace OUT if it exists (the new recording replaces it only when it stops cleanly)")
+    parser.add_argument("--provenance", action="store_true",
+                        help="store this machine's host name and the source's full path in the file (default: "
+                             "left out, so a shared recording does not reveal them)")
+    add_scope_option(parser)
     parser.add_argument("--speed", type=speed, default=1.0, help="replay only: 1 = real time, N = N× faster")
     parser.add_argument("--every", type=interval, default=1.0, help="seconds between status lines")
 
 
 def run(args: argparse.Namespace) -> int:
     """Record the source into an XDF file until ``--seconds`` or Ctrl-C, closing the file cleanly."""
-    if args.lsl_local:
-        from myoxai.sources.lsl import use_local_lsl
+    from myoxai.sources.lsl import apply_scope_option
 
-        use_local_lsl()
+    apply_scope_option(args)  # before anything loads liblsl's configuration
     import signal
     from pathlib import Path
 
@@ -35,19 +39,20 @@ def run(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     kind, _, target = args.source.partition(":")
-    check_output(out, overwrite=args.overwrite, inputs=[target] if kind == "replay" else [])
+    inputs = [target] if kind == "replay" else []
+    check_output(out, overwrite=args.overwrite, inputs=inputs)
 
     def _terminate(signum: int, frame: object) -> None:  # SIGTERM: close the file properly, as Ctrl-C does
         raise SystemExit(128 + signum)
 
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        return _record(args, out)
+        return _record(args, out, inputs)
     finally:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _record(args: argparse.Namespace, out) -> int:  # noqa: ANN001 - a Path
+def _record(args: argparse.Namespace, out, inputs: list[str]) -> int:  # noqa: ANN001 - a Path
     import time
 
     from myoxai.commands.stream import status_line
@@ -61,9 +66,11 @@ def _record(args: argparse.Namespace, out) -> int:  # noqa: ANN001 - a Path
     try:
         rec = EmgXdfRecorder(out, src.fs, class_names, src.n_channels, "raw int8" if args.source.startswith("myo")
                              else "a.u.", {"source": args.source},
-                             source_id=f"myoxai-{args.source.partition(':')[0]}", overwrite=args.overwrite)
-    except OSError as exc:
-        raise write_failed(out, exc) from None
+                             source_id=f"myoxai-{args.source.partition(':')[0]}", overwrite=args.overwrite,
+                             inputs=inputs, provenance=args.provenance)
+    except BaseException:
+        src.stop()
+        raise
     imu_id = None
     write_error: OSError | None = None
     written = 0
@@ -99,7 +106,7 @@ def _record(args: argparse.Namespace, out) -> int:  # noqa: ANN001 - a Path
             now = time.monotonic()
             if now - last >= args.every:
                 last = now
-                size = out.stat().st_size / 1e6
+                size = rec.writer.bytes_written / 1e6
                 print(status_line(src.status(), f"  written={written}  file={size:.2f} MB"), flush=True)
     except OSError as exc:  # disk full, device removed under the file…: keep what is written
         write_error = exc
@@ -116,21 +123,26 @@ def _record(args: argparse.Namespace, out) -> int:  # noqa: ANN001 - a Path
             write_error = exc
         finally:
             try:
-                rec.close()
+                rec.close(keep_aside=rec.samples_written == 0)  # an empty recording never replaces an old one
             except OSError as exc:
                 write_error = write_error or exc
         written = rec.samples_written
-        if written == 0:  # failed before its first sample: leave no file behind (a retry must not find it)
-            out.unlink(missing_ok=True)
-            print(f"no samples were recorded; {out} was not kept", flush=True)
+        if written == 0:  # failed before its first sample: leave no new file behind (a retry must not find it)
+            rec.writer.discard()
+            print(f"no samples were recorded; {_untouched(out, rec.writer.output.replacing)}", flush=True)
         elif write_error is None:
-            print(f"wrote {written} samples to {out} ({out.stat().st_size / 1e6:.2f} MB)", flush=True)
+            print(f"wrote {written} samples to {out} ({rec.writer.bytes_written / 1e6:.2f} MB)", flush=True)
     if write_error is not None:
-        kept = (f"the {written} samples ({rec.writer.bytes_written / 1e6:.2f} MB) recorded before it are kept in "
-                f"{out} and readable" if written else "nothing was kept")
+        kept = (rec.writer.output.kept_message(f"the {written} samples ({rec.writer.bytes_written / 1e6:.2f} MB) "
+                                               "recorded before it") if written else "nothing was kept")
         raise write_failed(out, write_error, kept)
     st = src.status()
     if st.error:
         raise MyoxaiError(f"{st.error}" + (f" (the {written} samples recorded before it are saved in {out})"
-                                           if written else f"; nothing was recorded and {out} was not created"))
+                                           if written else f"; nothing was recorded and "
+                                           f"{_untouched(out, rec.writer.output.replacing)}"))
     return 0
+
+
+def _untouched(out, replacing: bool) -> str:  # noqa: ANN001 - a Path
+    return f"the old {out} is unchanged" if replacing else f"{out} was not kept"

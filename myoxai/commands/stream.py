@@ -6,6 +6,7 @@ import argparse
 
 from myoxai.commands.replay import interval, seconds, speed
 from myoxai.sources.devices import source_help
+from myoxai.sources.lsl import add_scope_option
 
 HELP = "publish EMG from a Myo (BLED112 or native BLE), an LSL stream or a replayed recording as an LSL outlet"
 
@@ -13,8 +14,9 @@ HELP = "publish EMG from a Myo (BLED112 or native BLE), an LSL stream or a repla
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``myoxai stream`` options, added to its subcommand parser."""
     parser.add_argument("--source", required=True, help=source_help())
-    parser.add_argument("--lsl-local", action="store_true",
-                        help="keep LSL on this machine (loopback only, no multicast on the network)")
+    add_scope_option(parser)
+    parser.add_argument("--provenance", action="store_true",
+                        help="put the source's full path in the stream's metadata (default: its file name only)")
     parser.add_argument("--name", default="myoxai-emg", help="LSL stream name (default myoxai-emg)")
     parser.add_argument("--imu", action="store_true", help="also publish the Myo's IMU as a second stream")
     parser.add_argument("--speed", type=speed, default=1.0, help="replay only: 1 = real time, N = N× faster")
@@ -32,10 +34,9 @@ def status_line(st, extra: str = "") -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Publish the source as an LSL outlet until Ctrl-C (or ``--seconds``)."""
-    if args.lsl_local:
-        from myoxai.sources.lsl import use_local_lsl
+    from myoxai.sources.lsl import apply_scope_option
 
-        use_local_lsl()  # before anything loads liblsl's configuration
+    apply_scope_option(args)  # before anything loads liblsl's configuration
     import time
 
     from myoxai.sources import open_source
@@ -54,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
                 kind = args.source.partition(":")[0]
                 outlet = EmgOutlet(args.name, armband_source_id(ident, kind), src.fs, src.n_channels,
                                    meta={"source": args.source, **{k: v for k, v in info.items()
-                                                                  if k in ("address", "firmware")}})
+                                                                  if k in ("address", "firmware")}},
+                                   provenance=args.provenance)
                 if args.imu and hasattr(src, "read_imu"):
                     imu_outlet = _imu_outlet(args.name, armband_source_id(ident, kind))
             for c in chunks:

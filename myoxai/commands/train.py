@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from myoxai.cliargs import thread_count
+
 HELP = "train a gesture classifier (spectrogram-convnet, allconvnet, lstm-fin, lda) and save it as safetensors"
 
 
@@ -21,13 +23,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "(the live default's half widths)")
     parser.add_argument("--subjects", help="with kanoga:ROOT: subjects, e.g. 1 or 1-3 (default 1)")
     parser.add_argument("--days", help="with kanoga:ROOT: days, e.g. 1 or 1-5 (default 1)")
-    parser.add_argument("--model", required=True, help="spectrogram-convnet | allconvnet | lstm-fin | lda")
+    parser.add_argument("--model", required=True,
+                        help="spectrogram-convnet | allconvnet | lstm-fin | lda | scatnet | ring-tower")
     parser.add_argument("--out", required=True, metavar="MODEL", help="output model file (.safetensors; "
                         "never replaces an input, nor an existing file without --overwrite)")
     parser.add_argument("--overwrite", action="store_true", help="replace MODEL if it exists")
     parser.add_argument("--epochs", type=int, default=30, help="maximum epochs (early stopping usually ends sooner)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=1, help="torch threads")
+    parser.add_argument("--threads", type=thread_count, default=1, help="torch threads")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 

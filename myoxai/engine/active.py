@@ -44,14 +44,14 @@ class ActiveModel:
     class_names: tuple[str, ...]
     origin: str = ""
 
-    def classify(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-        """(probabilities, φ or None, C or None) for a batch of model inputs."""
+    def classify(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+        """(probabilities, φ or None, C or None, pairwise interactions or None) for a batch of model inputs."""
         if self.explainer is not None:
             res = self.explainer.explain_decisions(x)
-            return res.probabilities, res.phi, res.total
+            return res.probabilities, res.phi, res.total, res.interactions
         from myoxai.models import predict_proba
 
-        return predict_proba(self.model, x), None, None
+        return predict_proba(self.model, x), None, None, None
 
 
 def model_class_names(model: Model, n_classes: int) -> tuple[str, ...]:

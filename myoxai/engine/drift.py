@@ -17,6 +17,7 @@ from __future__ import annotations
 import collections
 import logging
 from collections.abc import Callable, Sequence
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -91,28 +92,40 @@ class DriftMonitor:
     def __call__(self, decisions: Sequence[Any]) -> list[tuple[float, DriftAssessment]]:
         """Take a batch's non-rest decisions; reassess every ``every_s`` seconds of signal (also inside a backlog).
 
-        Returns the assessments made, each with the timestamp of the decision that triggered it.
+        ``decisions`` are the engine's ``DecisionColumns`` (one model; read as arrays) or ``Decision``
+        objects. Returns the assessments made, each with the timestamp of the decision that triggered it.
         """
-        made = []
-        for d in decisions:
-            if self._model_version is not None and d.model_version != self._model_version:
-                self._n_classes = len(d.probabilities)
-                self._new_model()
-            self._model_version = d.model_version
-            if self._pending is not None:  # after the model check: it wins over the new model's stored reference
-                (self.reference,), self._pending = self._pending, None
-                self.reset()
-            if self.reference is None:
-                continue
-            if d.raw_label != self.reference.rest and d.spectrogram is not None:
-                self._power.append(window_power(d.spectrogram[None])[0])
-                self._proba.append(np.asarray(d.probabilities, float))
-                self._phi.append(None if d.phi is None else np.asarray(d.phi[d.raw_label], float))
-            if self._next_t is None:
-                self._next_t = d.timestamp + self.every_s
-            elif d.timestamp >= self._next_t:
-                self._next_t = d.timestamp + self.every_s
-                made.append((d.timestamp, self.update()))
+        if not hasattr(decisions, "raw_labels"):  # Decision objects: one at a time, as columns of one row
+            return [m for d in decisions for m in self(_one_row(d))]
+        c, n = decisions, len(decisions.timestamps)
+        if not n:
+            return []
+        if self._model_version is not None and c.model_version != self._model_version:
+            self._n_classes = c.probabilities.shape[1]
+            self._new_model()
+        self._model_version = c.model_version
+        if self._pending is not None:  # after the model check: it wins over the new model's stored reference
+            (self.reference,), self._pending = self._pending, None
+            self.reset()
+        if self.reference is None:
+            return []
+        keep = (c.raw_labels != self.reference.rest) & (c.spectrograms is not None)
+        power = window_power(c.spectrograms[keep]) if keep.any() else None
+        at = np.cumsum(keep) - keep  # index into ``power`` of each kept row
+        made, start = [], 0
+        for i, t in enumerate(c.timestamps.tolist()):
+            trigger = self._next_t is not None and t >= self._next_t
+            if self._next_t is None or trigger:
+                self._next_t = t + self.every_s
+            if trigger or i == n - 1:
+                rows = np.flatnonzero(keep[start:i + 1]) + start
+                self._power.extend(power[at[rows]] if len(rows) else ())
+                self._proba.extend(np.asarray(c.probabilities[rows], float))
+                self._phi.extend([None] * len(rows) if c.phi is None else
+                                 np.asarray(c.phi[rows, c.raw_labels[rows]], float))
+                start = i + 1
+                if trigger:
+                    made.append((t, self.update()))
         return made
 
     def update(self) -> DriftAssessment:
@@ -166,6 +179,17 @@ class DriftMonitor:
     def latest(self) -> DriftAssessment | None:
         """The latest assessment; None when there is no reference to compare with."""
         return None if self.reference is None else self._latest
+
+
+def _one_row(d: Any) -> Any:
+    """A ``Decision`` as one row of columns (the fields the stage reads)."""
+    return SimpleNamespace(raw_labels=np.array([d.raw_label]), model_version=d.model_version, phi=_row(d.phi),
+                           probabilities=_row(d.probabilities), timestamps=np.array([d.timestamp]),
+                           spectrograms=_row(d.spectrogram))
+
+
+def _row(a: Any) -> np.ndarray | None:
+    return None if a is None else np.asarray(a)[None]
 
 
 def make_drift_stage(active_model: Callable[[], Any], step_s: float) -> DriftMonitor | None:

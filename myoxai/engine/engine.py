@@ -32,12 +32,12 @@ import numpy as np
 from myoxai.config import DEFAULT_CONFIG, SignalConfig
 from myoxai.engine.active import ActiveModel, EngineSource, Model, check_source, model_class_names
 from myoxai.engine.buffer import WindowRing
-from myoxai.engine.decision import Decision, DecisionBatch, Subscription, percentile_ms
+from myoxai.engine.decision import DecisionBatch, DecisionColumns, Subscription, percentile_ms
 from myoxai.engine.drift import make_drift_stage
-from myoxai.engine.postprocess import PostProcessor
+from myoxai.engine.postprocess import DEFAULT_VOTE, PostProcessor
 from myoxai.engine.sinks import ClassSinks, DecisionSink, SinkFactory
 from myoxai.engine.status import EngineStatus
-from myoxai.engine.windowing import ChunkWindows, NewWindows
+from myoxai.engine.windowing import ChunkWindows
 from myoxai.engine.worker import ThreadOwner
 from myoxai.errors import MyoxaiError
 from myoxai.sources.base import Chunk
@@ -89,7 +89,7 @@ class Engine(ThreadOwner):
     """
 
     def __init__(self, source: EngineSource, model: Model, config: SignalConfig = DEFAULT_CONFIG,
-                 explain: bool = True, vote: int = 5, threshold: float = 0.0, buffer_minutes: float = 5.0,
+                 explain: bool = True, vote: int = DEFAULT_VOTE, threshold: float = 0.0, buffer_minutes: float = 5.0,
                  highpass: bool = True, behind_s: float = 0.5, explainer: ExplainerFactory | None = None,
                  drift: bool = False) -> None:
         check_source(source, config)
@@ -272,36 +272,29 @@ class Engine(ThreadOwner):
 
     MAX_BATCH_SAMPLES = 1000  # a backlog is worked off in slices (≤ 100 windows) so frames and stop() stay responsive
 
-    def step(self, timeout: float = 0.1) -> list[Decision]:
-        """Drain the source once and process what arrived (the thread's loop body; callable directly).
+    def step(self, timeout: float = 0.1) -> list[DecisionColumns]:
+        """Drain the source once and process what arrived in as few batches as possible (the thread's loop body).
 
-        Everything drained is classified in as few batches as possible: a live source yields one or
-        two windows per drain, a file replayed at max speed hundreds, and batching is what makes
-        offline replay fast. The decisions are the same either way (the dsp and the vote do not
-        depend on how the samples were chunked).
+        A live source yields a window or two per drain, a max-speed replay hundreds: the same decisions either way.
         """
         chunks = self.source.read(timeout)
         if not chunks:
             return []
         t_in = time.perf_counter()
         self._status.behind = sum(len(c) for c in chunks) / self.config.fs > self.behind_s
-        out: list[Decision] = []
+        out: list[DecisionColumns] = []
         batch: list[Chunk] = []
-        size = 0
         for c in chunks:
             batch.append(c)
-            size += len(c)
-            if size >= self.MAX_BATCH_SAMPLES:
-                out += self.process(batch, t_in)
-                batch, size = [], 0
+            if sum(len(b) for b in batch) >= self.MAX_BATCH_SAMPLES:
+                out.append(self.process(batch, t_in))
+                batch = []
                 if self._stop.is_set():
                     return out  # stopping: the rest of the backlog is not needed
-        if batch:
-            out += self.process(batch, t_in)
-        return out
+        return out + [self.process(batch, t_in)] if batch else out
 
-    def process(self, chunks: Sequence[Chunk], t_in: float) -> list[Decision]:
-        """Classify every window the chunks complete; publish and return the decisions (stages as above).
+    def process(self, chunks: Sequence[Chunk], t_in: float) -> DecisionColumns | tuple:
+        """Classify every window the chunks complete; publish and return the decisions (columns; ``()`` if none).
 
         ``t_in`` is when the chunks were drained from the source (the start of each decision's latency).
         """
@@ -312,44 +305,28 @@ class Engine(ThreadOwner):
             self._call(listener, chunks)
         self._status.gaps += sum(c.gap > 0 for c in chunks)
         new = self.windowing.push(chunks)
-        out: list[Decision] = []
+        out: DecisionColumns | tuple = ()
         if new is not None:
             active = self._active  # one read: the whole batch uses one model
             x = new.model_input(active.model.input_kind)
-            proba, phi, total = active.classify(x)
+            proba, phi, total, inter = active.classify(x)
             self.buffer.extend(x, new.timestamps, new.after_gap)
-            out = self._decisions(active, new, proba, phi, total, t_in)
+            labels, confidences = np.empty(len(new), np.int64), np.empty(len(new))
+            cuts = [0, *np.flatnonzero(new.after_gap[1:]) + 1, len(new)]
+            for a, b in zip(cuts[:-1], cuts[1:], strict=True):  # the vote restarts at the first window after a gap
+                if new.after_gap[a]:
+                    self.post.reset()
+                labels[a:b], confidences[a:b] = self.post.batch(proba[a:b])
+            out = DecisionColumns(new, proba, proba.argmax(axis=1), labels, confidences, phi, total, inter,
+                                  time.perf_counter() - t_in, active.version, active.class_names)
             self._publish(out)
         self._note_load(t_start, sum(len(c) for c in chunks))
         return out
 
-    def _decisions(self, active: ActiveModel, new: NewWindows, proba: np.ndarray, phi: np.ndarray | None,
-                   total: np.ndarray | None, t_in: float) -> list[Decision]:
-        """Post-process (vote, rejection; reset at gaps) and wrap each window's result as a ``Decision``."""
-        labels, confidences = np.empty(len(new), np.int64), np.empty(len(new))
-        cuts = [0, *np.flatnonzero(new.after_gap[1:]) + 1, len(new)]
-        for a, b in zip(cuts[:-1], cuts[1:], strict=True):  # the vote restarts at the first window after a gap
-            if new.after_gap[a]:
-                self.post.reset()
-            labels[a:b], confidences[a:b] = self.post.batch(proba[a:b])
-        raw = proba.argmax(axis=1)
-        out: list[Decision] = []
-        now = time.perf_counter()  # latency: chunk drained -> decision handed to subscribers
-        for i in range(len(new)):
-            out.append(Decision(timestamp=float(new.timestamps[i]), sample=int(new.samples[i]),
-                                probabilities=proba[i], raw_label=int(raw[i]), label=int(labels[i]),
-                                confidence=float(confidences[i]), phi=None if phi is None else phi[i],
-                                total=None if total is None else total[i], latency_s=now - t_in,
-                                model_version=active.version,
-                                true_label=int(new.true_labels[i]) if new.has_labels[i] else None,
-                                after_gap=bool(new.after_gap[i]), spectrogram=new.spectrograms[i],
-                                class_names=active.class_names))
-        return out
-
-    def _publish(self, decisions: list[Decision]) -> None:
+    def _publish(self, decisions: DecisionColumns) -> None:
         stage = self.drift_stage  # the drift stage takes the decisions in; the batch carries its assessment
         trend = () if stage is None else tuple(self._call(stage, decisions) or ())
-        batch = DecisionBatch(tuple(decisions), None if stage is None else stage.latest, trend)
+        batch = DecisionBatch(decisions, None if stage is None else stage.latest, trend)
         with self._lock:
             subs, sinks = list(self._subs), list(self._sinks)
         for sub in subs:
@@ -357,7 +334,7 @@ class Engine(ThreadOwner):
         for sink in sinks:
             self._call(sink, batch)
         self._outputs.publish(batch, self._call)
-        self._latencies.extend(d.latency_s for d in decisions)
+        self._latencies.extend([decisions.latency_s] * len(decisions))
         self._status.decisions += len(decisions)
 
     def _call(self, fn: Callable, arg: Any) -> Any:

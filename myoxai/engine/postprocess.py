@@ -12,6 +12,8 @@ import numpy as np
 
 from myoxai.engine.decision import REJECTED
 
+DEFAULT_VOTE = 1  # chosen on selection data by delay and real-time accuracy (``myoxai bench delay``, docs/live.md)
+
 
 class PostProcessor:
     """Majority vote over the last ``vote`` raw labels, rejected below ``threshold``.
@@ -30,7 +32,7 @@ class PostProcessor:
     has as many votes as the old one.
     """
 
-    def __init__(self, vote: int = 5, threshold: float = 0.0) -> None:
+    def __init__(self, vote: int = DEFAULT_VOTE, threshold: float = 0.0) -> None:
         self.vote = vote
         self.threshold = threshold
         self._history: collections.deque[tuple[int, np.ndarray]] = collections.deque(maxlen=256)
@@ -44,34 +46,15 @@ class PostProcessor:
         self._reset = True
 
     def __call__(self, probabilities: np.ndarray) -> tuple[int, float]:
-        """(label, confidence) of the newest window given its class probabilities."""
-        p = np.asarray(probabilities, dtype=np.float64)
-        if self._reset or (self._history and len(self._history[-1][1]) != len(p)):
-            self._reset = False  # (a model with other gestures may decide before its swap's reset arrives)
-            self._history.clear()
-        raw = int(p.argmax())
-        history = self._history
-        history.append((raw, p))
-        k = min(max(1, int(self.vote)), len(history))
-        if k == 1:
-            label, confidence = raw, float(p[raw])
-        else:  # plain lists instead of a Counter: this runs once per window, 40 000 times a second offline
-            n = len(history)
-            recent = [history[n - k + i] for i in range(k)]
-            labels = [lab for lab, _ in recent]
-            best = max(labels.count(lab) for lab in labels)
-            label = next(lab for lab in reversed(labels) if labels.count(lab) == best)
-            confidence = float(sum(q[label] for _, q in recent) / k)
-        if confidence < float(self.threshold):
-            return REJECTED, confidence
-        return label, confidence
+        """(label, confidence) of the newest window given its class probabilities (``batch`` of one)."""
+        labels, confidences = self.batch(np.asarray(probabilities)[None])
+        return int(labels[0]), float(confidences[0])
 
     def batch(self, probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(labels, confidences) of n consecutive windows: what n calls would return, computed at once.
+        """(labels, confidences) of n consecutive windows, the same whatever the batching.
 
-        Offline replay classifies thousands of windows a second, where a Python call per window
-        would cost more than the model. The vote is counted with cumulative one-hot sums and the
-        confidences are summed in the same order as in ``__call__``, so the results are identical.
+        Offline replay classifies thousands of windows a second, where a Python call per window would
+        cost more than the model: the vote is counted with cumulative one-hot sums.
         """
         p_new = np.asarray(probabilities, dtype=np.float64)
         n = p_new.shape[0]
@@ -100,7 +83,7 @@ class PostProcessor:
             take = ok & (counts[np.arange(n), cand] == best)
             label[take] = cand[take]
         total = np.zeros(n)
-        for j in range(k_max - 1, -1, -1):  # oldest first, as ``sum`` adds them in ``__call__``
+        for j in range(k_max - 1, -1, -1):  # oldest first, whatever the batching
             valid = j < width
             total[valid] = total[valid] + p_all[(g - j)[valid], label[valid]]
         confidence = total / width

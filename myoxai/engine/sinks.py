@@ -178,11 +178,9 @@ class DecisionLog:
 
     def __init__(self, path: str | Path, class_names: Sequence[str]) -> None:
         self.path = Path(path)
-        try:
-            self._f = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
-        except OSError as exc:
-            raise MyoxaiError(f"cannot write the decision log {self.path}: {exc.strerror}; choose another --log file") \
-                from exc
+        from myoxai.io.outputs import open_log
+
+        self._f = open_log(self.path, "classes")  # appends; refuses a file that is not a decision log
         self._lock = threading.Lock()
         self.class_names = tuple(class_names)
         self._f.write(json.dumps({"classes": list(class_names)}) + "\n")  # a new header at every class change

@@ -54,7 +54,9 @@ def halves_of_file(start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.n
 
 def myo_session(folder: Path) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
     """Windows, labels and sample spans of each <label>.txt file of a myo-readings session folder."""
-    files = sorted((p for p in folder.glob("*.txt") if p.stem.isdigit()), key=lambda p: int(p.stem))
+    from myoxai.io._text import is_ascii_int
+
+    files = sorted((p for p in folder.glob("*.txt") if is_ascii_int(p.stem)), key=lambda p: int(p.stem))
     if not files:
         raise MyoxaiError(f"{folder} holds no <label>.txt files")
     return [_file_windows(f) for f in files]

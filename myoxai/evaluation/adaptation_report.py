@@ -5,7 +5,7 @@ differs between people who gain from the unlabeled pipeline and those who do not
 rotation against the position label, the per-electrode gain, the prototype supports' purity (with
 labels, for diagnosis only), the gestures recognised before/after and the same-day labeled bound.
 
-``python -m myoxai.evaluation.adaptation_report gains RUN_SEED0.json RUN_SEED1.json ...`` averages
+``python -m myoxai.evaluation.adaptation_report gains [--methods a,b] RUN_SEED0.json[+MORE.json] ...`` averages
 the seeds per subject-day and prints, per method, the mean ± sd over subjects, each subject's mean,
 the gain over ``none`` with a 95 % bootstrap interval (subject-days resampled within subjects) and
 paired tests over subjects (t and Wilcoxon; with 4 subjects the smallest two-sided Wilcoxon p is 0.125).
@@ -125,10 +125,17 @@ def gains(runs: Sequence[Sequence[dict[str, Any]]], methods: Sequence[str] | Non
 
 
 def main(argv: Sequence[str]) -> None:
-    """``diagnose RUN.json`` or ``gains RUN.json...`` (see the module docstring)."""
-    what, *paths = argv
-    runs = [json.load(open(p))["records"] for p in paths]
-    sys.stdout.write((diagnose(runs[0]) if what == "diagnose" else gains(runs)) + "\n")
+    """``diagnose RUN.json`` or ``gains [--methods a,b] RUN.json[+MORE.json]...`` (see the module docstring).
+
+    ``A.json+B.json`` joins the records of two runs of one seed (e.g. two sets of days).
+    """
+    what, *args = argv
+    methods = None
+    if args[:1] == ["--methods"]:
+        methods, args = args[1].split(","), args[2:]
+    runs = [[r for p in arg.split("+") for r in json.load(open(p))["records"]
+             if methods is None or r["adapt"] in methods] for arg in args]
+    sys.stdout.write((diagnose(runs[0]) if what == "diagnose" else gains(runs, methods)) + "\n")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,9 @@ Time-domain features for the LDA are computed lazily once per set and sliced alo
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from myoxai.dsp import process_signal, td_features
 from myoxai.dsp.features import FeatureSet
 from myoxai.errors import MyoxaiError
 from myoxai.io.recording import Recording
+from myoxai.io.sessions import Session, find_sessions, repetitions
 
 
 @dataclass
@@ -148,32 +151,103 @@ def myo_readings_windows(root: str | Path, subjects: list[str] | None, sessions:
     return concat(parts)
 
 
+# ---------------------------------------------------------------- a lab's own sessions (myoxai.evaluation.own_sessions)
+# A unit is [person, session]: <root>/<person>/<session>.xdf (recordings) or <root>/<person>/<session>/ (libemg).
+OWN_DATASETS = {"recordings": "recordings", "libemg": "libemg"}  # dataset name -> myoxai.io.sessions layout
+
+
+def own_session(dataset: str, root: str | Path, unit: list) -> Session:
+    """The session of a unit ``[person, session number]``."""
+    person, index = str(unit[0]), int(unit[1])
+    for s in find_sessions(root, OWN_DATASETS[dataset]).get(person, []):
+        if s.index == index:
+            return s
+    raise MyoxaiError(f"{dataset}: person {person} has no session {index} under {root}")
+
+
+def own_files(dataset: str, root: str | Path, unit: list) -> list[Path]:
+    """The files of one own session (an XDF file, or a LibEMG folder's CSV and metadata files)."""
+    path = own_session(dataset, root, unit).path
+    return [path] if path.is_file() else sorted(p for p in path.iterdir() if p.suffix in (".csv", ".json"))
+
+
+@functools.lru_cache(maxsize=8)
+def own_class_names(dataset: str, root: str) -> tuple[str, ...]:
+    """The dataset's gestures: every session's names, in order of first appearance (people, then sessions).
+
+    Labels are matched by name, so sessions that list their gestures in another order still agree.
+    """
+    names: dict[str, None] = {}
+    for ss in find_sessions(root, OWN_DATASETS[dataset]).values():
+        for s in ss:
+            names.update(dict.fromkeys(s.load().class_names))
+    return tuple(names)
+
+
+def own_windows(dataset: str, root: str | Path, unit: list, config: SignalConfig) -> WindowSet:
+    """Clean windows of one session with ``subject``, ``session`` and ``rep`` (repetition) per window."""
+    rec = own_session(dataset, root, unit).load()
+    names = own_class_names(dataset, str(root))
+    reps = repetitions(rec)
+    spec, win, y, start = windows_of_recording(rec, config)
+    last = start + config.window - 1
+    keep = reps[start] == reps[last]  # a window over two joined LibEMG files of one gesture is dropped
+    n = int(keep.sum())
+    to_dataset = np.array([names.index(c) for c in rec.class_names], dtype=np.int64)
+    meta = {"subject": np.full(n, str(unit[0])), "session": np.full(n, int(unit[1])), "rep": reps[start][keep]}
+    return WindowSet(spec[keep], win[keep], to_dataset[y[keep]], meta, names)
+
+
 # ---------------------------------------------------------------- data units of evaluation cells
 # A unit is what a cell reads: [subject, day] (kanoga), [participant, session] (myo-readings) or
 # [group, participant] (myo-armband: every round of that person).
 def unit_files(dataset: str, root: str | Path, unit: list) -> list[Path]:
-    """The files one data unit is read from, in a fixed order (their content goes into cache keys)."""
+    """The files one data unit is read from, in a fixed order (their content goes into cache keys).
+
+    Only files named as the dataset names its data (``DdMmTt.csv``, ``0.txt`` … ``7.txt``,
+    ``classe_<i>.dat``) count, and each must be a regular file inside ``root``: a ``notes.csv``
+    linked to ``/dev/zero``, a FIFO named like a trial or a link out of the dataset is refused.
+    """
     if dataset == "kanoga":
-        from myoxai.io.kanoga import day_dir
+        from myoxai.io.kanoga import _NAME, day_dir
 
         folder = day_dir(root, int(unit[0]), int(unit[1]))
-        files = sorted(folder.glob("*.csv")) if folder.is_dir() else []
+        files = sorted(p for p in folder.glob("*.csv") if _NAME.match(p.name)) if folder.is_dir() else []
     elif dataset == "myo-readings":
+        from myoxai.io._text import is_ascii_int
         from myoxai.io.myo_readings import session_dirs
 
         name = f"{unit[0]}-{unit[1]}"
         folder = next((p for p in session_dirs(root) if p.name == name), Path(root) / name)
-        files = sorted(p for p in folder.glob("*.txt") if p.stem.isdigit()) if folder.is_dir() else []
+        files = sorted(p for p in folder.glob("*.txt") if is_ascii_int(p.stem)) if folder.is_dir() else []
     elif dataset == "myo-armband":
-        from myoxai.io.myo_armband import group_dir
+        from myoxai.io.myo_armband import _NAME, group_dir
 
         folder = group_dir(root, str(unit[0])) / str(unit[1])
-        files = sorted(folder.glob("*/classe_*.dat")) if folder.is_dir() else []
+        files = sorted(p for p in folder.glob("*/classe_*.dat") if _NAME.match(p.name)) if folder.is_dir() else []
+    elif dataset in OWN_DATASETS:
+        return own_files(dataset, root, unit)
     else:
         raise MyoxaiError(f"no data units defined for dataset {dataset!r}")
     if not files:
         raise MyoxaiError(f"{dataset}: no data files for {unit} in {folder}; check --root and --subjects/--days")
-    return files
+    return [_inside(root, f) for f in files]
+
+
+def _inside(root: str | Path, path: Path) -> Path:
+    """``path`` if it is a regular file whose real location is inside ``root``, else a ``MyoxaiError``."""
+    import stat
+
+    try:
+        real, base = path.resolve(), Path(root).resolve()
+        mode = os.stat(real).st_mode
+    except OSError as exc:
+        raise MyoxaiError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if not real.is_relative_to(base):
+        raise MyoxaiError(f"{path} links to {real}, outside the dataset folder {base}; remove the link")
+    if not stat.S_ISREG(mode):
+        raise MyoxaiError(f"{path} is not a regular file (a device, pipe or folder?); remove it from the dataset")
+    return path
 
 
 def unit_hash(dataset: str, root: str | Path, unit: list) -> str:
@@ -183,7 +257,12 @@ def unit_hash(dataset: str, root: str | Path, unit: list) -> str:
     h = hashlib.sha256()
     for path in unit_files(dataset, root, unit):
         name = f"{path.parent.name}/{path.name}" if dataset == "myo-armband" else path.name
-        h.update(name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+        try:
+            with open(path, "rb") as f:
+                digest = hashlib.file_digest(f, "sha256").digest()  # streamed: memory stays small
+        except OSError as exc:
+            raise MyoxaiError(f"cannot read {path}: {exc.strerror or exc}") from None
+        h.update(name.encode() + b"\0" + digest)
     return h.hexdigest()
 
 
@@ -197,6 +276,8 @@ def unit_windows(dataset: str, root: str | Path, unit: list, config: SignalConfi
             return kanoga_windows(root, [int(unit[0])], [int(unit[1])], config)
         if dataset == "myo-readings":
             return myo_readings_windows(root, [str(unit[0])], [int(unit[1])], config)
+        if dataset in OWN_DATASETS:
+            return own_windows(dataset, root, unit, config)
         raise MyoxaiError(f"no data units defined for dataset {dataset!r}")
 
     data = memo(("windows", dataset, str(root), unit, config.to_dict()), load)

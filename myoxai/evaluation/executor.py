@@ -4,8 +4,9 @@ One loop (``run_grid``) does everything but the execution itself: cache look-up,
 writing each finished cell's JSON, collecting failures. Outcomes come from one of two sources:
 
 - no ``workers`` and no ``scheduler``: a plain in-process loop, and Dask is never imported;
-- ``workers=N`` (a ``LocalCluster`` of N processes with one thread each, bound to 127.0.0.1) or
-  ``scheduler="tcp://HOST:PORT"`` (an existing cluster): both through ``distributed.Client`` with
+- ``workers=N`` (a ``LocalCluster`` of N processes with one thread each, bound to 127.0.0.1, TLS with
+  temporary credentials) or ``scheduler="tls://HOST:PORT"`` (an existing cluster, checked first;
+  ``evaluation.dask_cluster``): both through ``distributed.Client`` with
   ``submit`` + ``as_completed``, so a laptop and a SLURM cluster run the same code.
 
 ``distributed.Client`` was chosen over joblib's Dask backend because it is what joblib would use
@@ -20,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +30,7 @@ from typing import Any
 from myoxai import __version__
 from myoxai.errors import MyoxaiError
 from myoxai.evaluation.cells import Cell, GridContext, canonical, run_cell
+from myoxai.evaluation.dask_cluster import dask_client, dask_outcomes, prepare_workers
 from myoxai.evaluation.fingerprint import cache_identity, code_fingerprint
 
 
@@ -55,21 +56,47 @@ class GridResult:
 
 @dataclass
 class CellCache:
-    """One JSON file per finished cell, named by its key; writes are atomic (a kill never leaves half a file)."""
+    """One JSON file per finished cell, named by its key, written through ``io.outputs`` (atomic, no leftovers).
+
+    A file that is not a finished cell's entry (damaged, ``[]``, "done" without records, another
+    key) is ignored and the cell recomputed; a cache folder that cannot be written is refused
+    before any cell runs.
+    """
 
     folder: Path | None
     _hashes: dict[str, str] = field(default_factory=dict)
 
-    def get(self, key: str) -> dict[str, Any] | None:
-        """The stored entry of a finished cell, or None (no cache, no file, unreadable or not done)."""
+    def check(self) -> None:
+        """Refuse, before any work, a cache folder that cannot be created or written."""
         if self.folder is None:
-            return None
-        path = self.folder / f"{key}.json"
+            return
+        from myoxai.io.outputs import check_output
+
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise MyoxaiError(f"--cache {self.folder}: cannot create it ({exc.strerror or exc}); choose another "
+                              "folder") from None
+        check_output(self.folder / ".probe.json", overwrite=True)  # a read-only or full place: one line, now
+
+    def _load(self, path: Path) -> dict[str, Any] | None:
         try:
             stored = json.loads(path.read_text())
-        except (OSError, ValueError):
+        except (OSError, ValueError, UnicodeDecodeError, RecursionError):
             return None
-        return stored if stored.get("key") == key and stored.get("status") == "done" else None
+        return stored if isinstance(stored, dict) else None
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        """The stored entry of a finished cell, or None (no cache, no file, unreadable or not a finished entry)."""
+        if self.folder is None:
+            return None
+        stored = self._load(self.folder / f"{key}.json")
+        if stored is None or stored.get("key") != key or stored.get("status") != "done":
+            return None
+        records = stored.get("records")
+        if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+            return None
+        return stored
 
     def foreign(self, sources: str) -> dict[str, int]:
         """How many stored cells each *other* code fingerprint wrote (never served: their keys differ)."""
@@ -77,23 +104,22 @@ class CellCache:
         if self.folder is None or not self.folder.is_dir():
             return out
         for path in self.folder.glob("*.json"):
-            try:
-                code = json.loads(path.read_text()).get("code") or {}
-            except (OSError, ValueError):
+            stored = self._load(path)
+            if stored is None:
                 continue
-            other = code.get("sources", "unknown (written before code fingerprints)")
+            code = stored.get("code") if isinstance(stored.get("code"), dict) else {}
+            other = str(code.get("sources", "unknown (written before code fingerprints)"))
             if other != sources:
                 out[other] = out.get(other, 0) + 1
         return out
 
     def put(self, key: str, entry: dict[str, Any]) -> None:
-        """Store a cell's entry atomically (a no-op without a cache folder)."""
+        """Store a cell's entry atomically (a no-op without a cache folder); a failure is one ``MyoxaiError``."""
         if self.folder is None:
             return
-        self.folder.mkdir(parents=True, exist_ok=True)
-        tmp = self.folder / f".{key}.{os.getpid()}.tmp"
-        tmp.write_text(json.dumps(entry, indent=1, default=str))
-        os.replace(tmp, self.folder / f"{key}.json")
+        from myoxai.io.outputs import write_text
+
+        write_text(self.folder / f"{key}.json", json.dumps(entry, indent=1, default=str), overwrite=True)
 
 
 def pipeline_constants() -> dict[str, Any]:
@@ -139,110 +165,9 @@ def _sequential(todo: list[tuple[str, Cell, GridContext]]) -> Iterator[tuple[str
         yield key, run_cell(cell, context), 1
 
 
-def _worker_facts(root: str, runners: list[str]) -> tuple[str, bool, int, str]:
-    """The worker's myoxai version, whether it sees ``root``, its torch threads and its code fingerprint.
-
-    Imports the runners (and torch) once, so the first cell of each worker does not pay for it.
-    """
-    import torch
-
-    import myoxai
-    from myoxai.evaluation.cells import resolve
-    from myoxai.evaluation.fingerprint import code_fingerprint
-
-    for runner in runners:
-        resolve(runner)
-    return myoxai.__version__, os.path.isdir(root), torch.get_num_threads(), code_fingerprint()["sources"]
-
-
-def _reachable(address: str) -> None:
-    """Fail fast on a scheduler address nobody listens on (Dask itself retries until its timeout)."""
-    import socket
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(address if "://" in address else f"tcp://{address}")
-    if parts.scheme == "tcp" and parts.hostname and parts.port:
-        with socket.create_connection((parts.hostname, parts.port), timeout=10):
-            pass
-
-
-@contextlib.contextmanager
-def dask_client(workers: int | None, scheduler: str | None, threads: int = 1) -> Iterator[Any]:
-    """A ``distributed.Client`` on a new loopback ``LocalCluster``, or on ``scheduler``.
-
-    The cluster has ``workers`` processes, each running one task at a time with ``threads`` torch
-    threads.
-    """
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError:
-        raise MyoxaiError("--workers/--scheduler need Dask: pip install 'myoxai[cluster]'") from None
-    with contextlib.ExitStack() as stack:
-        if scheduler:
-            try:
-                _reachable(scheduler)
-                client = stack.enter_context(Client(scheduler, timeout="30s"))
-            except (OSError, TimeoutError) as exc:
-                raise MyoxaiError(f"--scheduler {scheduler}: cannot connect ({exc}); start the scheduler first "
-                                  "(dask scheduler / dask-jobqueue) and pass its tcp:// address") from None
-        else:
-            import logging
-
-            import dask
-
-            if not logging.getLogger().isEnabledFor(logging.DEBUG):  # Dask logs every start and stop at INFO
-                logging.getLogger("distributed").setLevel(logging.WARNING)
-
-            # Dask's defaults slow torch training down: MALLOC_TRIM_THRESHOLD_ switches off glibc's dynamic
-            # mmap threshold (every large tensor becomes an mmap/munmap pair) and the statistical profiler
-            # samples the training thread every 10 ms (see the README).
-            stack.enter_context(dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
-                                                 "distributed.worker.profile.enabled": False}))
-            env = {k: str(threads) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
-            cluster = stack.enter_context(LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                                       host="127.0.0.1", dashboard_address="127.0.0.1:0",
-                                                       env=env))
-            client = stack.enter_context(Client(cluster))
-        yield client
-
-
-def prepare_workers(client: Any, context: GridContext, runners: list[str]) -> None:
-    """Check every worker (same myoxai, sees the dataset) and import the runners there."""
-    facts = client.run(_worker_facts, context.root, runners)
-    if not facts:
-        raise MyoxaiError("the Dask cluster has no workers; start some (dask worker ADDRESS) and retry")
-    mine = code_fingerprint()["sources"]
-    for address, (version, has_root, threads, sources) in facts.items():
-        if version != __version__ or sources != mine:
-            raise MyoxaiError(f"worker {address} runs myoxai {version} (code {sources}), this client {__version__} "
-                              f"(code {mine}); install the same code on every worker")
-        if not has_root:
-            raise MyoxaiError(f"worker {address} cannot see {context.root}; put the dataset on a filesystem the "
-                              "workers share at that path, or pass --worker-root with the workers' path")
-        if threads != context.threads:  # cells run off the worker's main thread, which cannot set it per cell
-            raise MyoxaiError(f"worker {address} runs torch with {threads} threads, --threads is {context.threads}; "
-                              f"start the workers with OMP_NUM_THREADS={context.threads} (records depend on it)")
-
-
-def _dask(todo: list[tuple[str, Cell, GridContext]], client: Any) -> Iterator[tuple[str, dict, int]]:
-    from distributed import as_completed
-
-    slots = sum(client.nthreads().values())
-    futures = {client.submit(run_cell, cell, context, key=f"cell-{key}", pure=False): key
-               for key, cell, context in todo}
-    for future in as_completed(futures):
-        key = futures[future]
-        try:
-            outcome = future.result()
-        except Exception as exc:  # the worker died (e.g. out of memory): the cell fails, the grid goes on
-            outcome = {"status": "failed", "error": f"{type(exc).__name__}: {exc}", "seconds": None}
-        running = sum(len(v) for v in client.processing().values())
-        yield key, outcome, min(running, slots)
-
-
 def run_grid(cells: list[Cell], context: GridContext | Sequence[GridContext], workers: int | None = None,
              scheduler: str | None = None, cache_dir: str | Path | None = None, progress: bool = True,
-             data_root: str | None = None) -> GridResult:
+             data_root: str | None = None, security: Any = None) -> GridResult:
     """Run every cell under every context (one per run seed) not already in the cache.
 
     Finished cells are cached as soon as they complete. Every record gets the run seed of its context
@@ -254,6 +179,7 @@ def run_grid(cells: list[Cell], context: GridContext | Sequence[GridContext], wo
     t0 = time.perf_counter()
     contexts = [context] if isinstance(context, GridContext) else list(context)
     cache = CellCache(Path(cache_dir) if cache_dir else None)
+    cache.check()
     code = code_fingerprint()
     foreign = cache.foreign(code["sources"])
     jobs = [(key, cell, ctx) for ctx in contexts for key, cell in zip(cell_keys(cells, ctx, data_root), cells,
@@ -273,13 +199,13 @@ def run_grid(cells: list[Cell], context: GridContext | Sequence[GridContext], wo
     n_workers = 1
     with contextlib.ExitStack() as stack:
         if (workers or scheduler) and todo:
-            client = stack.enter_context(dask_client(workers, scheduler, contexts[0].threads))
+            client = stack.enter_context(dask_client(workers, scheduler, contexts[0].threads, security))
             prepare_workers(client, contexts[0], sorted({cell.runner for _, cell, _ in todo}))
             startup = time.perf_counter() - t0
             dashboard = client.dashboard_link
             n_workers = sum(client.nthreads().values())
             bar.write(f"Dask: {n_workers} worker threads, dashboard {dashboard}")
-            stream = _dask(todo, client)
+            stream = dask_outcomes(todo, client)
         else:
             stream = _sequential(todo)
         labels = {key: cell for key, cell, _ in jobs}

@@ -12,10 +12,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from myoxai.cliargs import parse_int_list
 from myoxai.errors import MyoxaiError
 from myoxai.evaluation.cells import Cell, GridContext
+from myoxai.io._text import is_ascii_int
 
-DATASETS = ("kanoga", "myo-readings", "myo-armband")
+DATASETS = ("kanoga", "myo-readings", "myo-armband", "recordings", "libemg")
 PROTOCOLS = ("intra-day", "inter-day", "inter-subject")
 
 
@@ -141,10 +143,14 @@ def _settings_key(o: EvalOptions, settings: Any) -> dict[str, Any]:
 
 
 def _kanoga_subjects(o: EvalOptions) -> list[int]:
-    from myoxai.cliargs import parse_int_list
     from myoxai.io.kanoga import available_subjects
 
-    subjects = parse_int_list(",".join(o.subjects), "subjects") if o.subjects else available_subjects(o.root)
+    try:
+        subjects = (parse_int_list(",".join(o.subjects), "subjects") or []) if o.subjects \
+            else available_subjects(o.root)
+    except ValueError:
+        raise MyoxaiError(f"--subjects {','.join(o.subjects or [])}: the long-term dataset's subjects are numbers, "
+                          "e.g. 1-4") from None
     if not subjects:
         raise MyoxaiError(f"no subN folders under {o.root}; point --root at the unpacked long-term dataset")
     return subjects
@@ -158,7 +164,7 @@ def myo_sessions(root: Path, subjects: list[str] | None, sessions: list[int] | N
     pairs = []
     for folder in session_dirs(root):
         pid, _, sess = folder.name.partition("-")
-        if pid.isdigit() and sess.isdigit() and (wanted is None or pid in wanted) \
+        if is_ascii_int(pid) and is_ascii_int(sess) and (wanted is None or pid in wanted) \
                 and (not sessions or int(sess) in sessions):
             pairs.append((int(pid), int(sess)))
     if wanted and (missing := wanted - {str(p) for p, _ in pairs}):
@@ -166,8 +172,17 @@ def myo_sessions(root: Path, subjects: list[str] | None, sessions: list[int] | N
     return sorted(pairs)
 
 
+def _own(o: EvalOptions) -> dict[str, list]:
+    """Own sessions of the selected people (``--subjects``) limited to ``--days`` (inter-day keeps session 1)."""
+    from myoxai.evaluation import own_sessions
+
+    found = own_sessions.sessions(o.dataset, o.root, o.subjects)
+    first = 1 if o.protocol == "inter-day" else None
+    return {p: [s for s in ss if not o.days or s.index in o.days or s.index == first] for p, ss in found.items()}
+
+
 def _protocol_grid(o: EvalOptions) -> tuple[list[Cell], Any]:
-    from myoxai.evaluation import protocols
+    from myoxai.evaluation import own_sessions, protocols
     from myoxai.models import TrainSettings
 
     models = check_models(o.models)
@@ -181,6 +196,8 @@ def _protocol_grid(o: EvalOptions) -> tuple[list[Cell], Any]:
                                               o.incremental_models), settings
         ks = tuple(o.trials_per_gesture or (1, 2, 4))
         return protocols.kanoga_inter_subject(subjects, o.days or [1], models, ks), settings
+    if o.dataset in own_sessions.DATASETS:
+        return own_sessions.PROTOCOLS[o.protocol](o.dataset, _own(o), models), settings
     sessions = myo_sessions(o.root, o.subjects, o.days)
     if o.protocol == "intra-day":
         return protocols.myo_readings_intra_session(sessions, models), settings
@@ -216,8 +233,12 @@ def _adapt_grid(o: EvalOptions) -> tuple[list[Cell], Any]:
     model_args = {**base.model_args, "channels": o.channels} if o.channels else base.model_args
     settings = replace(base, model_args=model_args, train=replace(base.train, epochs=o.epochs), recal=recal,
                        cache_dir=o.model_cache)
+    from myoxai.evaluation import own_sessions
+
+    if o.dataset in own_sessions.DATASETS:
+        return own_sessions.adapt_cells(o.dataset, _own(o), methods), settings
     if o.dataset == "kanoga":
-        if not o.splits or any(not sp.isdigit() or not set(sp) <= set("1234") for sp in o.splits):
+        if not o.splits or any(not is_ascii_int(sp) or not set(sp) <= set("1234") for sp in o.splits):
             raise MyoxaiError(f"--splits {','.join(o.splits)}: adaptation trials per split, e.g. 12,34")
         return adaptation.kanoga_cells(_kanoga_subjects(o), o.days or range(2, 31), methods, o.splits), settings
     pairs = myo_sessions(o.root, o.subjects, None)

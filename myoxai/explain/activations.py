@@ -6,6 +6,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from myoxai.errors import require_extra
 from myoxai.explain.attribution import as_batch
 from myoxai.explain.gradcam import conv_layers
 
@@ -19,6 +20,7 @@ class ConvActivations:
 
     def attribute(self, x: np.ndarray | torch.Tensor) -> dict[str, np.ndarray]:
         """``{layer name: (k, channels, H, W)}`` activations for a batch of windows."""
+        require_extra("captum", "explain", "Layer activations")
         from captum.attr import LayerActivation
 
         x = as_batch(x)

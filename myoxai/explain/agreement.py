@@ -14,6 +14,7 @@ statistic's mean, and counted.
 from __future__ import annotations
 
 import csv
+import io
 import json
 from itertools import combinations
 from pathlib import Path
@@ -88,15 +89,19 @@ def agreement_table(channels: dict[str, np.ndarray], k: int = 3) -> list[dict[st
     return rows
 
 
-def write_table(rows: list[dict[str, Any]], json_path: str | Path | None, csv_path: str | Path | None) -> None:
-    """The agreement table as JSON (list of rows) and CSV (one line per pair)."""
+def write_table(rows: list[dict[str, Any]], json_path: str | Path | None, csv_path: str | Path | None,
+                overwrite: bool = False) -> None:
+    """The agreement table as JSON (list of rows) and CSV (one line per pair), written through ``io.outputs``."""
+    from myoxai.io.outputs import write_text
+
     if json_path:
-        Path(json_path).write_text(json.dumps(rows, indent=2))
+        write_text(json_path, json.dumps(rows, indent=2), overwrite=overwrite)
     if csv_path and rows:
-        with open(csv_path, "w", newline="") as fh:
-            w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-            w.writeheader()
-            w.writerows(rows)
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+        write_text(csv_path, buf.getvalue(), overwrite=overwrite)
 
 
 def correlation_matrix(rows: list[dict[str, Any]], methods: list[str], stat: str = "pearson_mean") -> np.ndarray:

@@ -31,11 +31,15 @@ class DecisionAttributions:
         (k, n_classes, n_electrodes) each class's per-electrode attribution.
     total:
         (k, n_classes) the sum over electrodes (for Shapley, C = f(all) − f(∅)).
+    interactions:
+        (k, n_classes, pairs) pairwise electrode interactions (``myoxai.explain.interactions``), or
+        ``None`` for a method that has no coalition values to take them from.
     """
 
     probabilities: np.ndarray
     phi: np.ndarray
     total: np.ndarray
+    interactions: np.ndarray | None = None
 
 
 class Explainer:

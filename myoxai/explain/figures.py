@@ -63,3 +63,31 @@ def gesture_bars(matrix: np.ndarray, gestures: Sequence[str], path: str | Path, 
     save_figure(fig, path)
     plt.close(fig)
     return Path(path)
+
+
+def interaction_grid(matrices: np.ndarray, gestures: Sequence[str], path: str | Path, title: str) -> Path:
+    """One electrode × electrode heat map of pairwise interactions per gesture, on one symmetric colour scale."""
+    plt = _pyplot()
+    m = np.asarray(matrices, dtype=float)
+    n = len(gestures)
+    cols = min(6, n)
+    rws = int(np.ceil(n / cols))
+    lim = float(np.nanmax(np.abs(m))) if np.isfinite(m).any() and np.nanmax(np.abs(m)) > 0 else 1.0
+    fig, axes = plt.subplots(rws, cols, figsize=(2.1 * cols + 0.8, 2.1 * rws + 0.4), squeeze=False)
+    im = None
+    ticks = range(m.shape[-1])
+    for i, ax in enumerate(axes.flat):
+        if i >= n:
+            ax.axis("off")
+            continue
+        im = ax.imshow(m[i], cmap="RdBu_r", vmin=-lim, vmax=lim)
+        ax.set_xticks(ticks, [str(k + 1) for k in ticks], fontsize=6)
+        ax.set_yticks(ticks, [str(k + 1) for k in ticks], fontsize=6)
+        ax.set_title(gestures[i], fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    if im is not None:
+        fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.6)
+    save_figure(fig, path)
+    plt.close(fig)
+    return Path(path)

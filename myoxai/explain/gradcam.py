@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from myoxai.errors import MyoxaiError
+from myoxai.errors import MyoxaiError, require_extra
 from myoxai.explain.attribution import Attribution, as_batch, as_targets
 from myoxai.explain.explainer import Explainer
 
@@ -48,6 +48,7 @@ class GradCam(Explainer):
 
     def attribute(self, x: np.ndarray | torch.Tensor, target: int | np.ndarray | None = None) -> Attribution:
         """Maps (k, electrodes, freqs) and their per-electrode sums."""
+        require_extra("captum", "explain", "Grad-CAM")
         from captum.attr import LayerAttribution, LayerGradCam
 
         x = as_batch(x)
@@ -58,6 +59,7 @@ class GradCam(Explainer):
         up = LayerAttribution.interpolate(cam.detach(), tuple(x.shape[2:]), interpolate_mode="bilinear")[:, 0]
         maps = up.double().numpy()
         if self.tv_weight > 0:
+            require_extra("skimage", "explain", "Grad-CAM's total-variation smoothing (tv_weight > 0)")
             from skimage.restoration import denoise_tv_chambolle
 
             maps = np.stack([denoise_tv_chambolle(m, weight=self.tv_weight) for m in maps])

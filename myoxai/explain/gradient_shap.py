@@ -6,6 +6,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from myoxai.errors import require_extra
 from myoxai.explain.attribution import Attribution, as_batch, as_targets, channel_sums
 from myoxai.explain.explainer import Explainer
 
@@ -33,6 +34,7 @@ class GradientShap(Explainer):
 
     def attribute(self, x: np.ndarray | torch.Tensor, target: int | np.ndarray | None = None) -> Attribution:
         """Gradient SHAP of each window for ``target`` (default: the predicted class)."""
+        require_extra("captum", "explain", "Gradient SHAP")
         from captum.attr import GradientShap as CaptumGradientShap
 
         x = as_batch(x)

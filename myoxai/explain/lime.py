@@ -6,6 +6,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from myoxai.errors import require_extra
 from myoxai.explain.attribution import ELECTRODE_DIM, Attribution, as_batch, as_targets, electrode_mask
 from myoxai.explain.explainer import Explainer
 
@@ -34,6 +35,7 @@ class Lime(Explainer):
 
     def attribute(self, x: np.ndarray | torch.Tensor, target: int | np.ndarray | None = None) -> Attribution:
         """One surrogate per window; ``channels`` holds its per-electrode coefficient."""
+        require_extra("captum", "explain", "LIME")
         from captum._utils.models.linear_model import SkLearnLinearRegression
         from captum.attr import Lime as CaptumLime
 

@@ -6,11 +6,9 @@ f(∅) = model(zeros)). All 2^N coalitions of a window run in one batched forwar
 
     φ_n = Σ_{S ∌ n} |S|!(N−|S|−1)!/N! · [f(S∪{n}) − f(S)]
 
-becomes one matrix product ``f(coalitions) @ M`` with a (2^N × N) weight matrix built once.
-
-Hand-written rather than taken from shap/shapiq because those libraries cannot group the raw
-input by electrode as players without wrapping the model, and because the live engine needs the
-fast path below (compared against both in ``myoxai bench shapley``).
+becomes one matrix product ``f(coalitions) @ M`` with a (2^N × N) weight matrix built once (the
+pairwise interactions, ``myoxai.explain.interactions``, are more columns of M). Hand-written: shap and
+shapiq cannot group the raw input by electrode without wrapping the model, nor take the fast paths.
 
 Fast paths (chosen at construction, each verified against the plain path and used only when they
 agree to 1e-5 relative to the logits' scale — float32 rounding). The probe holds small uniform
@@ -19,6 +17,7 @@ standardiser statistics, so a cross-electrode term that stays off near zero cann
 The first real batch a fast path explains is checked against the plain path once more; on any
 mismatch the explainer falls back to the plain path for good and logs a warning.
 
+- ``structure`` (``myoxai.explain._structure``): the model computes its coalitions (``shapley_coalitions``).
 - ``rowlocal`` (``myoxai.explain._rowlocal``): through a chain of convolutions the row of
   electrode r only sees a few neighbouring electrodes, so each row is computed once per distinct
   pattern of its receptive field (e.g. 32 instead of 256 after two 3×3 convs), and a global
@@ -61,6 +60,8 @@ class ShapleyResult:
         (k, n_classes) probabilities with every channel kept / every channel at the baseline.
     logit_all, logit_empty:
         the same on logits.
+    inter_prob, inter_logit:
+        (k, n_classes, pairs) pairwise interaction indices (``myoxai.explain.interactions``).
     """
 
     phi_prob: np.ndarray
@@ -69,6 +70,8 @@ class ShapleyResult:
     f_empty: np.ndarray
     logit_all: np.ndarray
     logit_empty: np.ndarray
+    inter_prob: np.ndarray | None = None
+    inter_logit: np.ndarray | None = None
 
     @property
     def total(self) -> np.ndarray:
@@ -99,8 +102,7 @@ def shapley_matrix_weights(n_players: int) -> np.ndarray:
     with w(s) = s!(N−s−1)!/N!.
     """
     masks = coalition_masks(n_players)
-    size = masks.sum(axis=1)
-    fact = math.factorial
+    size, fact = masks.sum(axis=1), math.factorial
     w = np.array([fact(s) * fact(n_players - s - 1) / fact(n_players) for s in range(n_players)])
     m = np.where(masks, w[np.clip(size - 1, 0, None)][:, None], -w[np.clip(size, None, n_players - 1)][:, None])
     return m.astype(np.float64)
@@ -172,8 +174,7 @@ class ChannelShapley:
 
     Notes
     -----
-    Thread-safe: ``explain`` may be called from any thread (calls are serialised by a lock
-    and the explainer owns its copy of the model). Uses the caller's torch thread settings.
+    Thread-safe (calls serialised by a lock; the explainer owns its model copy); the caller's torch threads.
     """
 
     def __init__(self, model: nn.Module, baseline: str | np.ndarray = "zero",
@@ -190,7 +191,10 @@ class ChannelShapley:
         self._masks_np = masks
         # (2^N, 1, N, 1) keep-mask broadcast over frames and freqs
         self._keep = torch.from_numpy(masks).reshape(_keep_shape(len(masks), self.spec_shape))
-        self._weights = torch.from_numpy(shapley_matrix_weights(self.n_players))
+        from myoxai.explain.interactions import interaction_weights  # φ and interactions: one product
+
+        self._weights = torch.from_numpy(np.concatenate([shapley_matrix_weights(self.n_players),
+                                                         interaction_weights(self.n_players)], axis=1))
         self._full_row = len(masks) - 1  # all bits set
         self._fast = None
         self._verified = False  # the fast path has not yet been checked on real windows
@@ -203,8 +207,10 @@ class ChannelShapley:
     def _choose_fast_path(self, masks: np.ndarray) -> None:
         """Use the fastest path that reproduces the plain path on a random probe (else stay plain)."""
         from myoxai.explain._rowlocal import RowLocalPath
+        from myoxai.explain._structure import StructurePath
 
-        builders = [("rowlocal", lambda: RowLocalPath.build(self._model, self._baseline, self.n_players)),
+        builders = [("structure", lambda: StructurePath.build(self._model, self._baseline, masks)),
+                    ("rowlocal", lambda: RowLocalPath.build(self._model, self._baseline, self.n_players)),
                     ("firstconv", lambda: _FirstConvFastPath.build(self._model, self._baseline, masks,
                                                                    self.spec_shape))]
         probe = self._probe()
@@ -273,7 +279,9 @@ class ChannelShapley:
                 else:
                     out = self._plain_logits(self._model, xc)
                 outs.append(out.reshape(xc.shape[0], len(self._masks_np), -1))
-        return torch.cat(outs) if outs else torch.empty(0, len(self._masks_np), self.n_classes)
+        if len(outs) != 1:  # one chunk (a live decision) needs no copy
+            return torch.cat(outs) if outs else torch.empty(0, len(self._masks_np), self.n_classes)
+        return outs[0]
 
     def _plain_logits(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
         keep = self._keep
@@ -288,12 +296,12 @@ class ChannelShapley:
     def _combine(self, logits: torch.Tensor) -> ShapleyResult:
         lg = logits.double()
         pr = torch.softmax(lg, dim=-1)
-        w = self._weights
-        phi_logit = torch.einsum("ksc,sn->kcn", lg, w)
-        phi_prob = torch.einsum("ksc,sn->kcn", pr, w)
-        return ShapleyResult(phi_prob=phi_prob.numpy(), phi_logit=phi_logit.numpy(),
-                             f_all=pr[:, self._full_row].numpy(), f_empty=pr[:, 0].numpy(),
-                             logit_all=lg[:, self._full_row].numpy(), logit_empty=lg[:, 0].numpy())
+        c, n = lg.shape[-1], self.n_players
+        both = (torch.cat([pr, lg], dim=-1).transpose(1, 2) @ self._weights).numpy()  # (k, 2C, N + pairs)
+        lg_np, pr_np = lg.numpy(), pr.numpy()
+        return ShapleyResult(phi_prob=both[:, :c, :n], phi_logit=both[:, c:, :n], f_all=pr_np[:, self._full_row],
+                             f_empty=pr_np[:, 0], logit_all=lg_np[:, self._full_row], logit_empty=lg_np[:, 0],
+                             inter_prob=both[:, :c, n:], inter_logit=both[:, c:, n:])
 
 
 class _FirstConvFastPath:

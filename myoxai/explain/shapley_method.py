@@ -43,6 +43,6 @@ class ShapleyMethod(Explainer):
         return Attribution("shapley", self.shapley.explain(x).for_class(t))
 
     def explain_decisions(self, x: np.ndarray) -> DecisionAttributions:
-        """All classes in one exact pass over the 2^N coalitions: probabilities, φ and C = f(all) − f(∅)."""
+        """All classes in one exact pass over the 2^N coalitions: probabilities, φ, C = f(all) − f(∅), interactions."""
         res = self.shapley.explain(x)
-        return DecisionAttributions(res.f_all, res.phi_prob, res.total)
+        return DecisionAttributions(res.f_all, res.phi_prob, res.total, res.inter_prob)

@@ -44,7 +44,7 @@ class DriftPanel(QtWidgets.QGroupBox):
         self.components = QtWidgets.QLabel("")
         self.components.setWordWrap(True)
         self.plot = pg.PlotWidget()
-        self.plot.setMinimumHeight(90)
+        self.plot.setMinimumHeight(70)
         self.plot.setMaximumHeight(140)
         self.plot.setLabel("left", "score")
         self.plot.setLabel("bottom", "seconds ago")

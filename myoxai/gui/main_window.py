@@ -13,16 +13,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PyQt6 import QtCore, QtWidgets
+from PyQt6 import QtCore, QtGui, QtWidgets
 
 from myoxai.errors import MyoxaiError
 from myoxai.gui.drift_panel import DriftPanel, cause_sentence
+from myoxai.gui.elide import ElidedLabel
 from myoxai.gui.emg_view import EmgTraces, SpectrogramView
 from myoxai.gui.matrix import ShapleyMatrix
 from myoxai.gui.probabilities import GesturePanel
 from myoxai.gui.recalibrate_panel import RecalibratePanel
 from myoxai.gui.ring import ArmbandRing
-from myoxai.gui.status import status_text
+from myoxai.gui.status import COMPACT_BELOW_PX, status_text
 from myoxai.gui.views import DecisionView
 from myoxai.live.motion.scoring import RunningAccuracy
 from myoxai.live.setup import EngineOptions, build_engine
@@ -80,7 +81,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.views: list[DecisionView] = [self.gesture, self.ring, self.matrix, self.spectrogram]
         self._build_layout()
         self._build_toolbar()
-        self.status_label = QtWidgets.QLabel("")
+        self.status_label = ElidedLabel()  # compact below COMPACT_BELOW_PX wide, the full line as tooltip
         self.statusBar().addWidget(self.status_label, 1)
 
         self.engine: Any = None
@@ -110,7 +111,9 @@ class MainWindow(QtWidgets.QMainWindow):
         for w in (self.ring, self.matrix, self.recalibrate, self.drift, self.gesture, self.emg, self.spectrogram):
             w.setMinimumWidth(200)
         self.setCentralWidget(main)
-        self.resize(1560, 940)
+        screen = QtGui.QGuiApplication.primaryScreen()
+        room = screen.availableGeometry() if screen is not None else QtCore.QRect(0, 0, 1560, 940)
+        self.resize(min(1560, room.width()), min(940, room.height()))  # never larger than the screen
 
     def _build_toolbar(self) -> None:
         bar = self.addToolBar("main")
@@ -196,8 +199,10 @@ class MainWindow(QtWidgets.QMainWindow):
             self.cpu_percent = self._process.cpu_percent(None)
         if now - self._slow_t >= 0.5:
             self._slow_t = now
-            status = status_text(self.engine.status(), self.source_desc, self.cpu_percent, self.fps)
-            self.status_label.setText(status + (f"  |  {self.accuracy.text()}" if self.accuracy.n else ""))
+            st, acc = self.engine.status(), (f"  |  {self.accuracy.text()}" if self.accuracy.n else "")
+            full = status_text(st, self.source_desc, self.cpu_percent, self.fps) + acc
+            short = status_text(st, self.source_desc, self.cpu_percent, self.fps, compact=True) + acc
+            self.status_label.set_full_text(full if self.width() >= COMPACT_BELOW_PX else short, full)
             self.recalibrate.refresh()
             self.drift.refresh()
             advice = self.drift.state == "recalibrate"
@@ -216,7 +221,7 @@ class MainWindow(QtWidgets.QMainWindow):
                                        threshold=float(self.engine.post.threshold))
         engine, desc = build_engine(options, model=self.engine.active.model)
         self.options = options
-        self.set_engine(engine, desc, self.source_data)
+        self.set_engine(engine, desc, self.recalibrate.source_data)  # after an Undo, the restored model's data
         engine.start()
 
     def choose_source(self) -> None:
@@ -232,9 +237,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def use_model(self, model: Any, source_data: Any = None, origin: str = "loaded") -> None:
         """Run ``model`` from the next decision on (a model with other gestures replaces the panels)."""
-        self.engine.swap_model(model, origin=origin, new_classes=True)
+        self.recalibrate.use_model(model, source_data, origin)  # one action the panel's Undo takes back
         self.source_data = source_data
-        self.recalibrate.attach(self.engine, source_data)
 
     def load_model_dialog(self) -> None:
         """Ask for a model file and make it active; a bad file is shown, the current model kept."""

@@ -47,6 +47,7 @@ class ShapleyMatrix(QtWidgets.QWidget):
     def set_classes(self, class_names: Sequence[str]) -> None:
         """Lay the matrix out for new gestures and clear the averages."""
         self.class_names = tuple(class_names)
+        self.plot.setMinimumHeight(64 + 12 * len(self.class_names))  # one readable row label per gesture
         self.plot.getPlotItem().getAxis("left").setTicks([[(i + 0.5, c) for i, c in enumerate(self.class_names)]])
         self.plot.getPlotItem().getAxis("bottom").setTicks([[(i + 0.5, f"ch{i + 1}")
                                                              for i in range(self.n_channels)]])

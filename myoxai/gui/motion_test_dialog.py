@@ -21,6 +21,13 @@ from myoxai.gui.views import centred_label
 from myoxai.live.motion.scoring import prompt_schedule, schedule_seconds
 from myoxai.live.motion.session import MotionSession
 
+REMEMBERED: dict[str, str] = {}  # the mode chosen last in this app session ("live" or "labels")
+
+
+def numbered(names: list[str]) -> list[str]:
+    """``["1 flexion", "2 fist", …]``: the plots label gestures by number, the table says which is which."""
+    return [f"{i} {n}" for i, n in enumerate(names, 1)]
+
 
 class MotionResultsPanel(QtWidgets.QWidget):
     """Per-gesture times and rates as bars, a table, and the confusion of decisions during prompts."""
@@ -33,8 +40,14 @@ class MotionResultsPanel(QtWidgets.QWidget):
         self.table = QtWidgets.QTableWidget(0, 5)
         self.table.setHorizontalHeaderLabels(["gesture", "selection (s)", "completion (s)", "completed",
                                               "accuracy"])
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QtWidgets.QHeaderView.ResizeMode.Stretch)
+        for j in range(1, 5):
+            header.setSectionResizeMode(j, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+        self.table.verticalHeader().setVisible(False)
         self.bars = pg.PlotWidget()
-        self.bars.setLabel("left", "s from prompt (selection, completion)")
+        self.bars.setTitle("seconds from prompt: selection (blue), completion (orange)")
+        self.bars.setLabel("left", "s")
         self.bars.getAxis("left").enableAutoSIPrefix(False)
         self.bars.setMinimumHeight(160)
         self.confusion = pg.PlotWidget(title="decisions during prompts")
@@ -44,7 +57,12 @@ class MotionResultsPanel(QtWidgets.QWidget):
         self.confusion.addItem(self.confusion_image)
         self.confusion.invertY(True)
         self.confusion.setLabel("left", "prompted")
-        self.confusion.setLabel("bottom", "decided")
+        self.confusion.setLabel("bottom", "decided (✗ rejected)")
+        for plot in (self.bars, self.confusion):
+            for side in ("left", "bottom"):
+                plot.getAxis(side).enableAutoSIPrefix(False)
+            plot.setMouseEnabled(x=False, y=False)
+        self.prepare([], 5.0)
         self.table.setMinimumHeight(150)
         layout.addWidget(self.summary)
         layout.addWidget(self.table)
@@ -54,6 +72,15 @@ class MotionResultsPanel(QtWidgets.QWidget):
         layout.addLayout(row)
         self.doc: dict[str, Any] | None = None
 
+    def prepare(self, gestures: list[str], hold_limit_s: float) -> None:
+        """Empty plots with sane axes: one slot per gesture, 0 to the hold limit (before any result)."""
+        n = max(len(gestures), 1)
+        self.bars.setRange(xRange=(-0.5, n - 0.5), yRange=(0, hold_limit_s), padding=0)
+        self.bars.getAxis("bottom").setTicks([[(i, str(i + 1)) for i in range(len(gestures))]])
+        self.confusion.setRange(xRange=(0, n + 1), yRange=(0, n), padding=0)
+        self.confusion.getAxis("left").setTicks([[(i + 0.5, str(i + 1)) for i in range(len(gestures))]])
+        self.confusion.getAxis("bottom").setTicks([[(j + 0.5, str(j + 1)) for j in range(len(gestures))]])
+
     def show_result(self, doc: dict[str, Any]) -> None:
         """Show a Motion Test result document (the summary line and the per-gesture table)."""
         self.doc = doc
@@ -62,26 +89,31 @@ class MotionResultsPanel(QtWidgets.QWidget):
         self.summary.setText(f"<b>completion rate {pct(doc['completion_rate'])}</b> within {doc['hold_limit_s']:g} s "
                              f"(K = {doc['k_correct']}), real-time accuracy {pct(doc['realtime_accuracy'])}, "
                              f"{doc['trials']} trials")
-        rows = [*doc["gestures"].items(), ("overall", doc)]
+        names = list(doc["gestures"])
+        rows = [*zip(numbered(names), doc["gestures"].values(), strict=True), ("overall", doc)]
         self.table.setRowCount(len(rows))
         for i, (name, g) in enumerate(rows):
             for j, text in enumerate((name, sec(g["selection_time_s"]), sec(g["completion_time_s"]),
                                       pct(g["completion_rate"]), pct(g["realtime_accuracy"]))):
                 self.table.setItem(i, j, QtWidgets.QTableWidgetItem(text))
         self.bars.clear()
-        names = list(doc["gestures"])
         x = np.arange(len(names))
         for offset, key, colour in ((-0.2, "selection_time_s", "#4c72b0"), (0.2, "completion_time_s", "#dd8452")):
             h = [doc["gestures"][n][key] or 0.0 for n in names]
             self.bars.addItem(pg.BarGraphItem(x=x + offset, height=h, width=0.4, brush=colour))
-        self.bars.getAxis("bottom").setTicks([[(i, n[:7]) for i, n in enumerate(names)]])
+        tallest = max([h for n in names for h in (doc["gestures"][n]["completion_time_s"] or 0.0,
+                                                   doc["gestures"][n]["selection_time_s"] or 0.0)] + [0.0])
+        self.bars.setRange(xRange=(-0.5, max(len(names), 1) - 0.5), yRange=(0, max(tallest * 1.1, 1.0)), padding=0)
+        self.bars.getAxis("bottom").setTicks([[(i, str(i + 1)) for i in range(len(names))]])
         columns = doc["confusion"]["columns"]
         rows = [i for i, c in enumerate(columns[:-1]) if c in names]
         counts = np.asarray(doc["confusion"]["counts"], float)[rows]
         share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
         self.confusion_image.setImage(share.T, levels=(0, 1))
-        self.confusion.getAxis("left").setTicks([[(i + 0.5, columns[r][:10]) for i, r in enumerate(rows)]])
-        self.confusion.getAxis("bottom").setTicks([[(j + 0.5, c[:4]) for j, c in enumerate(columns)]])
+        number = {n: str(i + 1) for i, n in enumerate(names)}  # gestures never prompted (rest) go by name
+        self.confusion.getAxis("left").setTicks([[(i + 0.5, number[columns[r]]) for i, r in enumerate(rows)]])
+        self.confusion.getAxis("bottom").setTicks([[(j + 0.5, "✗" if j == len(columns) - 1 else
+                                                    number.get(c, c)) for j, c in enumerate(columns)]])
         self.confusion.setRange(xRange=(0, len(columns)), yRange=(0, len(rows)), padding=0.02)
 
 
@@ -102,6 +134,11 @@ class MotionTestDialog(QtWidgets.QDialog):
         self.mode = QtWidgets.QComboBox()
         self.mode.addItem("Prompts (live test)", "live")
         self.mode.addItem("The replay's own labels (each onset is a prompt)", "labels")
+        labelled = getattr(getattr(engine.source, "recording", None), "labels", None) is not None
+        self.mode.model().item(1).setEnabled(labelled)
+        self.mode.setCurrentIndex(self.mode.findData(REMEMBERED.get("mode", "labels" if labelled else "live")
+                                                     if labelled else "live"))
+        self.mode.currentIndexChanged.connect(lambda _: REMEMBERED.update(mode=self.mode.currentData()))
         self.repetitions = self._spin(1, 20, 3)
         self.hold = self._dspin(0.5, 30.0, 5.0)
         self.rest = self._dspin(0.0, 30.0, 3.0)
@@ -120,9 +157,12 @@ class MotionTestDialog(QtWidgets.QDialog):
         self.start_button = QtWidgets.QPushButton("Start")
         self.stop_button = QtWidgets.QPushButton("Stop")
         self.save_button = QtWidgets.QPushButton("Save results…")
+        self.close_button = QtWidgets.QPushButton("Close")
+        self.close_button.clicked.connect(self.reject)
         self.results = MotionResultsPanel()
+        self.results.prepare([n for n in engine.class_names if n.lower() != "rest"], self.hold.value())
         buttons = QtWidgets.QHBoxLayout()
-        for b in (self.start_button, self.stop_button, self.save_button):
+        for b in (self.start_button, self.stop_button, self.save_button, self.close_button):
             buttons.addWidget(b)
         layout.addWidget(self.prompt)
         layout.addWidget(self.progress)
@@ -238,6 +278,11 @@ class MotionTestDialog(QtWidgets.QDialog):
         self.progress.setText("" if session.xdf_path is None else f"recorded to {session.xdf_path}")
         return doc
 
+    def done(self, result: int) -> None:  # noqa: D102 - Qt override: Close, Escape and the title bar end here
+        if self.session is not None:
+            self.finish()
+        super().done(result)
+
     def save_dialog(self) -> None:
         """Ask for a path and save the results there as JSON."""
         path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save Motion Test results", "motion-test.json",
@@ -247,9 +292,10 @@ class MotionTestDialog(QtWidgets.QDialog):
 
     def save(self, path: Path) -> None:
         """Write the JSON results and, beside them, the PNG summary (the file dialog confirmed any overwrite)."""
+        from myoxai.io.outputs import write_text
         from myoxai.live.motion.figure import write_motion_figure
 
         if self.results.doc is None:
             return
-        path.write_text(json.dumps(self.results.doc, indent=1), encoding="utf-8")
-        write_motion_figure(self.results.doc, path.with_suffix(".png"))
+        write_text(path, json.dumps(self.results.doc, indent=1), overwrite=True)
+        write_motion_figure(self.results.doc, path.with_suffix(".png"), overwrite=True)

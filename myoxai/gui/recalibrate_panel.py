@@ -1,9 +1,10 @@
-"""Recalibrate and Quick adapt: instant rotation compensation + re-normalisation, then SCADANN with Accept / Revert.
+"""Quick adapt, Recalibrate (Accept / Revert) and Undo: the buttons over ``myoxai.live.recalibration``.
 
-The work happens in ``myoxai.engine.Recalibration`` (quick adapt in the app within a second, SCADANN
-in a child process); this panel only starts it, shows the estimated armband rotation, polls the
-state from the window's timer and forwards the user's choice. The stream and the plots keep
-running throughout.
+The work happens in ``Recalibration`` (the checked Quick adapt within a second, SCADANN in a child
+process); this panel starts it, polls its state from the window's timer and forwards the user's
+choice. Which buttons are enabled follows the state alone (``RecalibrationState``): Start while
+nothing is under way or offered, Cancel while under way, Accept and Revert only while a result is
+offered. Undo takes back the last model change of any kind (``ModelHistory``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Any
 from PyQt6 import QtWidgets
 
 from myoxai.errors import MyoxaiError
+from myoxai.gui.elide import ElidedLabel
+from myoxai.live.history import ModelHistory
 from myoxai.live.recalibration import Recalibration
 
 
@@ -20,92 +23,108 @@ def _fmt(v: Any) -> str:
     return "n/a" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
 
 
+def _show(label: ElidedLabel, text: str, tooltip: str = "") -> None:
+    """Set a line's text (elided to the panel, whole in the tooltip); an empty line takes no room."""
+    label.set_full_text(text, tooltip)
+    label.setVisible(bool(text))
+
+
+def _label(text: str = "") -> ElidedLabel:
+    return ElidedLabel(text)
+
+
 class RecalibratePanel(QtWidgets.QGroupBox):
-    """Controls and results of one recalibration at a time."""
+    """Controls and results of Quick adapt, one Recalibrate at a time, and Undo."""
 
     def __init__(self) -> None:
-        super().__init__("Recalibration (unlabeled: quick adapt, then SCADANN)")
+        super().__init__("Adapt to today (unlabeled)")
         self.engine: Any = None
         self.source_data: Any = None
         self.settings: Any = None  # myoxai.adapt.RecalibrationSettings (defaults when None)
-        self.niceness = 10  # the worker thread's lowered priority (see Recalibration)
+        self.niceness = 10  # the training process's lowered priority (see Recalibration)
         self.job: Recalibration | None = None
+        self.history: ModelHistory | None = None
         layout = QtWidgets.QVBoxLayout(self)
-        self.buffered = QtWidgets.QLabel("buffered: 0 s")
-        self.buffered.setWordWrap(True)
-        self.start_button = QtWidgets.QPushButton("Recalibrate")
         self.quick_button = QtWidgets.QPushButton("Quick adapt")
-        self.quick_button.setToolTip("rotation compensation and re-normalisation on the buffer: instant, no training")
-        self.rotation = QtWidgets.QLabel("rotation since calibration: not estimated yet")
+        self.quick_button.setToolTip("rotation compensation, re-normalisation and prototype head on the buffer: "
+                                     "instant, no training; applied only if a check on held-back windows "
+                                     "shows no harm")
+        self.start_button = QtWidgets.QPushButton("Recalibrate")
+        self.start_button.setToolTip("Quick adapt, then SCADANN in the background; you Accept or Revert its result")
         self.cancel_button = QtWidgets.QPushButton("Cancel")
+        self.undo_button = QtWidgets.QPushButton("Undo")
+        self.rotation = _label()
         self.progress = QtWidgets.QProgressBar()
         self.progress.setRange(0, 1000)
-        self.message = QtWidgets.QLabel("")
-        self.message.setWordWrap(True)
-        self.result = QtWidgets.QLabel("")
-        self.result.setWordWrap(True)
-        row = QtWidgets.QHBoxLayout()
+        self.message = _label()
+        self.result = _label()
         self.accept_button = QtWidgets.QPushButton("Accept")
         self.revert_button = QtWidgets.QPushButton("Revert")
+        self.revert_button.setToolTip("return to the model that served before this Recalibrate")
+        self.drift_prompt = _label()  # the drift monitor's reason to recalibrate, beside the button
+        self.drift_prompt.setStyleSheet("color: #c0392b; font-weight: bold")
+        top = QtWidgets.QHBoxLayout()
+        for b in (self.quick_button, self.start_button, self.cancel_button, self.undo_button):
+            top.addWidget(b)
+        row = QtWidgets.QHBoxLayout()
         row.addWidget(self.accept_button)
         row.addWidget(self.revert_button)
-        top = QtWidgets.QHBoxLayout()
-        top.addWidget(self.quick_button)
-        top.addWidget(self.start_button)
-        top.addWidget(self.cancel_button)
-        for w in (self.buffered, self.rotation):
-            layout.addWidget(w)
-        layout.addLayout(top)
-        self.drift_prompt = QtWidgets.QLabel("")  # the drift monitor's reason to recalibrate, beside the button
-        self.drift_prompt.setWordWrap(True)
-        layout.addWidget(self.drift_prompt)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.message)
-        layout.addWidget(self.result)
-        layout.addLayout(row)
+        for w in (top, self.drift_prompt, self.rotation, self.progress, self.message, self.result,
+                  row):
+            (layout.addLayout if isinstance(w, QtWidgets.QLayout) else layout.addWidget)(w)
+        layout.addStretch(1)
+        layout.setSpacing(4)
         self.start_button.clicked.connect(self.start)
         self.quick_button.clicked.connect(self.quick)
         self.cancel_button.clicked.connect(self.cancel)
         self.accept_button.clicked.connect(self.accept)
         self.revert_button.clicked.connect(self.revert)
+        self.undo_button.clicked.connect(self.undo)
         self.refresh()
 
     def attach(self, engine: Any, source_data: Any) -> None:
-        """Use this engine and the active model's training data (None = recalibration unavailable)."""
+        """Use this engine and the active model's training data (None = Recalibrate unavailable)."""
         if self.job is not None and self.job.running:
             self.job.cancel()
+        if engine is not self.engine or self.history is None:
+            self.history = ModelHistory(engine)
         self.engine, self.source_data, self.job = engine, source_data, None
-        self.result.setText("")
-        self.message.setText("" if source_data is not None else
-                             "needs the model's training data: use the bundled model or the calibration wizard")
+        _show(self.result, "")
+        _show(self.message, "" if source_data is not None else
+              "Recalibrate needs the model's training data: use the bundled model or the calibration wizard")
         self.refresh()
+
+    def use_model(self, model: Any, source_data: Any, origin: str) -> None:
+        """Put a loaded or calibrated model in service as one undoable action."""
+        assert self.history is not None
+        self.history.swap(model, origin, new_classes=True, data=self.source_data)
+        self.attach(self.engine, source_data)
 
     def _job(self) -> Recalibration:
-        """One job per attached engine, so repeated presses adapt the calibration model, not an adapted one."""
+        """One job per attached model, so repeated presses adapt the calibration model, not an adapted one."""
         if self.job is None:
-            self.job = Recalibration(self.engine, self.source_data, settings=self.settings, niceness=self.niceness)
+            self.job = Recalibration(self.engine, self.source_data, self.history, settings=self.settings,
+                                     niceness=self.niceness)
         return self.job
 
-    def quick(self) -> None:
-        """Quick adapt (rotation + re-normalisation) now; an error is shown in the panel."""
+    def _try(self, action: Any) -> None:
         if self.engine is None:
             return
         try:
-            self._job().quick_adapt()
+            action()
         except MyoxaiError as exc:
-            self.message.setText(str(exc))
+            self.refresh()
+            _show(self.message, str(exc))
+            return
         self.refresh()
 
+    def quick(self) -> None:
+        """Quick adapt now (applied only if the no-harm check passes); the outcome is shown in the panel."""
+        self._try(lambda: self._job().start_quick())
+
     def start(self) -> None:
-        """Start a recalibration in the background; an error is shown in the panel."""
-        if self.engine is None:
-            return
-        try:
-            self._job().start()
-        except MyoxaiError as exc:
-            self.message.setText(str(exc))
-        self.result.setText("")
-        self.refresh()
+        """Start a Recalibrate in the background."""
+        self._try(lambda: self._job().start())
 
     def cancel(self) -> None:
         """Stop the running recalibration (the current model stays)."""
@@ -113,59 +132,68 @@ class RecalibratePanel(QtWidgets.QGroupBox):
             self.job.cancel()
 
     def accept(self) -> None:
-        """Keep the recalibrated model; an error is shown in the panel."""
-        if self.job is not None:
-            try:
-                self.job.accept()
-            except MyoxaiError as exc:
-                self.message.setText(str(exc))
-        self.refresh()
+        """Keep the offered model."""
+        self._try(lambda: self._job().accept())
 
     def revert(self) -> None:
-        """Go back to the model active before the recalibration (or the engine's last swap)."""
-        if self.job is not None:
-            self.job.revert()
-        elif self.engine is not None and self.engine.status().can_revert:
-            self.engine.revert()
-        self.refresh()
+        """Return to the model before this Recalibrate."""
+        self._try(lambda: self._job().revert())
+
+    def undo(self) -> None:
+        """Put back the model that served before the last change (Quick adapt, Recalibrate, calibration, load)."""
+        def go() -> None:
+            assert self.history is not None
+            if self.job is not None and (self.job.state().busy or self.job.state().can_choose):
+                raise MyoxaiError("finish the recalibration first (Cancel, Accept or Revert)")
+            action = self.history.undo()
+            data = action.data if action.restores_data else self.source_data
+            self.attach(self.engine, data)
+            _show(self.message, f"undone: {action.label} (the model before it serves again)")
+
+        self._try(go)
 
     def show_drift(self, cause: str) -> None:
-        """Prompt next to the button when the drift monitor says "recalibrate" ('' hides it)."""
-        self.drift_prompt.setText(f"<b style='color:#c0392b'>Recalibration advised:</b> {cause}" if cause else "")
+        """Prompt next to the buttons when the drift monitor says "recalibrate" ('' hides it)."""
+        _show(self.drift_prompt, f"Recalibration advised: {cause}" if cause else "")
 
     def refresh(self) -> None:
-        """Poll the engine and the job (called by the window's timer)."""
+        """Poll the engine and the job (called by the window's timer); the buttons follow the state."""
         st = self.engine.status() if self.engine is not None else None
-        if st is not None:
-            self.buffered.setText(f"buffered: {st.buffered_seconds:.0f} s of unlabeled windows "
-                                  f"({st.buffered_windows}); model v{st.model_version} ({st.model_origin})")
+        if st is not None:  # the title carries the buffer and the model: one line less in a tight column
+            self.setTitle(f"Adapt to today — {st.buffered_seconds:.0f} s buffered, model v{st.model_version}")
+            self.setToolTip(f"model v{st.model_version}: {st.model_origin}; {st.buffered_windows} unlabeled windows "
+                            "buffered")
         job = self.job.state() if self.job is not None else None
-        running = job is not None and job.state == "running"
-        self.start_button.setEnabled(self.engine is not None and not running and self.source_data is not None)
-        self.quick_button.setEnabled(self.engine is not None and not running)
-        quick = job.quick if job is not None else None
-        if quick is not None:
-            shift = "not estimated (no calibration profile)" if quick.rotation_shift is None else \
-                f"{quick.rotation_shift:+.2f} electrodes"
-            coverage = quick.prototype_coverage
-            proto = "" if coverage is None else f"; prototypes from {coverage[0]}/{coverage[1]} gestures"
-            self.rotation.setText(f"rotation since calibration: {shift}; re-normalised{proto} in {quick.seconds:.2f} s")
-        self.cancel_button.setEnabled(running)
+        busy, offered = job is not None and job.busy, job is not None and job.can_choose
+        self.start_button.setEnabled(self.engine is not None and self.source_data is not None
+                                     and not busy and not offered)
+        self.quick_button.setEnabled(self.engine is not None and not busy and not offered)
+        self.cancel_button.setEnabled(job is not None and job.state in ("preparing", "running"))
+        self.accept_button.setEnabled(offered)
+        self.revert_button.setEnabled(offered)
+        last = self.history.last if self.history is not None else None
+        self.undo_button.setEnabled(last is not None and not busy and not offered)
+        self.undo_button.setToolTip(f"undo {last.label}" if last else "nothing to undo")
+        self.progress.setVisible(job is not None and job.state not in ("idle", "adapting"))
         if job is None:
+            _show(self.rotation, "")
+            _show(self.result, "")
             self.progress.setValue(0)
-            self.accept_button.setEnabled(False)
-            self.revert_button.setEnabled(bool(st and st.can_revert))
             return
+        if job.quick is not None:
+            q = job.quick.report
+            shift = "not estimated" if q.rotation_shift is None else f"{q.rotation_shift:+.2f} electrodes"
+            verdict = "applied" if job.quick.accepted else "not applied (no-harm check)"
+            _show(self.rotation, f"rotation since calibration {shift}; Quick adapt {verdict}",
+                  f"no-harm check on held-back windows: {job.quick.check.summary()}")
         self.progress.setValue(int(job.progress * 1000))
-        self.message.setText(job.message)
-        if job.state == "done" and job.report is not None:
+        _show(self.message, job.message, job.message)
+        if job.report is not None and job.state in ("offered", "accepted", "reverted", "declined"):
             r = job.report
-            self.result.setText(
-                f"{r.method}: {job.verdict}" + (f" — {r.reason}" if r.reason else "")
-                + f"\nsource-validation accuracy {_fmt(r.source_val_accuracy_before)} → "
-                f"{_fmt(r.source_val_accuracy_after)}"
-                f"\npseudo-label coverage {_fmt(r.coverage)}, agreement {_fmt(r.agreement)}, "
-                f"{r.n_target} target windows, {_fmt(r.seconds)} s")
-        can_choose = job.state == "done" and job.verdict == "accepted"
-        self.accept_button.setEnabled(can_choose and not job.committed)
-        self.revert_button.setEnabled(bool(st and st.can_revert) or (can_choose and job.swapped))
+            _show(self.result, f"{r.method} {r.status}: source-validation accuracy "
+                  f"{_fmt(r.source_val_accuracy_before)} → {_fmt(r.source_val_accuracy_after)}"
+                  + (f" — {r.reason}" if r.reason else ""),
+                  f"pseudo-label coverage {_fmt(r.coverage)}, agreement {_fmt(r.agreement)}; {r.n_target} windows, "
+                  f"{_fmt(r.seconds)} s")
+        else:
+            _show(self.result, "")

@@ -5,6 +5,12 @@ runs clockwise, the Myo's pod order seen from the hand looking towards the elbow
 colour is the exact Shapley value of the predicted class's probability for that electrode on the
 diverging map (red pushes towards the gesture, blue away), scaled symmetrically. Hovering a
 sector shows its number.
+
+With interactions on (the ring's context menu, or ``interactions_action`` placed in a window's menu),
+the strongest pairwise Shapley interactions of the same probability are drawn as chords across the
+ring: red where two electrodes add more together than apart, blue where they are redundant, the
+width by strength. They come with each decision (no extra computation here); models without them
+show none.
 """
 
 from __future__ import annotations
@@ -18,6 +24,9 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 from myoxai.engine.decision import Decision
 from myoxai.gui.colors import signed_colors, symmetric_limit
 
+CHORDS = 3  # strongest pairs drawn
+CHORD_SHARE = 0.1  # pairs weaker than this share of the strongest are not drawn
+
 
 class ArmbandRing(QtWidgets.QWidget):
     """Eight annulus sectors coloured by the current φ of the predicted class."""
@@ -30,9 +39,28 @@ class ArmbandRing(QtWidgets.QWidget):
         self.limit = 0.05
         self.gesture = ""
         self.class_names: tuple[str, ...] = ()
+        self.chords: list[tuple[int, int, float]] = []  # (electrode i, electrode j, I_ij) strongest first
         self.setMouseTracking(True)
-        self.setMinimumSize(220, 220)
-        self.setToolTip("exact Shapley value per electrode (hover a sector)")
+        self.setMinimumSize(180, 180)  # fits the right column of a 1280×800 screen
+        self.setToolTip("exact Shapley value per electrode (hover a sector; right-click: interactions)")
+        self.interactions_action = QtGui.QAction("Show electrode interactions (chords)", self, checkable=True)
+        self.interactions_action.toggled.connect(self.set_show_interactions)
+        self.setContextMenuPolicy(QtCore.Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.addAction(self.interactions_action)
+
+    @property
+    def show_interactions(self) -> bool:
+        """Whether the strongest pairwise interactions are drawn as chords."""
+        return self.interactions_action.isChecked()
+
+    def set_show_interactions(self, on: bool) -> None:
+        """Draw (or stop drawing) the interaction chords from the next repaint."""
+        if self.interactions_action.isChecked() != bool(on):
+            self.interactions_action.setChecked(bool(on))  # comes back here through ``toggled``
+            return
+        if not on:
+            self.chords = []
+        self.update()
 
     def set_classes(self, class_names: Sequence[str]) -> None:
         """Use these gesture names in the tooltip."""
@@ -47,6 +75,13 @@ class ArmbandRing(QtWidgets.QWidget):
         self.total = float(d.total[d.raw_label])
         self.limit = symmetric_limit(self.phi)
         self.gesture = self.class_names[d.raw_label] if d.raw_label < len(self.class_names) else str(d.raw_label)
+        self.chords = []
+        if self.show_interactions and d.interactions is not None:
+            from myoxai.explain.interactions import strongest_pairs
+
+            pairs = strongest_pairs(d.interactions[d.raw_label], CHORDS, self.n)
+            top = abs(pairs[0][2]) if pairs else 0.0
+            self.chords = [p for p in pairs if top > 0 and abs(p[2]) >= CHORD_SHARE * top]
         self.update()
 
     # geometry ---------------------------------------------------------------------------------
@@ -99,10 +134,30 @@ class ArmbandRing(QtWidgets.QWidget):
             pt = QtCore.QPointF(center.x() + r_mid * math.cos(mid), center.y() - r_mid * math.sin(mid))
             p.drawText(QtCore.QRectF(pt.x() - 30, pt.y() - 16, 60, 32), QtCore.Qt.AlignmentFlag.AlignCenter,
                        f"ch{i + 1}\n{self.phi[i]:+.2f}")
+        self._draw_chords(p, center, r_in)
         p.setPen(QtGui.QColor(20, 20, 20))
         p.drawText(inner, QtCore.Qt.AlignmentFlag.AlignCenter,
                    f"φ of\n{self.gesture or '…'}\nC = {self.total:+.2f}\nscale ±{self.limit:.2f}")
         p.end()
+
+    def _draw_chords(self, p: QtGui.QPainter, center: QtCore.QPointF, r_in: float) -> None:
+        """The strongest interactions as curves between the sectors' inner edges (red +, blue −)."""
+        if not self.chords:
+            return
+        top = max(abs(v) for _, _, v in self.chords)
+        p.setBrush(QtCore.Qt.BrushStyle.NoBrush)
+        for i, j, v in self.chords:
+            a, b = (self._inner_point(k, center, r_in) for k in (i, j))
+            path = QtGui.QPainterPath(a)
+            path.quadTo(center, b)  # bowed towards the centre, so neighbours' chords stay visible
+            color = QtGui.QColor(200, 30, 30, 200) if v > 0 else QtGui.QColor(30, 80, 200, 200)
+            p.setPen(QtGui.QPen(color, 1.5 + 5.0 * abs(v) / top, cap=QtCore.Qt.PenCapStyle.RoundCap))
+            p.drawPath(path)
+
+    def _inner_point(self, i: int, center: QtCore.QPointF, r_in: float) -> QtCore.QPointF:
+        start, span = self.sector_angles(i)
+        mid = math.radians(start + span / 2)
+        return QtCore.QPointF(center.x() + r_in * math.cos(mid), center.y() - r_in * math.sin(mid))
 
     def mouseMoveEvent(self, event: QtGui.QMouseEvent) -> None:  # noqa: N802 - Qt override
         """Tooltip with the φ of the electrode under the pointer."""
@@ -111,4 +166,5 @@ class ArmbandRing(QtWidgets.QWidget):
             QtWidgets.QToolTip.hideText()
             return
         text = f"electrode {i + 1}: φ = {self.phi[i]:+.4f} (of p({self.gesture or '?'}))\nΣφ = C = {self.total:+.4f}"
+        text += "".join(f"\nI(e{a + 1}, e{b + 1}) = {v:+.4f}" for a, b, v in self.chords if i in (a, b))
         QtWidgets.QToolTip.showText(event.globalPosition().toPoint(), text, self)

@@ -10,7 +10,6 @@ shows the accuracy on a short second hold it did not train on.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,9 +18,11 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 
 from myoxai.errors import MyoxaiError
 from myoxai.gui.views import centred_label
+from myoxai.io.locations import new_recording_path, person_name
 from myoxai.live import quick_calibration
 from myoxai.live.calibration import REST, CalibrationSession, TrainingJob
 
+LOAD_WITHOUT_ASKING = 0.8  # held-out accuracy from which a calibrated model is loaded without asking
 DEFAULT_GESTURES = ("flexion", "extension", "radial deviation", "ulnar deviation", "pronation", "supination", "fist")
 
 
@@ -71,9 +72,11 @@ class CalibrationWizard(QtWidgets.QDialog):
             item.setFlags(item.flags() | QtCore.Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(QtCore.Qt.CheckState.Checked)
             self.gesture_list.addItem(item)
-        self.quick = QtWidgets.QCheckBox("quick: one hold per gesture fine-tunes the pre-trained model, "
+        self.quick = QtWidgets.QCheckBox("quick: one hold per gesture fine-tunes the pre-trained model,\n"
                                          "then a short second hold measures accuracy")
         self.quick.toggled.connect(self._quick_toggled)
+        self.duration = QtWidgets.QLabel("")
+        self.duration.setWordWrap(True)
         self.repetitions = QtWidgets.QSpinBox()
         self.repetitions.setRange(1, 20)
         self.repetitions.setValue(3)
@@ -89,22 +92,50 @@ class CalibrationWizard(QtWidgets.QDialog):
         self.lead_in.setRange(0.1, 30.0)
         self.lead_in.setValue(2.0)
         self.lead_in.setSuffix(" s")
-        self.path_edit = QtWidgets.QLineEdit(str(Path.cwd() / time.strftime("myoxai-calibration-%Y%m%d-%H%M%S.xdf")))
+        self.person = QtWidgets.QLineEdit(person_name())
+        self.person.setToolTip("recordings are saved under ~/myoxai/recordings/<person>/ (or $MYOXAI_HOME)")
+        self.path_edit = QtWidgets.QLineEdit(str(new_recording_path("calibration", self.person.text())))
+        self.person.textChanged.connect(
+            lambda name: self.path_edit.setText(str(new_recording_path("calibration", name))))
         self.start_button = QtWidgets.QPushButton("Start recording")
         self.start_button.clicked.connect(self.start_session)
+        self.settings_cancel = QtWidgets.QPushButton("Cancel")
+        self.settings_cancel.clicked.connect(self.reject)
+        buttons = QtWidgets.QHBoxLayout()
+        buttons.addWidget(self.start_button)
+        buttons.addWidget(self.settings_cancel)
         self.settings_error = QtWidgets.QLabel("")
+        self.settings_error.setWordWrap(True)
         form.addRow("gestures (rest is recorded between holds)", self.gesture_list)
         form.addRow("mode", self.quick)
+        form.addRow("duration", self.duration)
         form.addRow("repetitions", self.repetitions)
         form.addRow("hold", self.hold)
         form.addRow("rest", self.rest)
         form.addRow("rest before the first prompt", self.lead_in)
+        form.addRow("person", self.person)
         form.addRow("save to", self.path_edit)
-        form.addRow(self.start_button)
+        form.addRow(buttons)
         form.addRow(self.settings_error)
         self.quick.setEnabled(self.pretrained.exists())
         self.quick.setChecked(self.pretrained.exists())
+        for signal in (self.gesture_list.itemChanged, self.quick.toggled, self.repetitions.valueChanged,
+                       self.hold.valueChanged, self.rest.valueChanged, self.lead_in.valueChanged):
+            signal.connect(self._show_duration)
+        self._show_duration()
         return page
+
+    def session_seconds(self) -> float:
+        """Seconds of prompts the chosen settings take (what the duration line says)."""
+        n, hold, rest, lead = len(self.chosen_gestures()), self.hold.value(), self.rest.value(), self.lead_in.value()
+        if self.quick.isChecked():
+            return quick_calibration.schedule_seconds(n, hold, min(quick_calibration.TEST_HOLD_S, hold), rest, lead)
+        return lead + self.repetitions.value() * n * (hold + rest)
+
+    def _show_duration(self, *_: Any) -> None:
+        s = self.session_seconds()
+        then = "then a few seconds of fine-tuning" if self.quick.isChecked() else "then up to a minute of training"
+        self.duration.setText(f"{s:.0f} s of prompts (about {max(1, round(s / 60))} min), {then}")
 
     def _quick_toggled(self, quick: bool) -> None:
         """Quick mode: one hold per gesture (the repetitions are fixed) and a 2 s rest between holds."""
@@ -133,11 +164,18 @@ class CalibrationWizard(QtWidgets.QDialog):
         self.train_message = QtWidgets.QLabel("")
         self.train_message.setWordWrap(True)
         self.train_progress = QtWidgets.QProgressBar()
+        self.load_button = QtWidgets.QPushButton("Load this model anyway")
+        self.load_button.clicked.connect(self.load_model)
+        self.load_button.setVisible(False)
         self.close_button = QtWidgets.QPushButton("Close")
         self.close_button.clicked.connect(self.accept)
         self.close_button.setEnabled(False)
-        for w in (self.train_message, self.train_progress, self.close_button):
-            layout.addWidget(w)
+        row = QtWidgets.QHBoxLayout()
+        row.addWidget(self.load_button)
+        row.addWidget(self.close_button)
+        layout.addWidget(self.train_message)
+        layout.addWidget(self.train_progress)
+        layout.addLayout(row)
         return page
 
     # flow -------------------------------------------------------------------------------------
@@ -150,6 +188,7 @@ class CalibrationWizard(QtWidgets.QDialog):
     def start_session(self) -> None:
         """Start recording with the chosen settings and show the prompts; a bad setting is shown instead."""
         try:
+            Path(self.path_edit.text()).expanduser().parent.mkdir(parents=True, exist_ok=True)
             schedule = None
             if self.quick.isChecked():
                 schedule, self.quick_split_s = quick_calibration.quick_schedule(
@@ -186,8 +225,7 @@ class CalibrationWizard(QtWidgets.QDialog):
                 self.timer.stop()
                 self.close_button.setEnabled(True)
                 if st.state == "done" and self.training.result is not None:
-                    model, source_data, _ = self.training.result
-                    self.on_model(model, source_data, self.training.path)
+                    self._offer_model(st.message)
             return
         if self.session is None:
             return
@@ -213,6 +251,36 @@ class CalibrationWizard(QtWidgets.QDialog):
                     return quick_calibration.quick_from_file(path, split, pretrained, progress=progress)
             self.training = TrainingJob(self.session.path, epochs=self.epochs, trainer=trainer)
             self.training.start()
+
+    def held_out_accuracy(self) -> float | None:
+        """The trained model's accuracy on data it did not train on (the quick mode's second hold)."""
+        if self.training is None or self.training.result is None:
+            return None
+        metrics = self.training.result[2]
+        acc = metrics.get("test_accuracy", metrics.get("val_accuracy"))
+        return None if acc is None else float(acc)
+
+    def _offer_model(self, summary: str) -> None:
+        """Load the trained model, or ask first when its held-out accuracy is below ``LOAD_WITHOUT_ASKING``."""
+        acc = self.held_out_accuracy()
+        if acc is not None and acc >= LOAD_WITHOUT_ASKING:
+            self.load_model()
+            self.train_message.setText(f"{summary}\nloaded: the new model serves now (Undo in the Adapt panel "
+                                       "returns to the previous one)")
+            return
+        shown = "unknown" if acc is None or acc != acc else f"{100 * acc:.1f} %"
+        self.train_message.setText(
+            f"{summary}<br><b>Held-out accuracy {shown} is below {LOAD_WITHOUT_ASKING:.0%}.</b> The current model "
+            "keeps serving. Load the new one anyway, or close and calibrate again (hold each gesture as prompted).")
+        self.load_button.setVisible(True)
+
+    def load_model(self) -> None:
+        """Hand the trained model to the app (``on_model``)."""
+        if self.training is None or self.training.result is None:
+            return
+        model, source_data, _ = self.training.result
+        self.on_model(model, source_data, self.training.path)
+        self.load_button.setVisible(False)
 
     def done(self, result: int) -> None:  # noqa: D102 - Qt override: never leave a recording open
         if self.session is not None and not self.session.done.is_set():

@@ -17,6 +17,15 @@ log = logging.getLogger(__name__)
 _NUMBER = re.compile(r"\s*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*")  # ASCII digits only
 
 
+def is_ascii_int(text: str) -> bool:
+    """Whether ``text`` is a plain non-negative whole number in ASCII digits.
+
+    ``str.isdigit`` also accepts ``²`` or ``١``, which ``int`` then refuses or reads differently;
+    file and folder names are matched with this instead.
+    """
+    return text.isascii() and text.isdigit()
+
+
 def _parse_line(line: str, n_cols: int) -> list[float] | str:
     """The line's values, or why it is bad.
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from myoxai.config import MYO
 from myoxai.errors import MyoxaiError
-from myoxai.io._text import kept_line_positions, read_numeric_rows
+from myoxai.io._text import is_ascii_int, kept_line_positions, read_numeric_rows
 from myoxai.io.recording import Recording, synth_timestamps
 
 FS, N_CHANNELS = MYO.fs, MYO.n_channels  # recorded with a Myo armband
@@ -26,7 +26,7 @@ MOTION_NAMES = ("rest", "wrist flexion", "wrist extension", "radial deviation", 
                 "pronation", "supination", "hand close") + tuple(f"M{m} (combined)" for m in range(9, 23))
 # Armband position per day (N neutral, I 8 mm inward, O 8 mm outward), the same for every subject.
 POSITIONS = "NIONIIOONN" "ONNOOIIINO" "OIOIINNINO"
-_NAME = re.compile(r"^D(\d+)M(\d+)T(\d+)\.csv$")
+_NAME = re.compile(r"^D([0-9]+)M([0-9]+)T([0-9]+)\.csv$")
 MAX_ABS = 10.0  # the data lies within ±1.5; anything far beyond is not this dataset
 
 
@@ -54,7 +54,7 @@ def available_subjects(root: str | Path) -> list[int]:
     """Subjects present under ``root``."""
     root = Path(root)
     base = root / "data" if (root / "data").is_dir() else root
-    return sorted(int(p.name[3:]) for p in base.glob("sub*") if p.name[3:].isdigit())
+    return sorted(int(p.name[3:]) for p in base.glob("sub*") if is_ascii_int(p.name[3:]))
 
 
 def load_trial(path: str | Path, subject: int | None = None, strict: bool = True) -> Recording:

@@ -28,7 +28,7 @@ GROUPS = {"pre-training": "PreTrainingDataset", "evaluation": "EvaluationDataset
 ROUNDS = ("training0", "Test0", "Test1")  # round 1 (calibration) and rounds 2-3 (test) of the paper
 # Holds last 3.7-5.2 s in the real files (most 4.94-5.03 s); far outside is a truncated or foreign file.
 MIN_SAMPLES, MAX_SAMPLES = 500, 1500
-_NAME = re.compile(r"^classe_(\d+)\.dat$")
+_NAME = re.compile(r"^classe_([0-9]+)\.dat$")
 
 
 def gesture_and_cycle(index: int) -> tuple[int, int]:
@@ -101,7 +101,7 @@ def group_dir(root: str | Path, group: str) -> Path:
 def participants(root: str | Path, group: str) -> list[str]:
     """Participant folder names of a group (e.g. Female0, Male3), sorted by sex then number."""
     def order(name: str) -> tuple[str, int]:
-        m = re.match(r"^(\D+)(\d+)$", name)
+        m = re.match(r"^([^0-9]+)([0-9]+)$", name)
         return (m.group(1), int(m.group(2))) if m else (name, -1)
 
     names = [p.name for p in group_dir(root, group).iterdir() if (p / ROUNDS[0]).is_dir()]

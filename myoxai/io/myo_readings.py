@@ -12,7 +12,7 @@ import numpy as np
 
 from myoxai.config import MYO
 from myoxai.errors import MyoxaiError
-from myoxai.io._text import kept_line_positions, read_numeric_rows
+from myoxai.io._text import is_ascii_int, kept_line_positions, read_numeric_rows
 from myoxai.io.recording import Recording, concatenate, synth_timestamps
 
 FS, N_CHANNELS = MYO.fs, MYO.n_channels  # recorded with a Myo armband (raw int8)
@@ -28,7 +28,7 @@ def load_file(path: str | Path, strict: bool = True) -> Recording:
     records their line numbers in ``meta["dropped_lines"]``.
     """
     path = Path(path)
-    if not path.stem.isdigit() or int(path.stem) >= len(CLASS_NAMES):
+    if not is_ascii_int(path.stem) or int(path.stem) >= len(CLASS_NAMES):
         raise MyoxaiError(f"{path}: expected a file named 0.txt … 7.txt (the gesture label)")
     data, dropped = read_numeric_rows(path, N_CHANNELS + 1, strict=strict, max_bytes=MAX_FILE_BYTES,
                                       what="a myo-readings gesture file")
@@ -44,9 +44,9 @@ def load_file(path: str | Path, strict: bool = True) -> Recording:
         raise MyoxaiError(f"{path}, line {line}: label {labels[line - 1]:g} not in {sorted(allowed)}")
     session_dir = path.parent.name
     subject, _, session = session_dir.partition("-")
-    meta = {"dataset": "myo-readings", "subject": subject, "session": int(session) if session.isdigit() else session,
-            "gesture_file": int(path.stem), "source": str(path), "units": "raw int8",
-            "dropped_lines": dropped}
+    meta = {"dataset": "myo-readings", "subject": subject,
+            "session": int(session) if is_ascii_int(session) else session, "gesture_file": int(path.stem),
+            "source": str(path), "units": "raw int8", "dropped_lines": dropped}
     stamps = synth_timestamps(len(emg) + len(dropped), FS)[kept_line_positions(len(emg), dropped)]
     return Recording(emg.astype(np.float32), stamps, FS, labels.astype(np.int64), CLASS_NAMES, meta)
 
@@ -70,8 +70,8 @@ def load_session(folder: str | Path, seconds_per_file: float | None = None, stri
     ``seconds_per_file`` keeps only the start of each file (e.g. for a small excerpt).
     """
     folder = Path(folder)
-    files = sorted(folder.glob("*.txt"), key=lambda p: int(p.stem) if p.stem.isdigit() else 99)
-    files = [f for f in files if f.stem.isdigit()]
+    files = sorted(folder.glob("*.txt"), key=lambda p: int(p.stem) if is_ascii_int(p.stem) else 99)
+    files = [f for f in files if is_ascii_int(f.stem)]
     if not files:
         raise MyoxaiError(f"{folder} holds no <label>.txt files; is it a myo-readings session folder?")
     missing = sorted(set(range(len(CLASS_NAMES))) - {int(f.stem) for f in files})

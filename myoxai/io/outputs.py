@@ -16,6 +16,7 @@ import os
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import BinaryIO, TextIO
 
 from myoxai.errors import MyoxaiError
 
@@ -43,7 +44,13 @@ def check_output(path: str | Path, *, overwrite: bool = False, inputs: Iterable[
     flag:
         The option that allows replacing, for the message.
     """
-    out = Path(path).expanduser()
+    try:
+        return _check_output(Path(path).expanduser(), overwrite, inputs, flag)
+    except OSError as exc:  # a name too long, a loop of links…: one line, nothing written
+        raise write_failed(path, exc) from None
+
+
+def _check_output(out: Path, overwrite: bool, inputs: Iterable[str | Path | None], flag: str) -> Path:
     resolved = out.resolve()
     for src in inputs:
         if src is None:
@@ -142,8 +149,95 @@ def check_output_dir(path: str | Path, *, overwrite: bool = False, flag: str = "
     return out
 
 
-def save_figure(fig: object, path: str | Path) -> Path:
-    """``fig.savefig`` to ``path`` through a temporary file (the folder was approved by ``check_output_dir``)."""
-    with atomic_output(path, overwrite=True) as tmp:
-        fig.savefig(tmp, dpi=120, format=Path(path).suffix.lstrip(".") or "png")  # type: ignore[attr-defined]
+def save_figure(fig: object, path: str | Path, *, overwrite: bool = True, inputs: Iterable[str | Path | None] = (),
+                dpi: int = 120) -> Path:
+    """``fig.savefig`` to ``path`` through a temporary file.
+
+    ``overwrite`` defaults to True for figures inside a folder approved by ``check_output_dir``;
+    a figure the user named directly passes the command's ``--overwrite``.
+    """
+    with atomic_output(path, overwrite=overwrite, inputs=inputs) as tmp:
+        fig.savefig(tmp, dpi=dpi, format=Path(path).suffix.lstrip(".") or "png")  # type: ignore[attr-defined]
     return Path(path)
+
+
+def _create_exclusive(path: Path) -> BinaryIO:
+    """Create ``path`` for writing only if it does not exist (``O_EXCL``): two writers never share a file."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
+    except FileExistsError:
+        raise MyoxaiError(f"{path} was created by another program meanwhile; nothing was overwritten "
+                          "(choose another name)") from None
+    except OSError as exc:
+        raise write_failed(path, exc) from None
+    return os.fdopen(fd, "wb")
+
+
+class GrowingOutput:
+    """A file written over minutes (a recording), created exclusively; with ``overwrite``, beside the target.
+
+    Without ``overwrite`` (or when the target does not exist) the file is created with ``O_EXCL``
+    under its real name, so two recorders started on one path cannot both write it; a crash leaves
+    the part written so far. With ``overwrite`` and an existing target, the new file is written
+    under a temporary name in the same folder (``NAME.partial-PID.SUFFIX``) and replaces the target
+    only in ``commit()`` (a clean stop), so a crash or a full disk leaves the old file intact and the
+    partial new one under its temporary name.
+    """
+
+    def __init__(self, path: str | Path, *, overwrite: bool = False, inputs: Iterable[str | Path | None] = ()) -> None:
+        self.target = check_output(path, overwrite=overwrite, inputs=inputs)
+        self.replacing = overwrite and self.target.exists()
+        self.path = (self.target.with_name(f"{self.target.stem}.partial-{os.getpid()}{self.target.suffix}")
+                     if self.replacing else self.target)
+        self.file = _create_exclusive(self.path)
+
+    def commit(self) -> Path:
+        """Close the file and, when replacing, move it over the target; returns where the data now is."""
+        self.file.close()
+        if self.replacing:
+            try:
+                os.replace(self.path, self.target)
+            except OSError as exc:
+                raise write_failed(self.target, exc, f"the previous file is unchanged and the new one is kept in "
+                                                     f"{self.path}") from None
+            self.path = self.target
+        return self.path
+
+    def discard(self) -> None:
+        """Close and remove the new file (nothing worth keeping was written); the target is left as it was."""
+        with contextlib.suppress(OSError):
+            self.file.close()
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+
+    def kept_message(self, what: str) -> str:
+        """Where ``what`` (e.g. "the 800 samples recorded") was kept after a failure, for the user."""
+        if self.replacing:
+            return f"the previous {self.target.name} is unchanged; {what} are kept in {self.path}"
+        return f"{what} are kept in {self.path} and readable"
+
+
+def open_log(path: str | Path, first_line_key: str, *, inputs: Iterable[str | Path | None] = ()) -> TextIO:
+    """Open an append-only log (one JSON object per line), refusing any file that is not such a log.
+
+    Appending never destroys earlier lines, but appending to a recording or a model would: an
+    existing non-empty file is accepted only if its first line is a JSON object holding
+    ``first_line_key`` (a log this program wrote), and never when it is one of ``inputs``.
+    """
+    import json
+
+    out = Path(path).expanduser()
+    if out.exists() and out.is_file() and out.stat().st_size > 0:
+        try:
+            with open(out, encoding="utf-8") as f:
+                head = json.loads(f.readline(1 << 20))
+        except (OSError, ValueError, UnicodeDecodeError):
+            head = None
+        if not isinstance(head, dict) or first_line_key not in head:
+            raise MyoxaiError(f"{out} exists and is not a log of this kind; choose another file "
+                              "(nothing was appended)")
+    check_output(out, overwrite=True, inputs=inputs)
+    try:
+        return open(out, "a", encoding="utf-8")  # noqa: SIM115 - the caller closes it
+    except OSError as exc:
+        raise write_failed(out, exc) from None

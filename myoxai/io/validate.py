@@ -23,6 +23,8 @@ MAX_CHANNELS = 64
 """Most channels any stream we read may declare (a Myo has 8; high-density EMG grids reach 64)."""
 MAX_RATE_HZ = 100_000.0
 """Highest plausible nominal sampling rate of an EMG stream."""
+MIN_RATE_HZ = 0.01
+"""Lowest regular sampling rate accepted (0 means irregular); 1e-300 Hz would make sample times overflow."""
 
 
 def check_channel_count(n: Any, where: str) -> int:
@@ -44,8 +46,8 @@ def check_rate(fs: Any, where: str) -> float:
         value = float(fs)
     except (TypeError, ValueError, OverflowError):
         value = math.nan
-    if not (math.isfinite(value) and 0 < value <= MAX_RATE_HZ):
-        raise MyoxaiError(f"{where}: sampling rate {fs!r} Hz is not a positive number up to {MAX_RATE_HZ:g}; "
+    if not (math.isfinite(value) and MIN_RATE_HZ <= value <= MAX_RATE_HZ):
+        raise MyoxaiError(f"{where}: sampling rate {fs!r} Hz is not a number from {MIN_RATE_HZ:g} to {MAX_RATE_HZ:g}; "
                           "the recording must state its real rate (re-record or convert it with myoxai)")
     return value
 

@@ -14,19 +14,20 @@ import json
 import logging
 import os
 import struct
-import tempfile
 import time
+import uuid
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
 
-from myoxai.errors import MyoxaiError
-from myoxai.io.outputs import check_output, write_failed
-from myoxai.io.recording import UNLABELED, Recording
-from myoxai.io.validate import check_finite, check_rate
-from myoxai.io.xdf_scan import scan_xdf
+from myoxai.io.outputs import GrowingOutput
+from myoxai.io.recording import Recording
+from myoxai.io.xdf_reader import _load_streams, read_recording  # noqa: F401 - re-exported
+from myoxai.io.xdf_scan import EMG_TYPE, MARKER_TYPE
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +35,6 @@ _BOUNDARY = bytes([0x43, 0xA5, 0x46, 0xDC, 0xCB, 0xF5, 0x41, 0x0F,
                    0xB3, 0x0E, 0xD5, 0x46, 0x73, 0x83, 0xCB, 0xE4])
 _TAG_FILE_HEADER, _TAG_STREAM_HEADER, _TAG_SAMPLES, _TAG_CLOCK, _TAG_BOUNDARY, _TAG_FOOTER = 1, 2, 3, 4, 5, 6
 _FORMATS = {"float32": "<f4", "double64": "<f8", "int8": "<i1", "int16": "<i2", "int32": "<i4", "int64": "<i8"}
-EMG_TYPE = "EMG"
-MARKER_TYPE = "Markers"
 EMG_CHANNEL_LABELS = tuple(f"emg{i}" for i in range(1, 9))
 
 
@@ -48,23 +47,31 @@ def _varlen(n: int) -> bytes:
 
 
 class XdfWriter:
-    """Append-only XDF file writer; use as a context manager so footers are written on close."""
+    """Append-only XDF file writer; use as a context manager so footers are written on close.
+
+    The file is created exclusively; with ``overwrite`` it is written beside the target and
+    replaces it only on a clean ``close`` (``io.outputs.GrowingOutput``). ``file`` is where the
+    bytes are now.
+    """
 
     BOUNDARY_EVERY_S = 10.0
     FSYNC_EVERY_S = 1.0
 
-    def __init__(self, path: str | Path, overwrite: bool = False) -> None:
-        self.path = check_output(path, overwrite=overwrite)
-        try:
-            self._f: BinaryIO = open(self.path, "wb")  # noqa: SIM115 - closed in close()
-        except OSError as exc:
-            raise write_failed(self.path, exc) from None
+    def __init__(self, path: str | Path, overwrite: bool = False, inputs: Iterable[str | Path | None] = (),
+                 provenance: bool = False) -> None:
+        self.output = GrowingOutput(path, overwrite=overwrite, inputs=inputs)
+        self.path = self.output.target
+        self.provenance = provenance  # the host name goes into stream headers only when asked for
+        self._f: BinaryIO = self.output.file
         self.failed = False  # a write failed (disk full…): the file holds whole chunks up to there
         self.bytes_written = 0
         self._streams: dict[int, dict[str, Any]] = {}
         self._last_boundary = self._last_sync = time.monotonic()
         self._f.write(b"XDF:")
-        self._chunk(_TAG_FILE_HEADER, b'<?xml version="1.0"?><info><version>1.0</version></info>')
+        # the recording time, as LabRecorder writes it: `myoxai eval --dataset recordings` orders sessions by it
+        when = datetime.now().astimezone().strftime("%Y-%m-%dT%H:%M:%S%z")
+        self._chunk(_TAG_FILE_HEADER, f'<?xml version="1.0"?><info><version>1.0</version><datetime>{when}</datetime>'
+                    '</info>'.encode())
 
     # -- low level -------------------------------------------------------------------------
     def _chunk(self, tag: int, content: bytes) -> None:
@@ -101,8 +108,8 @@ class XdfWriter:
         for tag, text in (("name", name), ("type", type), ("channel_count", str(channel_count)),
                           ("nominal_srate", repr(float(nominal_srate))), ("channel_format", channel_format),
                           ("source_id", source_id), ("version", "1.1"), ("created_at", repr(time.time())),
-                          ("uid", f"myoxai-{os.getpid()}-{sid}"), ("session_id", "default"),
-                          ("hostname", os.uname().nodename)):
+                          ("uid", uuid.uuid4().hex), ("session_id", "default"),
+                          ("hostname", os.uname().nodename if self.provenance else "")):
             ET.SubElement(info, tag).text = text
         info.append(desc if desc is not None else ET.Element("desc"))
         xml = b'<?xml version="1.0"?>' + ET.tostring(info, encoding="utf-8")
@@ -142,17 +149,37 @@ class XdfWriter:
         self._chunk(_TAG_CLOCK, struct.pack("<Idd", stream_id, collection_time, offset))
         self._streams[stream_id]["offsets"].append((collection_time, offset))
 
-    def close(self) -> None:
-        """Write a boundary and every stream's footer, then close the file (only close it after a failed write)."""
+    @property
+    def file(self) -> Path:
+        """Where the bytes are: the target, or its temporary neighbour until a clean close replaces the target."""
+        return self.output.path
+
+    def close(self, keep_aside: bool = False) -> None:
+        """Write a boundary and every stream's footer, close the file and, when replacing, move it over the target.
+
+        After a failed write (or with ``keep_aside``) the file is only closed: a replacement stays
+        under its temporary name (``file``) and the old target is left intact.
+        """
         if self._f.closed:
             return
         try:
             if not self.failed:
                 self._write_footers()
                 os.fsync(self._f.fileno())
+        except OSError:
+            self.failed = True
+            raise
         finally:
             with contextlib.suppress(OSError):  # after a failed write the buffer cannot be flushed either
                 self._f.close()
+            if not self.failed and not keep_aside:
+                self.output.commit()
+
+    def discard(self) -> None:
+        """Close and delete the new file (nothing worth keeping); an old target stays as it was."""
+        with contextlib.suppress(OSError):
+            self._f.close()
+        self.output.discard()
 
     def _write_footers(self) -> None:
         self._chunk(_TAG_BOUNDARY, _BOUNDARY)
@@ -171,8 +198,8 @@ class XdfWriter:
     def __enter__(self) -> XdfWriter:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self.close(keep_aside=exc_type is not None)  # an error mid-write never replaces an old file
 
 
 def emg_stream_desc(n_channels: int = 8, units: str = "a.u.", meta: dict[str, Any] | None = None) -> ET.Element:
@@ -192,6 +219,26 @@ def emg_stream_desc(n_channels: int = 8, units: str = "a.u.", meta: dict[str, An
     return desc
 
 
+def private_meta(meta: dict[str, Any] | None, provenance: bool = False) -> dict[str, Any] | None:
+    """``meta`` without this machine's paths: an absolute path (alone or after ``kind:``) becomes its file name.
+
+    Recordings and streams are shared; the folder layout of the recording machine (user names,
+    projects) is not theirs to carry unless the user asks for ``--provenance``.
+    """
+    if meta is None or provenance:
+        return meta
+
+    def strip(v: Any) -> Any:
+        if not isinstance(v, str):
+            return v
+        kind, sep, rest = v.partition(":")
+        if sep and not os.path.isabs(v) and (os.path.isabs(rest) or rest.startswith("~")):
+            return f"{kind}:{Path(rest).name}"
+        return Path(v).name if os.path.isabs(v) or v.startswith("~") else v
+
+    return {k: strip(v) for k, v in meta.items()}
+
+
 def marker_stream_desc(class_names: tuple[str, ...]) -> ET.Element:
     """``<desc>`` of the gesture marker stream: the class list, so label indices survive a round trip."""
     desc = ET.Element("desc")
@@ -206,8 +253,9 @@ class EmgXdfRecorder:
 
     def __init__(self, path: str | Path, fs: float, class_names: tuple[str, ...] = (), n_channels: int = 8,
                  units: str = "a.u.", meta: dict[str, Any] | None = None, source_id: str = "myoxai",
-                 overwrite: bool = False) -> None:
-        self.writer = XdfWriter(path, overwrite=overwrite)
+                 overwrite: bool = False, inputs: Iterable[str | Path | None] = (), provenance: bool = False) -> None:
+        self.writer = XdfWriter(path, overwrite=overwrite, inputs=inputs, provenance=provenance)
+        meta = private_meta(meta, provenance)
         self.class_names = tuple(class_names)
         self.emg = self.writer.add_stream("myoxai-emg", EMG_TYPE, n_channels, fs, "float32", source_id,
                                           emg_stream_desc(n_channels, units, meta))
@@ -245,111 +293,30 @@ class EmgXdfRecorder:
         """Write a marker ``text`` at ``timestamp`` into the marker stream."""
         self.writer.write_samples(self.markers, [timestamp], [text])
 
-    def close(self) -> None:
-        """Write the footers and close the file."""
-        self.writer.close()
+    def close(self, keep_aside: bool = False) -> None:
+        """Write the footers and close the file (replacing an old target unless the write failed or ``keep_aside``)."""
+        self.writer.close(keep_aside)
 
     def __enter__(self) -> EmgXdfRecorder:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self.close(keep_aside=exc_type is not None)
 
 
-def write_recording(path: str | Path, rec: Recording, overwrite: bool = False, chunk_s: float = 1.0) -> None:
+def write_recording(path: str | Path, rec: Recording, overwrite: bool = False, chunk_s: float = 1.0,
+                    inputs: Iterable[str | Path | None] = ()) -> None:
     """Write a Recording as EMG + marker streams (markers at every label change)."""
     meta = {k: v for k, v in rec.meta.items() if k != "parts"}
     with EmgXdfRecorder(path, rec.fs, rec.class_names, rec.n_channels, str(rec.meta.get("units", "a.u.")),
-                        meta, overwrite=overwrite) as out:
-        for start, _stop, label in rec.segments():
-            name = rec.class_names[label] if 0 <= label < len(rec.class_names) else "unlabeled"
-            out.marker(float(rec.timestamps[start]), name)
-        step = max(1, int(chunk_s * rec.fs))
-        for i in range(0, len(rec), step):
-            out.append(rec.samples[i:i + step], rec.timestamps[i:i + step])
-
-
-def _load_streams(path: Path) -> list[dict[str, Any]]:
-    import pyxdf
-
-    if not path.exists():
-        raise MyoxaiError(f"{path} does not exist")
-    layout = scan_xdf(path)  # structure checked before pyxdf allocates anything
-    src = path
-    if layout.truncated:
-        log.warning("%s ends in a partial chunk (crash while writing?); reading its %d complete bytes",
-                    path, layout.complete_bytes)
-        tmp = tempfile.NamedTemporaryFile(suffix=".xdf", delete=False)
-        with open(path, "rb") as f, tmp:
-            tmp.write(f.read(layout.complete_bytes))
-        src = Path(tmp.name)
-    try:
-        streams, _ = pyxdf.load_xdf(str(src), synchronize_clocks=True, dejitter_timestamps=False)
-    except Exception as exc:  # pyxdf raises assorted types on malformed files
-        raise MyoxaiError(f"{path} could not be parsed as XDF ({exc}); the file is damaged") from None
-    finally:
-        if src != path:
-            os.unlink(src)
-    return streams
-
-
-def _text(info: dict[str, Any], key: str, default: str = "") -> str:
-    v = info.get(key, [default])
-    return v[0] if v and isinstance(v[0], str) else default
-
-
-def read_recording(path: str | Path, stream: str | None = None) -> Recording:
-    """Read the EMG stream (by name, else the first of type EMG) and its markers into a Recording."""
-    path = Path(path)
-    streams = _load_streams(path)
-    emg = [s for s in streams if (stream is None and _text(s["info"], "type") == EMG_TYPE)
-           or (stream is not None and _text(s["info"], "name") == stream)]
-    if not emg:
-        names = [f"{_text(s['info'], 'name')} ({_text(s['info'], 'type')})" for s in streams]
-        raise MyoxaiError(f"{path} has no EMG stream{f' named {stream}' if stream else ''}; streams: {names}")
-    s = emg[0]
-    info = s["info"]
-    where = f"{path}, stream '{_text(info, 'name')}'"
-    try:
-        values = np.asarray(s["time_series"], dtype=np.float32)
-    except (TypeError, ValueError):
-        raise MyoxaiError(f"{where} holds text, not numbers; pick the EMG stream (stream=NAME)") from None
-    ts = np.asarray(s["time_stamps"], dtype=np.float64)
-    if values.ndim != 2 or values.shape[0] == 0:
-        raise MyoxaiError(f"{path}: EMG stream '{_text(info, 'name')}' holds no samples")
-    check_finite(values, where)
-    check_finite(ts, f"{where} (timestamps)")
-    fs = check_rate(_text(info, "nominal_srate", "0") or "0", where)
-    desc = (info.get("desc") or [None])[0] or {}
-    meta: dict[str, Any] = {}
-    if isinstance(desc, dict) and desc.get("myoxai"):
+                        meta, overwrite=overwrite, inputs=inputs) as out:
         try:
-            meta = json.loads(desc["myoxai"][0]["meta"][0])
-        except (KeyError, IndexError, TypeError, json.JSONDecodeError):
-            meta = {}
-        if not isinstance(meta, dict):
-            meta = {}
-    meta.update({"source": str(path), "stream": _text(info, "name")})
-    class_names: tuple[str, ...] = ()
-    labels = None
-    markers = [m for m in streams if _text(m["info"], "type") == MARKER_TYPE and len(m["time_stamps"])]
-    if markers:
-        class_names, labels = _labels_from_markers(markers[0], ts)
-    return Recording(values, ts, fs, labels, class_names, meta)
-
-
-def _labels_from_markers(m: dict[str, Any], ts: np.ndarray) -> tuple[tuple[str, ...], np.ndarray]:
-    """Class names (declared, then any others the markers use) and each EMG sample's label."""
-    class_names: tuple[str, ...] = ()
-    mdesc = (m["info"].get("desc") or [None])[0]
-    if isinstance(mdesc, dict) and isinstance(mdesc.get("classes"), list) and isinstance(mdesc["classes"][0], dict):
-        class_names = tuple(c for c in mdesc["classes"][0].get("class", []) if isinstance(c, str))
-    texts = [row[0] if isinstance(row, (list, tuple)) and row and isinstance(row[0], str) else "unlabeled"
-             for row in m["time_series"]]
-    extra = [t for t in dict.fromkeys(texts) if t not in class_names and t != "unlabeled"]
-    class_names = class_names + tuple(extra)
-    codes = np.array([class_names.index(t) if t in class_names else UNLABELED for t in texts], dtype=np.int64)
-    mts = np.asarray(m["time_stamps"], dtype=np.float64)
-    order = np.argsort(mts, kind="stable")
-    idx = np.searchsorted(mts[order], ts, side="right") - 1
-    return class_names, np.where(idx >= 0, codes[order][np.maximum(idx, 0)], UNLABELED)
+            for start, _stop, label in rec.segments():
+                name = rec.class_names[label] if 0 <= label < len(rec.class_names) else "unlabeled"
+                out.marker(float(rec.timestamps[start]), name)
+            step = max(1, int(chunk_s * rec.fs))
+            for i in range(0, len(rec), step):
+                out.append(rec.samples[i:i + step], rec.timestamps[i:i + step])
+        except BaseException:  # a whole-file write completes or leaves nothing new (an old file stays)
+            out.writer.discard()
+            raise

@@ -22,12 +22,16 @@ from typing import BinaryIO
 import numpy as np
 
 from myoxai.errors import MyoxaiError
-from myoxai.io.validate import check_channel_count, check_file_size
+from myoxai.io.validate import MIN_RATE_HZ, check_channel_count, check_file_size
 
 MAX_XDF_BYTES = 4_000_000_000
 """Largest XDF myoxai reads (about 130 h of Myo EMG); pyxdf holds a whole file in memory."""
 MAX_HEADER_BYTES = 1_000_000
 """Largest stream header/footer XML accepted (LabRecorder's are a few kB)."""
+EMG_TYPE = "EMG"
+MARKER_TYPE = "Markers"
+MAX_DECODED_SAMPLES = 10_000_000
+"""Most samples myoxai decodes from one file (14 h at 200 Hz; pyxdf decodes 0.3-1 M samples/s, so < 40 s)."""
 _SIZES = {"float32": 4, "double64": 8, "int8": 1, "int16": 2, "int32": 4, "int64": 8}
 TAG_FILE_HEADER, TAG_STREAM_HEADER, TAG_SAMPLES, TAG_CLOCK, TAG_BOUNDARY, TAG_FOOTER = 1, 2, 3, 4, 5, 6
 
@@ -73,15 +77,33 @@ def _varlen(buf: bytes, pos: int) -> tuple[int, int] | None:
     return int.from_bytes(buf[pos + 1:pos + 1 + n], "little"), pos + 1 + n
 
 
-def _stream_header(path: Path, pos: int, xml: bytes) -> StreamLayout:
+def header_fields(path: Path, pos: int, xml: bytes) -> dict[str, str]:
+    """The top-level fields of a stream header's ``<info>``, each stated once.
+
+    The one header parser: the scan, the reader and ``myoxai info`` take the channel count, rate,
+    format, name and type from here. A field stated twice is refused, since pyxdf keeps the
+    first value and a dict the last — a 374-byte file could then pass the checks with 8 channels
+    and be read with 64 million.
+    """
     try:
         info = ET.fromstring(xml.decode("utf-8", "replace"))
     except ET.ParseError as exc:
         raise _damaged(path, pos, f"unreadable stream header ({exc})") from None
-    text = {child.tag: (child.text or "").strip() for child in info}
+    if info.tag != "info":
+        raise _damaged(path, pos, "stream header lacks its <info> element")
+    fields: dict[str, str] = {}
+    for child in info:
+        if child.tag in fields:
+            raise _damaged(path, pos, f"the stream header states <{child.tag}> twice")
+        fields[child.tag] = (child.text or "").strip()
+    return fields
+
+
+def _stream_header(path: Path, pos: int, xml: bytes) -> StreamLayout:
+    text = header_fields(path, pos, xml)
     missing = [k for k in ("channel_count", "nominal_srate", "channel_format") if k not in text]
-    if info.tag != "info" or missing:
-        raise _damaged(path, pos, f"stream header lacks {missing or 'its <info> element'}")
+    if missing:
+        raise _damaged(path, pos, f"stream header lacks {missing}")
     name = text.get("name", "")
     where = f"{path}, stream '{name}'"
     fmt = text["channel_format"]
@@ -92,9 +114,9 @@ def _stream_header(path: Path, pos: int, xml: bytes) -> StreamLayout:
         fs = float(text["nominal_srate"])
     except ValueError:
         fs = math.nan
-    if not math.isfinite(fs) or fs < 0:
-        raise MyoxaiError(f"{where}: nominal rate {text['nominal_srate']!r} is not a number >= 0; the header "
-                          "is damaged")
+    if not math.isfinite(fs) or fs < 0 or 0 < fs < MIN_RATE_HZ:
+        raise MyoxaiError(f"{where}: nominal rate {text['nominal_srate']!r} is not 0 (irregular) or a number "
+                          f">= {MIN_RATE_HZ:g} Hz; the header is damaged")
     return StreamLayout(name, text.get("type", ""), channels, fs, fmt)
 
 

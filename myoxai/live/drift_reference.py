@@ -37,3 +37,24 @@ def reference_for_model(model: Any, spectrograms: np.ndarray, config: SignalConf
         return ref
     profiles, _ = normalised_profiles(phi_sub, p_sub.argmax(axis=1), proba.shape[1])
     return dataclasses.replace(ref, shapley=profiles)
+
+
+def with_held_out_symptoms(reference: DriftReference, model: Any, held_x: np.ndarray,
+                           shapley_windows: int = 200) -> DriftReference:
+    """``reference`` with its symptoms (confidence, entropy, rejection rate, Shapley profile) from ``held_x``.
+
+    A model is more confident on the windows it was fitted on than it will ever be later; windows it
+    did not fit give the symptom levels to expect. When ``held_x`` holds too few gestures the
+    reference is returned unchanged.
+    """
+    import logging
+
+    from myoxai.errors import MyoxaiError
+
+    try:
+        own = reference_for_model(model, held_x, shapley_windows=shapley_windows)
+    except MyoxaiError as exc:  # the held-out windows were (nearly) all rest
+        logging.getLogger(__name__).warning("symptom reference kept from the fitted windows: %s", exc)
+        return reference
+    return dataclasses.replace(reference, confidence=own.confidence, entropy=own.entropy,
+                               rejection_rate=own.rejection_rate, shapley=own.shapley, n_windows=own.n_windows)

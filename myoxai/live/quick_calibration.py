@@ -1,4 +1,4 @@
-"""The 35-second calibration: one 5-s hold per gesture fine-tunes a pre-trained model; a short second hold tests it.
+"""The quick calibration: one 5-s hold per gesture fine-tunes a pre-trained model; a short second hold tests it.
 
 Schedule: a rest lead-in, one ``hold_s`` hold of every gesture (with rests between: the "rest"
 class), then one short ``test_hold_s`` hold of every gesture. Everything before the test round
@@ -6,11 +6,14 @@ trains; the test round is never trained on and gives the accuracy the wizard sho
 is a copy of the bundled pre-trained All-ConvNet (long-term dataset, Apache-2.0; or any model
 made with ``myoxai train --pretrain``) with a new head for the user's gestures, its first three
 convolutions frozen and a fixed step budget (``myoxai.models.transfer``), so it finishes in
-seconds on two cores whatever the calibration length.
+seconds on two cores whatever the calibration length. With the default seven gestures the prompts
+take 2 + 7 × (5 + 2) + 7 × (2 + 2) = 79 s (``schedule_seconds``): "about 1–2 minutes" with the
+fine-tuning, not the 35 s of holds that train.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -19,11 +22,14 @@ from typing import Any
 import numpy as np
 
 from myoxai.errors import MyoxaiError
+from myoxai.io.open import bundled_file
 from myoxai.live.calibration import REST, Prompt
+
+log = logging.getLogger(__name__)
 
 # Pre-trained on the long-term dataset (subjects 1-4, days 1-3, 22 gestures; Apache-2.0) by
 # ``myoxai train --pretrain kanoga:ROOT --model allconvnet --channels 8,16,16,32 --seed 0``.
-PRETRAINED_MODEL = Path(__file__).resolve().parents[2] / "recordings" / "pretrained_allconvnet_kanoga.safetensors"
+PRETRAINED_MODEL = bundled_file("pretrained_allconvnet_kanoga.safetensors")
 HOLD_S, TEST_HOLD_S, REST_S, LEAD_IN_S = 5.0, 2.0, 2.0, 2.0
 
 
@@ -42,6 +48,12 @@ def quick_schedule(gestures: Sequence[str], hold_s: float = HOLD_S, test_hold_s:
         out += [Prompt(g, t, test_hold_s), Prompt(REST, t + test_hold_s, rest_s)]
         t += test_hold_s + rest_s
     return out, split
+
+
+def schedule_seconds(n_gestures: int, hold_s: float = HOLD_S, test_hold_s: float = TEST_HOLD_S,
+                     rest_s: float = REST_S, lead_in_s: float = LEAD_IN_S) -> float:
+    """Seconds of prompts a quick calibration of ``n_gestures`` gestures (besides rest) takes."""
+    return lead_in_s + n_gestures * (hold_s + rest_s) + n_gestures * (test_hold_s + rest_s)
 
 
 def warm_up() -> None:
@@ -98,15 +110,36 @@ def quick_calibrate(rec: Any, split_s: float, pretrained: Any, steps: int = 200,
     report = fine_tune(model, x, y, settings, progress=on_epoch, should_stop=should_stop)
     acc = float(np.mean(predict(model, xt) == yt)) if len(yt) else float("nan")
     model.class_names = tuple(rec.class_names)
-    model.description = {"training": {"kind": "quick calibration", "pretrained": getattr(pretrained, "description",
-                                                                                       {}).get("training", {}),
-                                      "n_train_windows": int(len(y)), "seed": seed, "steps": steps}}
+    model.description = calibration_description(model, x, xt, {
+        "kind": "quick calibration", "pretrained": getattr(pretrained, "description", {}).get("training", {}),
+        "n_train_windows": int(len(y)), "seed": seed, "steps": steps})
     seconds = time.perf_counter() - t0
     metrics = {"n_train_windows": int(len(y)), "n_test_windows": int(len(yt)), "test_accuracy": acc,
                "fine_tune_seconds": seconds, "epochs_run": report["epochs_run"],
                "summary": f"accuracy on the second hold (not trained on): {100 * acc:.1f} % of {len(yt)} windows; "
                           f"fine-tuned the pre-trained model on {len(y)} windows in {seconds:.1f} s"}
     return model, SourceData(x, y, description={"data": rec.meta.get("source", "quick calibration")}), metrics
+
+
+def calibration_description(model: Any, x: np.ndarray, held_x: np.ndarray, training: dict[str, Any]) -> dict[str, Any]:
+    """The model file entries a calibrated model needs: its drift reference and its calibration energy profile.
+
+    The reference's energy comes from the windows it was fitted on, its symptoms from the test hold
+    (``held_x``), so the drift monitor reads OK on the signal the user just calibrated on. The
+    profile lets Quick adapt measure a later rotation.
+    """
+    from myoxai.adapt.quick import calibration_profile
+    from myoxai.engine.drift import REFERENCE_KEY
+    from myoxai.live.drift_reference import reference_for_model, with_held_out_symptoms
+
+    desc: dict[str, Any] = {"training": {**training, "calibration_profile": calibration_profile(x).tolist()}}
+    try:
+        ref = reference_for_model(model, x)
+    except MyoxaiError as exc:  # e.g. only rest was held: no drift monitoring for this model
+        log.warning("the calibrated model has no drift reference: %s", exc)
+        return desc
+    desc[REFERENCE_KEY] = with_held_out_symptoms(ref, model, held_x).to_dict() if len(held_x) else ref.to_dict()
+    return desc
 
 
 def quick_from_file(path: str | Path, split_s: float, pretrained: str | Path | None = None, threads: int = 1,

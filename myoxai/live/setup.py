@@ -17,6 +17,7 @@ from typing import Any
 from myoxai.config import DEFAULT_CONFIG
 from myoxai.engine.active import model_class_names
 from myoxai.engine.engine import Engine, Model
+from myoxai.engine.postprocess import DEFAULT_VOTE
 from myoxai.errors import MyoxaiError
 
 BUNDLED_SPEC = "bundled"  # the held-out part of the bundled recording, looped
@@ -99,7 +100,7 @@ class EngineOptions:
     speed: float = 1.0
     loop: bool = True
     explain: bool = True
-    vote: int = 5
+    vote: int = DEFAULT_VOTE
     threshold: float = 0.0
     lsl: bool = False
     log: str | Path | None = None

@@ -7,7 +7,8 @@ Public API
   default live model, with ``freeze_early_layers()`` for transfer learning), ``"lstm-fin"``
   (``LstmFin``), ``"lda"`` (``LdaBaseline``, time-domain features) and ``"scatnet"`` (``ScatNet``,
   a fixed wavelet-scattering front-end per electrode with a small learned head; ``window=`` sets
-  its input length).
+  its input length) and ``"ring-tower"`` (``RingTowerNet``: one tower shared by the electrodes, then
+  circular convolutions over the ring; exact Shapley by structure through ``shapley_coalitions``).
 - Every model has ``input_kind``: ``"spectrogram"`` → float32 (batch, 4, 8, 10) raw spectrogram
   (``WindowBatch.spectrograms``); ``"window"`` → (batch, 50, 8) high-pass-filtered window
   (``WindowBatch.windows``). ``model_input(model, window_batch)`` picks the right array.

@@ -62,6 +62,7 @@ def load_model(path: str | Path, expect_config: SignalConfig | None = DEFAULT_CO
     name = desc.get("architecture")
     if name not in MODELS:
         raise MyoxaiError(f"{path}: unknown architecture {name!r}; was it written by a newer myoxai?")
+    _check_shapes(path, name, desc, arrays)
     try:
         model = build_model(name, int(desc["n_classes"]), **desc.get("arguments", {}))
         model.load_arrays(arrays)
@@ -72,6 +73,43 @@ def load_model(path: str | Path, expect_config: SignalConfig | None = DEFAULT_CO
     model.class_names = tuple(desc["class_names"])
     model.description = desc
     return model
+
+
+MAX_PARAMETERS = 50_000_000
+"""Most weights a model file may declare (the largest myoxai model has about 0.3 M)."""
+
+
+def _check_shapes(path: str | Path, name: str, desc: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+    """Compare the shapes the stored arguments imply with the file's tensors, before anything is allocated.
+
+    The network is built on torch's ``meta`` device (shapes only, no memory), so arguments edited
+    to ``channels: [8, 16, 20000, 20000]`` in a 43 kB file are refused here instead of allocating
+    gigabytes; the total is capped by ``MAX_PARAMETERS`` whatever the file holds.
+    """
+    import math
+
+    import torch
+
+    try:
+        with torch.device("meta"):
+            skeleton = build_model(name, int(desc["n_classes"]), **desc.get("arguments", {}))
+    except (KeyError, TypeError, ValueError, RuntimeError, OverflowError, IndexError, ZeroDivisionError) as exc:
+        detail = " ".join(str(exc).split())[:200]
+        raise MyoxaiError(f"{path}: the model's stored arguments do not build a {name} ({detail}); the file was "
+                          "edited or is damaged") from None
+    if not isinstance(skeleton, torch.nn.Module):
+        return  # not a torch model (LDA): its arrays are what it holds, nothing is built from arguments
+    expected = {k: tuple(v.shape) or (1,) for k, v in skeleton.state_dict().items()}  # a scalar is stored as (1,)
+    total = sum(math.prod(s) for s in expected.values())
+    if total > MAX_PARAMETERS:
+        raise MyoxaiError(f"{path}: the stored arguments make a {name} of {total:,} weights, more than myoxai loads "
+                          f"({MAX_PARAMETERS:,}); the file was edited or is not a myoxai model")
+    got = {k: tuple(a.shape) or (1,) for k, a in arrays.items()}
+    if got != expected:
+        wrong = sorted(set(got) ^ set(expected)) or [k for k in expected if got[k] != expected[k]]
+        k = wrong[0]
+        raise MyoxaiError(f"{path}: weights do not fit the {name} architecture its arguments describe ({k}: file "
+                          f"{got.get(k, 'missing')}, arguments {expected.get(k, 'none')}); the file was edited")
 
 
 def _check_runs(path: str | Path, model: AnyModel, config: SignalConfig) -> None:

@@ -23,6 +23,7 @@ DAY_TO_DAY = Augmentation(shift=0.5, electrode_gain=0.3, global_gain=0.3, noise=
 _ARGS: dict[str, dict[str, Any]] = {
     "spectrogram-convnet": {"channels": [16, 32, 32], "log_input": True},
     "allconvnet": {"channels": [8, 16, 16, 32], "log_input": True},
+    "ring-tower": {"log_input": True},  # issue 23: the live recipe, named before it was scored (docs/live.md)
 }
 
 

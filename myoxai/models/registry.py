@@ -12,9 +12,11 @@ from myoxai.models.base import SPECTROGRAM, MyoModel
 from myoxai.models.convnets import AllConvNet, SpectrogramConvNet
 from myoxai.models.lda import LdaBaseline
 from myoxai.models.lstm_fin import LstmFin
+from myoxai.models.ring_tower import RingTowerNet
 from myoxai.models.scatnet import ScatNet
 
-MODELS: dict[str, type] = {cls.name: cls for cls in (SpectrogramConvNet, AllConvNet, LstmFin, LdaBaseline, ScatNet)}
+MODELS: dict[str, type] = {cls.name: cls for cls in (SpectrogramConvNet, AllConvNet, LstmFin, LdaBaseline, ScatNet,
+                                                   RingTowerNet)}
 MODEL_NAMES = tuple(MODELS)
 
 AnyModel = MyoModel | LdaBaseline  # any model the registry builds (not the engine's structural ``Model``)

@@ -15,10 +15,12 @@ import warnings
 import torch
 from torch import nn
 
+from myoxai.errors import require_extra
 from myoxai.models.base import WINDOW, MyoModel
 
 
 def _scattering(window: int, j: int, q: int) -> nn.Module:
+    require_extra("kymatio", "scatnet", "The ScatNet model")
     from kymatio.scattering1d.frontend.torch_frontend import ScatteringTorch1D
 
     with warnings.catch_warnings():  # a 50-sample window is short for J = 3; the border effect is accepted
@@ -49,9 +51,12 @@ class ScatNet(MyoModel):
 
     def __init__(self, n_classes: int, window: int = 50, j: int = 3, q: int = 4, embed: int = 16,
                  dropout: float = 0.2) -> None:
+        if not (8 <= window <= 4096 and 1 <= j <= 8 and 2**j <= window and 1 <= q <= 16):
+            raise ValueError(f"scattering arguments window={window}, j={j}, q={q} out of range "
+                             "(8-4096 samples, 1 <= j <= 8 with 2**j <= window, 1 <= q <= 16)")
         super().__init__(n_classes, window=window, j=j, q=q, embed=embed, dropout=dropout)
-        self.scattering = _scattering(window, j, q)
-        with torch.no_grad():
+        with torch.device("cpu"), torch.no_grad():  # fixed filters, also when the layers are built on ``meta``
+            self.scattering = _scattering(window, j, q)
             n_coef = self.scattering(torch.zeros(1, window)).shape[-2]
         self.embed = nn.Sequential(nn.Linear(n_coef, embed), nn.ELU())
         self.mix = nn.Sequential(nn.Linear(8 * embed, 64), nn.ELU())

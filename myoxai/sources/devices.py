@@ -98,9 +98,10 @@ def _myo_ble(arg: str | None, opt: SourceOptions) -> ThreadedSource:
 
 
 def _lsl(arg: str | None, opt: SourceOptions) -> ThreadedSource:
-    from myoxai.sources.lsl import LslSource
+    from myoxai.sources.lsl import LslSource, parse_lsl_spec
 
-    return LslSource(name=arg, fs=MYO.fs, n_channels=MYO.n_channels)
+    name, host, source_id = parse_lsl_spec(arg)
+    return LslSource(name=name, host=host, source_id=source_id, fs=MYO.fs, n_channels=MYO.n_channels)
 
 
 DEVICE_KINDS: dict[str, DeviceKind] = {k.prefix: k for k in (
@@ -108,7 +109,8 @@ DEVICE_KINDS: dict[str, DeviceKind] = {k.prefix: k for k in (
                _replay, None, required=True, file_patterns=("*.xdf", "*.txt", "*.csv")),
     DeviceKind("myo", "Myo via BLED112 dongle", "PORT", "serial port (empty = find the dongle)", _myo_bled112, MYO),
     DeviceKind("myo-ble", "Myo via Bluetooth LE", "ADDRESS", "device address (empty = scan)", _myo_ble, MYO),
-    DeviceKind("lsl", "LSL stream", "NAME", "stream name (empty = first EMG stream)", _lsl, MYO),
+    DeviceKind("lsl", "LSL stream", "NAME", "stream name, NAME@HOST or source_id=ID (empty = first EMG stream)",
+               _lsl, MYO),
 )}
 
 

@@ -12,6 +12,23 @@ from myoxai.errors import MyoxaiError
 from myoxai.io.recording import Recording
 from myoxai.sources.base import ThreadedSource, local_clock
 
+MAX_STEP_S = 3600.0
+"""Longest pause between two samples a replay honours (a recording paused for an hour is plausible)."""
+MAX_BACK_S = 0.5
+"""Largest step back in time tolerated (clock-synchronised LSL stamps jitter by milliseconds)."""
+
+
+def _check_times(ts: np.ndarray, where: str) -> None:
+    """Refuse timestamps that go back by more than ``MAX_BACK_S`` or jump by more than ``MAX_STEP_S``."""
+    dt = np.diff(ts)
+    bad = np.flatnonzero((dt < -MAX_BACK_S) | (dt > MAX_STEP_S))
+    if bad.size:
+        i = int(bad[0])
+        what = "go back" if dt[i] < 0 else "jump forward"
+        raise MyoxaiError(f"{where}: timestamps {what} by {abs(float(dt[i])):.6g} s after sample {i} "
+                          f"({bad.size} such step(s)); a replay cannot pace that — re-record it or convert it "
+                          "with corrected times")
+
 
 class ReplaySource(ThreadedSource):
     """Play a Recording (or a file ``open_recording`` understands) in chunks.
@@ -55,6 +72,7 @@ class ReplaySource(ThreadedSource):
         self.n = len(recording) if seconds is None else min(len(recording), int(round(seconds * recording.fs)))
         if self.n == 0:
             raise MyoxaiError("the recording holds no samples to replay")
+        _check_times(recording.timestamps[:self.n], str(recording.meta.get("source", "the recording")))
         self._set(info={"source": str(recording.meta.get("source", "")), "samples": self.n,
                         "class_names": list(recording.class_names)})
 
@@ -94,7 +112,7 @@ class ReplaySource(ThreadedSource):
                 if self.speed > 0:
                     delay = t0_wall + t_rel[-1] / self.speed - time.perf_counter()
                     if delay > 0:
-                        stop.wait(delay)
+                        stop.wait(min(delay, MAX_STEP_S))
                     ts = t0_clock + t_rel / self.speed
                 else:
                     while len(self._queue) >= self._queue_max and not stop.is_set():  # never drop when unpaced

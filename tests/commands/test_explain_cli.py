@@ -75,3 +75,36 @@ def test_bench_shapley_values_agree(tmp_path):
     assert res["shapley.shap_exact.max_abs_diff"]["value"] <= 1e-5
     assert res["shapley.shapiq_exact.max_abs_diff"]["value"] <= 1e-5
     assert res["shapley.ours_fast.batch1_p99"]["params"]["path"] == "rowlocal"
+
+
+def test_explain_writes_interaction_matrices(model_file, bundled_path, tmp_path):
+    from myoxai.explain import ChannelShapley
+    from myoxai.explain.data import labelled_windows
+    from myoxai.io.open import open_recording
+    from myoxai.models import load_model
+
+    folder, out = tmp_path / "inter", tmp_path / "ex.json"
+    assert main(["explain", "--model", str(model_file), "--data", str(bundled_path), "--max-windows", "16",
+                 "--methods", "ig", "--ig-steps", "4", "--interactions", str(folder), "--json", str(out)]) == 0
+    with open(folder / "interactions.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    report = json.loads(out.read_text())["interactions"]
+    present = [g for g, n in enumerate(report["windows_per_gesture"]) if n]
+    assert len(rows) == 28 * len(present) and (folder / "interactions.png").stat().st_size > 0
+    # the CSV's first gesture equals the mean over its windows of the exact interactions, recomputed here
+    model = load_model(model_file)
+    x, y = labelled_windows([open_recording(bundled_path)])
+    names = list(model.class_names)
+    g = names.index(rows[0]["gesture"])
+    assert all(r["gesture"] == rows[0]["gesture"] for r in rows[:28])
+    from myoxai.commands.explain import _select
+    from myoxai.io.validate import label_index_map
+
+    rec = open_recording(bundled_path)
+    y = label_index_map(rec.class_names, model.class_names, np.unique(y), "data")[y]
+    xs, ys = _select(x, y, 16, 0)
+    res = ChannelShapley(model).explain(xs[ys == g])
+    want = res.inter_prob[:, g].mean(axis=0)
+    assert np.allclose([float(r["interaction"]) for r in rows[:28]], want, atol=1e-5)
+    assert main(["explain", "--model", str(model_file), "--data", str(bundled_path), "--max-windows", "16",
+                 "--methods", "ig", "--interactions", str(folder)]) == 2  # a folder with files: refused

@@ -1,5 +1,6 @@
 """The online engine on the real bundled recording: decisions equal the offline pipeline, gaps reset
-the dsp, models swap atomically, slow readers never block, and SCADANN runs on the buffer."""
+the dsp, models swap atomically and slow readers never block
+(Recalibrate: tests/engine/test_recalibration.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ from hypothesis import strategies as st
 from myoxai.config import DEFAULT_CONFIG
 from myoxai.dsp import process_signal
 from myoxai.engine import REJECTED, Engine, PostProcessor, WindowRing
-from myoxai.live import Recalibration
 from myoxai.live.bundled import BUNDLED_MODEL, held_out_recording
 from myoxai.models import load_model, predict_proba
 from myoxai.sources.base import ThreadedSource
@@ -220,82 +220,6 @@ def test_slow_reader_never_blocks_the_engine(model, held_out):
     assert engine.status().sink_errors == len(calls) and engine.status().state == "finished"
 
 
-def test_recalibration_runs_on_buffer_then_accept_and_revert(model, held_out):
-    from myoxai.adapt import RecalibrationSettings
-    from myoxai.live.bundled import bundled_source_data
-
-    engine = Engine(ReplaySource(held_out.slice(0, 6000), speed=0), model, explain=False)
-    run_to_end(engine)
-    assert len(engine.buffer) > 200
-    progress = []
-    rc = Recalibration(engine, bundled_source_data(), min_windows=200, niceness=0,
-                       settings=RecalibrationSettings(max_epochs=2, patience=1))
-    rc._progress = lambda f, m="": (progress.append(f), Recalibration._progress(rc, f, m))  # observe calls
-    rc.start()
-    # the quick adapt is in service at once (version 2), before SCADANN has finished
-    assert engine.active.version == 2 and "quick adapt" in engine.status().model_origin
-    assert rc.state().quick.rotation_shift is not None and rc.state().quick.seconds < 5
-    assert engine.active.model.input_rotation == pytest.approx(-rc.state().quick.rotation_shift)
-    assert rc.wait(120)
-    st = rc.state()
-    assert st.state == "done", st
-    assert st.verdict in ("accepted", "rejected")
-    assert st.report.method == "scadann" and st.report.status == st.verdict
-    assert st.report.started_from.startswith("re-normalised")
-    assert st.report.source_val_accuracy_before is not None and st.report.coverage is not None
-    assert progress and progress[-1] == 1.0
-    if st.verdict == "accepted":
-        assert st.swapped and engine.active.version == 3 and engine.status().can_revert
-        rc.revert()
-        assert engine.active.version == 2  # back to the quick-adapted model
-        rc.accept()
-        assert engine.active.version == 4 and not engine.status().can_revert
-    else:
-        assert not st.swapped and engine.active.version == 2
-
-
-def test_quick_adapt_alone_swaps_at_once_and_reverts(model, held_out):
-    from myoxai.live.bundled import bundled_source_data
-
-    engine = Engine(ReplaySource(held_out.slice(0, 6000), speed=0), model, explain=False)
-    run_to_end(engine)
-    rc = Recalibration(engine, bundled_source_data(), min_windows=200, niceness=0)
-    report = rc.quick_adapt()
-    assert report.renormalized and report.rotation_shift is not None
-    assert len(report.prototype_supports) == model.n_classes and sum(report.prototype_supports) > 0
-    assert "prototype head" in rc.state().message
-    assert engine.active.version == 2 and rc.state().state == "idle"
-    rc.revert()
-    assert engine.active.version == 1 and engine.active.model.input_rotation == 0.0
-
-
-def test_recalibration_cancel_keeps_the_old_model(model, held_out):
-    from myoxai.adapt import RecalibrationSettings
-    from myoxai.live.bundled import bundled_source_data
-
-    engine = Engine(ReplaySource(held_out.slice(0, 6000), speed=0), model, explain=False)
-    run_to_end(engine)
-    rc = Recalibration(engine, bundled_source_data(), min_windows=200, niceness=0,
-                       settings=RecalibrationSettings(max_epochs=50, patience=50))
-    rc.start()
-    quick_version = engine.active.version  # the instant quick adapt is active before SCADANN starts
-    rc.cancel()
-    assert rc.wait(60)
-    assert rc.state().state == "cancelled" and engine.active.version == quick_version == 2
-    assert engine.active.origin.startswith("quick adapt")  # SCADANN's model never took over
-
-
-def test_recalibration_refuses_without_data(model, held_out):
-    from myoxai.errors import MyoxaiError
-
-    engine = Engine(ReplaySource(held_out.slice(0, 400), speed=0), model, explain=False)
-    run_to_end(engine)
-    with pytest.raises(MyoxaiError, match="buffered"):
-        Recalibration(engine, object(), min_windows=200).start()
-    with pytest.raises(MyoxaiError, match="training data"):
-        Recalibration(engine, None).start()
-
-
 def test_lsl_outlet_and_log_carry_label_probabilities_and_phi(model, held_out, tmp_path):
     import json
 
@@ -452,3 +376,28 @@ def test_calibration_recording_reports_a_disk_that_cannot_keep_up(held_out, tmp_
     disk.gate.set()
     with pytest.raises(MyoxaiError, match="did not keep up"):
         writer.close()
+
+
+def test_decisions_are_columns_until_read_and_a_slow_reader_keeps_the_newest():
+    """The engine hands subscribers arrays; a reader gets the same ``Decision`` objects, newest kept on overflow."""
+    import copy
+
+    from myoxai.engine.decision import DecisionBatch, DecisionColumns, Subscription
+    from myoxai.engine.windowing import NewWindows
+
+    n = 7
+    new = NewWindows(np.zeros((n, 50, 8), np.float32), np.ones((n, 4, 8, 10), np.float32), np.arange(n) * 0.05,
+                     np.arange(n) * 10 + 50, np.arange(n) % 2 - 1, np.arange(n) % 2 == 1, np.arange(n) == 0)
+    proba = np.tile([0.3, 0.7], (n, 1))
+    cols = DecisionColumns(new, proba, proba.argmax(1), np.ones(n, np.int64), proba.max(1), np.zeros((n, 2, 8)),
+                           np.zeros((n, 2)), np.zeros((n, 2, 28)), 0.002, 3, ("a", "b"))
+    d = cols[4]
+    assert (d.sample, d.true_label, d.after_gap, d.model_version, d.interactions.shape) == (90, None, False, 3, (2, 28))
+    assert cols[5].true_label == 0 and cols[0].after_gap and len(list(cols)) == n
+    assert len(copy.copy(cols)) == n and cols.timestamps is new.timestamps
+    sub = Subscription(maxlen=5)
+    sub.put(DecisionBatch(cols[:3]))
+    sub.put(DecisionBatch(cols[3:]))
+    got = sub.drain()
+    assert sub.dropped == 2 and [x.sample for x in got] == [70, 80, 90, 100, 110]
+    assert got[0].sample == cols[2].sample and np.array_equal(got[0].phi, cols[2].phi)

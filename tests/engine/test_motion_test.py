@@ -129,7 +129,7 @@ def test_command_on_bundled_recording_matches_offline(bundled_path, bundled, tmp
     # offline: the same model, filter and vote over the whole recording, metrics from the sample labels
     model = load_model(BUNDLED_MODEL)
     batch = process_signal(bundled.samples, DEFAULT_CONFIG, highpass=True)
-    post = PostProcessor(5, 0.0)
+    post = PostProcessor()  # the command's default vote (DEFAULT_VOTE), no threshold
     labels = np.array([post(p)[0] for p in predict_proba(model, batch.spectrograms.astype(np.float32))])
     t_dec = bundled.timestamps[batch.end - 1]
     prompts = prompts_from_labels(bundled.timestamps, bundled.labels, skip=[0])

@@ -11,6 +11,7 @@ import re
 import numpy as np
 import pytest
 import torch
+from PyQt6 import QtCore
 
 from myoxai.engine import Engine
 from myoxai.live.bundled import BUNDLED_MODEL, held_out_recording
@@ -76,10 +77,17 @@ def test_motion_test_dialog_live_prompts_and_labels(qtbot, tmp_path):
     rec = held_out_recording()
     engine = Engine(ReplaySource(rec.slice(2400, len(rec)), speed=1, loop=True), load_model(BUNDLED_MODEL),
                     explain=False)
+    from myoxai.gui import motion_test_dialog
+
+    motion_test_dialog.REMEMBERED.clear()
     dlg = MotionTestDialog(engine)
     qtbot.addWidget(dlg)
     engine.start()
     try:
+        assert dlg.mode.currentData() == "labels"  # a labelled replay: its labels by default
+        y0, y1 = dlg.results.bars.getViewBox().viewRange()[1]
+        assert (y0, y1) == (0, dlg.hold.value())  # the empty plot's axis is the hold limit, not ±400 × 0.001
+        dlg.mode.setCurrentIndex(0)
         dlg.repetitions.setValue(1)
         dlg.hold.setValue(0.6)
         dlg.rest.setValue(0.2)
@@ -90,6 +98,9 @@ def test_motion_test_dialog_live_prompts_and_labels(qtbot, tmp_path):
         doc = dlg.results.doc
         assert doc is not None and doc["trials"] == 7 and len(doc["gestures"]) == 7
         assert dlg.results.table.rowCount() == 8 and dlg.save_button.isEnabled()
+        assert dlg.results.table.item(0, 0).text() == "1 " + list(doc["gestures"])[0]  # full names, numbered
+        onsets = [t["onset_s"] for t in doc["per_trial"]]
+        assert 0 <= onsets[0] < 2 and onsets == sorted(onsets) and onsets[-1] < 10  # seconds from the start
         assert read_recording(tmp_path / "mt.xdf").labels is not None  # prompts are the file's gesture markers
         dlg.save(tmp_path / "mt.json")
         assert (tmp_path / "mt.png").exists()
@@ -100,5 +111,17 @@ def test_motion_test_dialog_live_prompts_and_labels(qtbot, tmp_path):
         qtbot.waitUntil(lambda: dlg.session is None, timeout=60_000)
         doc = dlg.results.doc
         assert doc["trials"] >= 1 and doc["realtime_accuracy"] is not None
+        assert 0 <= doc["per_trial"][0]["onset_s"] < 12
+        again = MotionTestDialog(engine)  # the mode chosen last is remembered
+        qtbot.addWidget(again)
+        assert again.mode.currentData() == "labels"
+        again.mode.setCurrentIndex(0)
+        assert MotionTestDialog(engine).mode.currentData() == "live"
+        again.show()
+        qtbot.keyClick(again, QtCore.Qt.Key.Key_Escape)
+        assert not again.isVisible()
+        dlg.show()
+        qtbot.mouseClick(dlg.close_button, QtCore.Qt.MouseButton.LeftButton)
+        assert not dlg.isVisible()
     finally:
         engine.stop()

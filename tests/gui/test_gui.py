@@ -1,6 +1,5 @@
 """The real window, offscreen (pytest-qt): a replay of the bundled recording drives the label, the bars,
-the ring and the matrix; Recalibrate runs on buffered data and Accept/Revert swap the model while
-decisions keep flowing; the wizard records a short session to a valid XDF and loads the trained model."""
+the ring and the matrix; the wizard records a short session to a valid XDF and loads the trained model."""
 
 from __future__ import annotations
 
@@ -65,51 +64,13 @@ def test_decisions_reach_label_bars_ring_and_matrix(qtbot, window):
     samples, _ = window.engine.peek_emg(1000)
     xs, ys = window.emg.curves[0].getData()
     assert len(xs) == len(samples) and ys[-1] == pytest.approx(samples[-1, 0]) and xs[-1] == 0
-    assert "latency p50" in window.status_label.text()
+    assert "latency p50" in window.status_label.toolTip() and "p99" in window.status_label.text()  # compact when narrow
 
 
 def test_post_processing_controls_change_the_engine(qtbot, window):
     window.vote.setValue(9)
     window.threshold.setValue(0.99)
     assert window.engine.post.vote == 9 and window.engine.post.threshold == pytest.approx(0.99)
-
-
-def test_recalibrate_accept_revert_while_streaming(qtbot, window):
-    from myoxai.adapt import RecalibrationSettings
-
-    panel = window.recalibrate
-    panel.settings = RecalibrationSettings(max_epochs=2, patience=1)
-    panel.niceness = 0  # this test checks the flow; on a loaded CI machine a niced worker would just be slow
-    qtbot.waitUntil(lambda: window.engine.status().buffered_windows >= 400, timeout=30_000)
-    qtbot.mouseClick(panel.start_button, QtCore.Qt.MouseButton.LeftButton)
-    assert panel.job is not None and panel.job.running
-    shown_at_start = window.decisions_shown
-    qtbot.waitUntil(lambda: panel.job.state().state != "running", timeout=180_000)
-    st = panel.job.state()
-    assert st.state == "done" and st.verdict == "accepted", st
-    assert window.decisions_shown > shown_at_start  # the plots never stopped
-    panel.refresh()
-    assert "→" in panel.result.text() and "coverage" in panel.result.text()
-    assert "rotation since calibration" in panel.rotation.text() and "electrodes" in panel.rotation.text()
-    # version 2 is the quick adapt applied at the press, version 3 SCADANN's model
-    assert window.engine.active.version == 3 and panel.revert_button.isEnabled() and panel.accept_button.isEnabled()
-    qtbot.mouseClick(panel.revert_button, QtCore.Qt.MouseButton.LeftButton)
-    assert window.engine.active.version == 2
-    qtbot.mouseClick(panel.accept_button, QtCore.Qt.MouseButton.LeftButton)
-    assert window.engine.active.version == 4 and not window.engine.status().can_revert
-    qtbot.waitUntil(lambda: window.last_decision is not None and window.last_decision.model_version == 4,
-                    timeout=10_000)
-
-
-def test_quick_adapt_button_applies_at_once(qtbot, window):
-    panel = window.recalibrate
-    qtbot.waitUntil(lambda: window.engine.status().buffered_windows >= 400, timeout=30_000)
-    version = window.engine.active.version
-    qtbot.mouseClick(panel.quick_button, QtCore.Qt.MouseButton.LeftButton)
-    assert window.engine.active.version == version + 1
-    panel.refresh()
-    assert "electrodes" in panel.rotation.text() and "prototypes from" in panel.rotation.text()
-    assert panel.revert_button.isEnabled()
 
 
 def test_wizard_records_a_valid_xdf_and_loads_the_trained_model(qtbot, window, tmp_path):
@@ -143,6 +104,8 @@ def test_wizard_records_a_valid_xdf_and_loads_the_trained_model(qtbot, window, t
     assert all(s == pytest.approx(1.0, abs=0.01) for g, s in hold if g != "rest"), hold
     qtbot.waitUntil(lambda: wizard.close_button.isEnabled(), timeout=120_000)
     assert wizard.training.state().state == "done", wizard.training.state()
+    if wizard.held_out_accuracy() < 0.8:  # asked first (tested in test_quick_calibration_gui.py)
+        qtbot.mouseClick(wizard.load_button, QtCore.Qt.MouseButton.LeftButton)
     assert window.engine.class_names == ("rest", "flexion", "fist")
     assert window.recalibrate.source_data is not None
     qtbot.waitUntil(lambda: window.last_decision is not None and len(window.last_decision.probabilities) == 3,

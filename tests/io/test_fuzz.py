@@ -43,3 +43,27 @@ def test_a_reader_that_allocates_for_a_damaged_header_fails_the_child():
             "np.ones(3 * 1024**3 // 8)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0 and "MemoryError" in proc.stderr
+
+
+def test_each_lie_changes_the_file_and_is_refused(tmp_path):
+    """Issue 24: duplicate header fields, timestamp extremes, argument inflation, unicode digits."""
+    from myoxai.bench.fuzz import SEEDS, TARGETS
+    from myoxai.bench.lies import LIES
+    from myoxai.errors import MyoxaiError
+    from myoxai.io.myo_readings import load_file
+
+    cases = [("xdf", "xdf-dup-field", b) for b in range(6)] + [("xdf", "xdf-stamp", b) for b in range(3)] \
+        + [("model", "model-args", b) for b in range(8)]
+    seeds = {kind: SEEDS[kind](tmp_path) for kind in ("xdf", "model", "myo-text")}
+    for kind, lie, b in cases:
+        seed = seeds[kind][-1]
+        data = LIES[lie](seed, 1, b)
+        assert data != seed, (lie, b)
+        with pytest.raises(MyoxaiError):
+            TARGETS[kind](data, tmp_path)
+    for b in range(8):  # a unicode digit: the strict reader refuses the line, the lenient one drops it
+        data = LIES["unicode-digit"](seeds["myo-text"][0], 5, b)
+        (tmp_path / "3.txt").write_bytes(data)
+        with pytest.raises(MyoxaiError, match="line 1"):
+            load_file(tmp_path / "3.txt", strict=True)
+        assert load_file(tmp_path / "3.txt", strict=False).meta["dropped_lines"] == [1]

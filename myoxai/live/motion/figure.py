@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 
-def write_motion_figure(doc: dict[str, Any], path: str | Path) -> Path:
-    """Draw the summary of a ``myoxai motion-test`` JSON document into ``path`` (matplotlib, Agg)."""
+def write_motion_figure(doc: dict[str, Any], path: str | Path, *, overwrite: bool = False,
+                        inputs: Iterable[str | Path | None] = ()) -> Path:
+    """Draw the summary of a ``myoxai motion-test`` JSON document into ``path`` (Agg, via ``io.outputs``)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -48,10 +50,13 @@ def write_motion_figure(doc: dict[str, Any], path: str | Path) -> Path:
     axes[2].set_ylabel("prompted gesture")
     axes[2].set_title("decisions during prompts (row share)")
     fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    from myoxai.io.outputs import save_figure
+
+    try:
+        save_figure(fig, path, overwrite=overwrite, inputs=inputs, dpi=110)
+    finally:
+        plt.close(fig)
+    return Path(path)
 
 
 def _pct(v: float | None) -> str:

@@ -62,6 +62,7 @@ class MotionSession:
         self._labels: list[int] = []
         self._truth: list[int] = []
         self._live: list[list[Any]] = []  # [gesture, onset, end]
+        self._origin: float | None = None  # the first sample's (or prompt's) time: results count seconds from it
         self._lock = threading.Lock()
         self._xdf: Any = None
         self._decision_stream = -1
@@ -87,6 +88,9 @@ class MotionSession:
 
     # -- engine thread -----------------------------------------------------------------------------
     def _on_chunks(self, chunks: Sequence[Any]) -> None:
+        if self._origin is None and chunks and len(chunks[0]):
+            with self._lock:
+                self._origin = float(chunks[0].timestamps[0]) if self._origin is None else self._origin
         if self.onsets is not None:
             self.onsets(chunks)
         if self._xdf is not None:
@@ -108,6 +112,7 @@ class MotionSession:
         """The gesture appeared on screen at ``timestamp`` (source clock)."""
         with self._lock:
             self._close_open(timestamp)
+            self._origin = float(timestamp) if self._origin is None else min(self._origin, float(timestamp))
             self._live.append([int(gesture), float(timestamp), None])
             if self._xdf is not None:
                 self._xdf.marker(timestamp, self.class_names[gesture])
@@ -144,11 +149,14 @@ class MotionSession:
         return (float(np.mean(labels[known] == truth[known])) if n else None), n
 
     def result(self, k_correct: int = 10, hold_limit_s: float = 5.0) -> MotionTestResult:
-        """The metrics so far, in recording seconds (see ``time_scale``)."""
+        """The metrics so far, in recording seconds from the session's first sample (see ``time_scale``)."""
         times, labels = self.decisions()
         k = self.time_scale
-        prompts = [Prompt(p.gesture, p.onset * k, None if p.end is None else p.end * k) for p in self.prompts()]
-        return score_motion_test(times * k, labels, prompts, self.class_names, k_correct, hold_limit_s)
+        with self._lock:
+            o = self._origin if self._origin is not None else (float(times[0]) if len(times) else 0.0)
+        prompts = [Prompt(p.gesture, (p.onset - o) * k, None if p.end is None else (p.end - o) * k)
+                   for p in self.prompts()]
+        return score_motion_test((times - o) * k, labels, prompts, self.class_names, k_correct, hold_limit_s)
 
     def close(self) -> None:
         """Detach from the engine and finish the XDF file (raises ``MyoxaiError`` if it is incomplete)."""

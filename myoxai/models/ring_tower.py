@@ -1,0 +1,144 @@
+"""RingTowerNet: one tower shared by the 8 electrodes, then a circular convolution over the armband ring.
+
+Built for its explanation. Each electrode's 4 × 10 spectrogram patch goes through the same small
+tower to an embedding; only the fusion stage (circular convolutions over the 8 embeddings, then a
+linear head) mixes electrodes. Two consequences:
+
+- exact channel Shapley is cheap: a coalition keeps some electrodes' embeddings and uses the
+  baseline's for the others, so the tower runs once per electrode of the window (and once for the
+  baseline, cached) and only the small fusion stage runs on the 2^8 coalitions
+  (``shapley_coalitions``, the capability ``myoxai.explain`` looks for);
+- an armband rotation by whole electrodes is a circular permutation of the embeddings, which the
+  ring convolutions commute with (only the head sees absolute positions).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import nn
+
+from myoxai.models.base import SPECTROGRAM, MyoModel
+
+
+class RingTowerNet(MyoModel):
+    """Shared per-electrode tower (MLP on the 4 × 10 patch) → circular ring convolutions → linear head.
+
+    Parameters
+    ----------
+    n_classes:
+        Number of gestures.
+    tower:
+        Widths of the tower's layers; the last is the embedding size.
+    ring:
+        Output channels of each circular convolution (kernel 3) over the 8 embeddings.
+    dropout:
+        Dropout on the tower's hidden layers and before the head.
+    in_frames, n_freqs:
+        Spectrogram time frames and frequency bins (one patch is ``in_frames × n_freqs``).
+    log_input:
+        Standardise log power instead of power (see ``ElectrodeStandardizer``).
+    """
+
+    name = "ring-tower"
+    input_kind = SPECTROGRAM
+
+    def __init__(self, n_classes: int, tower: Sequence[int] = (64, 24), ring: Sequence[int] = (32, 32),
+                 dropout: float = 0.2, in_frames: int = 4, n_freqs: int = 10, log_input: bool = False,
+                 input_rotation: dict | None = None) -> None:
+        super().__init__(n_classes, log_input, input_rotation, tower=list(tower), ring=list(ring), dropout=dropout,
+                         in_frames=in_frames, n_freqs=n_freqs)
+        layers: list[nn.Module] = []
+        c_in = in_frames * n_freqs
+        for i, c_out in enumerate(tower):
+            layers += [nn.Linear(c_in, c_out), nn.ELU()]
+            if i < len(tower) - 1:
+                layers.append(nn.Dropout(dropout))
+            c_in = c_out
+        self.tower = nn.Sequential(*layers)
+        convs: list[nn.Module] = []
+        for c_out in ring:
+            convs += [nn.Conv1d(c_in, c_out, 3, padding=1, padding_mode="circular"), nn.ELU()]
+            c_in = c_out
+        self.ring = nn.Sequential(*convs)
+        self.dropout = nn.Dropout(dropout)
+        self.feature_dim = c_in * self.standardize.mean.numel()
+        self.head = nn.Linear(self.feature_dim, n_classes)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """(batch, electrodes, embedding) tower output of each electrode's standardised patch."""
+        z = self.standardize(x)  # (batch, frames, electrodes, freqs)
+        patches = z.permute(0, 2, 1, 3).reshape(z.shape[0], z.shape[2], -1)
+        return self.tower(patches)
+
+    def fuse(self, emb: torch.Tensor) -> torch.Tensor:
+        """The flattened ring-convolution output (batch, feature_dim) of embeddings (batch, electrodes, d)."""
+        return self.dropout(self.ring(emb.transpose(1, 2)).flatten(1))
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Tower per electrode, then the ring convolutions (what the head classifies)."""
+        return self.fuse(self.embed(x))
+
+    @torch.no_grad()
+    def shapley_coalitions(self, baseline: torch.Tensor,
+                           keep: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor] | None:
+        """Coalition logits by structure: ``x (k, F, E, Q) -> (k · len(keep), classes)``, or ``None``.
+
+        ``keep`` (coalitions, electrodes) bool says which electrodes a coalition keeps; an absent
+        one gets the embedding of ``baseline`` (one window, computed here once). The tower runs
+        once per electrode of each window. The ring convolutions of position p only see the 2r + 1
+        electrodes around it (r = number of ring layers) and the head is linear, so the logits are
+        ``bias + Σ_p g_p(pattern of kept electrodes around p)``: the fusion runs once per position
+        and local pattern (8 × 2^(2r+1) rows instead of 256 × 8), then each coalition gathers its
+        8 terms. Returns ``None`` when an input rotation is set (it mixes electrodes before the
+        tower, so masking the raw input is no longer masking embeddings) or the ring is too deep.
+        """
+        n = self.standardize.mean.numel()
+        convs = [m for m in self.ring if isinstance(m, nn.Conv1d)]
+        r = len(convs)  # kernel 3: one electrode more on each side per layer
+        if "rotation" in self.standardize._buffers or 2 * r + 1 > n:
+            return None
+        width = 2 * r + 1
+        base = self.embed(baseline[None].float())  # (1, E, d): the baseline's tower, once
+        pos = torch.arange(n)
+        # layer l's table holds, for each centre electrode e and pattern q of the 2l + 1 electrodes
+        # e - l … e + l (bit i = electrode e - l + i kept), the ring output there. Its three taps read rows
+        # of layer l - 1, so each tap's product with the previous table is computed once and summed by index.
+        layers, prev_rows = [], 2 * n
+        for level, conv in enumerate(convs, start=1):
+            q = torch.arange(2 ** (2 * level + 1))
+            low = 2 ** (2 * level - 1)
+            rows = torch.stack([((pos - 1) % n)[:, None] * low + (q % low)[None],  # left neighbour: bits 0 … 2l - 2
+                                pos[:, None] * low + ((q >> 1) % low)[None],  # centre: bits 1 … 2l - 1
+                                ((pos + 1) % n)[:, None] * low + (q >> 2)[None]], dim=-1).reshape(-1, 3)
+            taps = conv.weight.permute(1, 2, 0).reshape(conv.in_channels, -1)  # (c_in, 3 · c_out): every tap at once
+            layers.append((taps, conv.bias, rows * 3 + torch.arange(3), prev_rows))  # row of (previous row, tap)
+            prev_rows = len(rows)
+        # pattern index of every coalition at every position: bit i = electrode p - r + i kept
+        neighbours = (pos[:, None] + torch.arange(-r, r + 1)[None, :]) % n  # (E, width)
+        pattern = (keep.bool()[:, neighbours].long() << torch.arange(width)).sum(-1)  # (S, E)
+        terms = pos[None, :] * 2**width + pattern  # (S, E): the row of g each coalition adds per position
+        w_head = self.head.weight.reshape(self.n_classes, -1, n).permute(2, 1, 0).contiguous()  # (E, c, classes)
+        act = self.ring[1] if convs else None  # every ring layer shares the activation
+        bag = nn.functional.embedding_bag
+
+        def per_window(index: torch.Tensor, k: int, stride: int) -> torch.Tensor:
+            """``index`` of one window's table, for k windows stacked (window w's rows start at w · stride)."""
+            if k == 1:
+                return index
+            return (index[None] + stride * torch.arange(k)[:, None, None]).reshape(-1, index.shape[1])
+
+        def logits(x: torch.Tensor) -> torch.Tensor:
+            emb = self.embed(x)  # (k, E, d): the tower once per electrode of each window
+            k = emb.shape[0]
+            table = torch.stack([base.expand(k, -1, -1), emb], dim=2).reshape(k, 2 * n, -1)  # pattern 0 / 1
+            for taps, bias, index, rows_in in layers:  # each ring conv once per (centre, pattern)
+                products = (table @ taps).reshape(k * rows_in * 3, -1)  # each previous row through each tap
+                summed = bag(per_window(index, k, rows_in * 3), products, mode="sum")  # the three taps of each row
+                table = act(summed + bias).reshape(k, len(index), -1)
+            g = torch.matmul(table.reshape(k, n, 2**width, -1), w_head)  # (k, E, Q, classes): each position's term
+            out = bag(per_window(terms, k, n * 2**width), g.reshape(-1, self.n_classes), mode="sum")
+            return out + self.head.bias  # (k · S, classes)
+
+        return logits
