@@ -97,7 +97,7 @@ def test_explain_writes_interaction_matrices(model_file, bundled_path, tmp_path)
     names = list(model.class_names)
     g = names.index(rows[0]["gesture"])
     assert all(r["gesture"] == rows[0]["gesture"] for r in rows[:28])
-    from myoxai.commands.explain import _select
+    from myoxai.explain.report import _select
     from myoxai.io.validate import label_index_map
 
     rec = open_recording(bundled_path)
