@@ -74,12 +74,13 @@ def diagnose(records: Sequence[dict[str, Any]], default: str = "default") -> str
     return "\n".join(lines)
 
 
-def _seed_means(runs: Sequence[Sequence[dict[str, Any]]]) -> dict[str, dict[tuple[Any, int], float]]:
-    """Accuracy per method and (subject, day), averaged over the runs (seeds) that scored it."""
+def _seed_means(runs: Sequence[Sequence[dict[str, Any]]],
+                metric: str = "accuracy") -> dict[str, dict[tuple[Any, int], float]]:
+    """``metric`` per method and (subject, day), averaged over the runs (seeds) that scored it."""
     acc: dict[str, dict[tuple[Any, int], list[float]]] = defaultdict(lambda: defaultdict(list))
     for records in runs:
         for r in records:
-            acc[r["adapt"]][(r["subject"], r["test"]["day"])].append(r["accuracy"])
+            acc[r["adapt"]][(r["subject"], r["test"]["day"])].append(r[metric])
     return {m: {k: float(np.mean(v)) for k, v in d.items()} for m, d in acc.items()}
 
 
@@ -95,11 +96,12 @@ def bootstrap_gain(gain: dict[tuple[Any, int], float], n: int = 10000, seed: int
     return float(lo), float(hi)
 
 
-def gains(runs: Sequence[Sequence[dict[str, Any]]], methods: Sequence[str] | None = None) -> str:
+def gains(runs: Sequence[Sequence[dict[str, Any]]], methods: Sequence[str] | None = None,
+          metric: str = "accuracy") -> str:
     """Markdown: per method, mean ± sd over subjects, per-subject means, gain over none with CI and tests."""
     from scipy import stats
 
-    acc = _seed_means(runs)
+    acc = _seed_means(runs, metric)
     methods = list(methods or acc)
     subjects = sorted({k[0] for d in acc.values() for k in d}, key=str)
     lines = ["| method | mean ± sd over subjects | " + " | ".join(f"S{s}" for s in subjects)
@@ -125,17 +127,20 @@ def gains(runs: Sequence[Sequence[dict[str, Any]]], methods: Sequence[str] | Non
 
 
 def main(argv: Sequence[str]) -> None:
-    """``diagnose RUN.json`` or ``gains [--methods a,b] RUN.json[+MORE.json]...`` (see the module docstring).
+    """``diagnose RUN.json`` or ``gains [--metric M] [--methods a,b] RUN.json[+MORE.json]...``.
 
-    ``A.json+B.json`` joins the records of two runs of one seed (e.g. two sets of days).
+    ``A.json+B.json`` joins the records of two runs of one seed (e.g. two sets of days); ``--metric``
+    is ``accuracy`` (default), ``balanced_accuracy`` or ``macro_f1``.
     """
     what, *args = argv
-    methods = None
+    methods, metric = None, "accuracy"
+    if args[:1] == ["--metric"]:
+        metric, args = args[1], args[2:]
     if args[:1] == ["--methods"]:
         methods, args = args[1].split(","), args[2:]
     runs = [[r for p in arg.split("+") for r in json.load(open(p))["records"]
              if methods is None or r["adapt"] in methods] for arg in args]
-    sys.stdout.write((diagnose(runs[0]) if what == "diagnose" else gains(runs, methods)) + "\n")
+    sys.stdout.write((diagnose(runs[0]) if what == "diagnose" else gains(runs, methods, metric)) + "\n")
 
 
 if __name__ == "__main__":
