@@ -88,6 +88,7 @@ def test_inter_session_with_adapt(tmp_path, trees, layout):
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.slow
 def test_a_session_recorded_through_the_emulated_dongle_is_evaluated(tmp_path):
     """Two sessions recorded with `record` from the emulated BLED112, which streams a short labelled session (4
     gestures × 2 repetitions × 0.6 s, looped); the labels are added as the wizard's markers would give them."""

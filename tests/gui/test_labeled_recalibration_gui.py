@@ -32,6 +32,7 @@ def window(qtbot):
     win.close()
 
 
+@pytest.mark.slow
 def test_labeled_recalibration_from_the_panel_is_offered_applied_and_undone(qtbot, window, tmp_path, monkeypatch):
     from myoxai.io import read_recording
 
