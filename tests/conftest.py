@@ -82,3 +82,15 @@ def myo_armband_root() -> Path:
     if not archive.exists():
         pytest.skip(f"Myo Armband dataset not found at {archive.parent} (needs ../shared/data or MYOXAI_DATA)")
     return _unpack(archive, CACHE / "myo_armband")
+
+
+def one_line_error(capsys, argv: list[str], *fragments: str) -> str:
+    """Run ``myoxai ARGV`` in-process: exit 2 with one line on stderr that holds every fragment."""
+    from myoxai.cli import main
+
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    for f in fragments:
+        assert f in err, err
+    return err

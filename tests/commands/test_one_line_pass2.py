@@ -8,20 +8,12 @@ import errno
 import numpy as np
 import pytest
 
-from myoxai.cli import main
 from myoxai.errors import MyoxaiError
 from myoxai.io import myo_readings
 from myoxai.io.kanoga import available_subjects
 from myoxai.io.xdf import XdfWriter
 
-
-def _one_line(capsys, argv: list[str], *fragments: str) -> str:
-    assert main(argv) == 2
-    err = capsys.readouterr().err
-    assert len(err.strip().splitlines()) == 1, err
-    for f in fragments:
-        assert f in err, err
-    return err
+from conftest import one_line_error
 
 
 def _xdf(path, ts) -> None:
@@ -34,13 +26,13 @@ def _xdf(path, ts) -> None:
 def test_timestamp_extremes_are_refused_by_replay(tmp_path, capsys, jump, words):  # item 11, minor
     f = tmp_path / "gap.xdf"
     _xdf(f, np.r_[np.arange(400) / 200.0, 2.0 + jump + np.arange(400) / 200.0])
-    _one_line(capsys, ["replay", str(f), "--speed", "50"], words)
+    one_line_error(capsys, ["replay", str(f), "--speed", "50"], words)
 
 
 def test_a_name_too_long_is_one_line(tmp_path, capsys, bundled_path):  # item 12
     long = tmp_path / ("a" * 5000 + ".xdf")
-    _one_line(capsys, ["info", str(long)], "cannot read", "too long")
-    _one_line(capsys, ["record", str(long), "--source", f"replay:{bundled_path}"], "cannot write", "too long")
+    one_line_error(capsys, ["info", str(long)], "cannot read", "too long")
+    one_line_error(capsys, ["record", str(long), "--source", f"replay:{bundled_path}"], "cannot write", "too long")
 
 
 def test_an_unreadable_file_is_one_line(tmp_path, capsys, monkeypatch, bundled_path):  # item 13
@@ -54,7 +46,7 @@ def test_an_unreadable_file_is_one_line(tmp_path, capsys, monkeypatch, bundled_p
         return real_open(file, *a, **k)
 
     monkeypatch.setattr(builtins, "open", refuse)
-    _one_line(capsys, ["info", str(f)], "cannot read", "Permission denied")
+    one_line_error(capsys, ["info", str(f)], "cannot read", "Permission denied")
 
 
 def test_unicode_digits_in_names_are_not_numbers(tmp_path):  # item 14

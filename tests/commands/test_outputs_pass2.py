@@ -15,16 +15,7 @@ from myoxai.cli import main
 from myoxai.errors import MyoxaiError
 from myoxai.io import outputs, read_recording, write_recording
 
-from conftest import REPO
-
-
-def _err(capsys, argv: list[str], *fragments: str) -> str:
-    assert main(argv) == 2
-    err = capsys.readouterr().err
-    assert len(err.strip().splitlines()) == 1, err
-    for f in fragments:
-        assert f in err, err
-    return err
+from conftest import REPO, one_line_error
 
 
 @pytest.fixture(scope="module")
@@ -37,27 +28,28 @@ def small_xdf(tmp_path_factory, bundled):
 def test_bench_json_never_replaces_its_input(small_xdf, capsys):  # item 1
     before = small_xdf.read_bytes()
     for extra in ([], ["--overwrite"]):
-        _err(capsys, ["bench", "dsp", "--data", str(small_xdf), "--json", str(small_xdf), *extra], "also an input")
+        one_line_error(capsys, ["bench", "dsp", "--data", str(small_xdf), "--json", str(small_xdf), *extra],
+                       "also an input")
     assert small_xdf.read_bytes() == before
 
 
 def test_drift_json_equal_to_the_model_is_refused_even_with_overwrite(tmp_path, capsys):  # item 2
     model = tmp_path / "m.safetensors"
     model.write_bytes(b"weights")
-    _err(capsys, ["drift", "--model", str(model), "--json", str(model), "--overwrite"], "also an input")
+    one_line_error(capsys, ["drift", "--model", str(model), "--json", str(model), "--overwrite"], "also an input")
     assert model.read_bytes() == b"weights"
 
 
 @pytest.mark.parametrize("command", [["drift"], ["motion-test"]])
 def test_json_into_a_missing_folder_or_a_folder_fails_before_the_run(tmp_path, capsys, command):  # item 3
-    _err(capsys, [*command, "--json", str(tmp_path / "nope" / "r.json")], "does not exist")
-    _err(capsys, [*command, "--json", str(tmp_path)], "is a folder")
+    one_line_error(capsys, [*command, "--json", str(tmp_path / "nope" / "r.json")], "does not exist")
+    one_line_error(capsys, [*command, "--json", str(tmp_path)], "is a folder")
 
 
 def test_bad_counts_are_one_line(capsys, tmp_path):  # item 17
-    _err(capsys, ["explain", "--model", str(tmp_path / "m"), "--data", str(tmp_path / "d"), "--lime-samples", "-1"],
-         "--lime-samples")
-    _err(capsys, ["drift", "--shapley-windows", "-1"], "--shapley-windows")
+    one_line_error(capsys, ["explain", "--model", str(tmp_path / "m"), "--data", str(tmp_path / "d"),
+                            "--lime-samples", "-1"], "--lime-samples")
+    one_line_error(capsys, ["drift", "--shapley-windows", "-1"], "--shapley-windows")
 
 
 def test_two_recorders_racing_for_one_path_cannot_share_it(tmp_path, monkeypatch):  # item 4

@@ -9,25 +9,13 @@ import pytest
 import torch
 from PyQt6 import QtCore
 
-from myoxai.engine import Engine
-from myoxai.gui.main_window import MainWindow
-from myoxai.live.bundled import BUNDLED_MODEL, bundled_source_data, held_out_recording
-from myoxai.models import load_model
-from myoxai.sources.replay import ReplaySource
-
 torch.set_num_threads(1)
 pytestmark = pytest.mark.timeout(240)
 
 
 @pytest.fixture
-def window(qtbot):
-    engine = Engine(ReplaySource(held_out_recording(), speed=4, loop=True), load_model(BUNDLED_MODEL), drift=True)
-    win = MainWindow(engine, "test replay", bundled_source_data())
-    qtbot.addWidget(win)
-    win.show()
-    win.start()
-    yield win
-    win.close()
+def window(replay_window):
+    return replay_window()
 
 
 @pytest.mark.slow

@@ -17,11 +17,7 @@ import torch
 from PyQt6 import QtCore
 
 from myoxai.adapt import RecalibrationSettings
-from myoxai.engine import Engine
-from myoxai.gui.main_window import MainWindow
-from myoxai.live.bundled import BUNDLED_MODEL, bundled_source_data, held_out_recording
-from myoxai.models import load_model
-from myoxai.sources.replay import ReplaySource
+from myoxai.live.bundled import held_out_recording
 
 torch.set_num_threads(1)
 pytestmark = pytest.mark.timeout(600)
@@ -29,16 +25,10 @@ LEFT = QtCore.Qt.MouseButton.LeftButton
 
 
 @pytest.fixture
-def window(qtbot):
+def window(replay_window):
     rec = held_out_recording()
     rec.samples = np.roll(rec.samples, 1, axis=1)
-    engine = Engine(ReplaySource(rec, speed=3, loop=True), load_model(BUNDLED_MODEL), drift=True)
-    win = MainWindow(engine, "rotated replay", bundled_source_data())
-    qtbot.addWidget(win)
-    win.show()
-    win.start()
-    yield win
-    win.close()
+    return replay_window(rec, speed=3, title="rotated replay")
 
 
 def buttons(panel) -> dict[str, bool]:
