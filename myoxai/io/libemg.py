@@ -25,7 +25,7 @@ import numpy as np
 
 from myoxai.errors import MyoxaiError
 from myoxai.io._text import read_numeric_rows
-from myoxai.io.outputs import write_failed
+from myoxai.io.outputs import check_output_dir, write_failed
 from myoxai.io.recording import Recording, concatenate, synth_timestamps
 
 METADATA = "collection_details.json"
@@ -150,18 +150,12 @@ def write_session(rec: Recording, folder: str | Path, overwrite: bool = False) -
         raise MyoxaiError("the recording has no gesture labels; LibEMG's layout stores labelled repetitions only")
     if rec.n_channels != N_CHANNELS:
         raise MyoxaiError(f"the recording has {rec.n_channels} channels; LibEMG's Myo layout holds {N_CHANNELS}")
-    out = Path(folder).expanduser()
-    if out.exists() and not out.is_dir():
-        raise MyoxaiError(f"{out} is a file; give a folder for the LibEMG session")
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise MyoxaiError(f"{out} already holds files; choose an empty or new folder or pass --overwrite "
-                          "(nothing was overwritten)")
+    out = check_output_dir(folder, overwrite=overwrite, what="the LibEMG session")
     runs = [(a, b, lab) for a, b, lab in rec.segments() if lab >= 0]
     count: dict[int, int] = {}
     order, t0 = [], {}
     fmt = _fmt(rec.samples)
     try:
-        out.mkdir(parents=True, exist_ok=True)
         for old in rep_files(out):
             old.path.unlink()
         for a, b, lab in runs:

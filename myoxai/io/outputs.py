@@ -130,15 +130,16 @@ def write_text(path: str | Path, text: str, *, overwrite: bool = False,
     return Path(path)
 
 
-def check_output_dir(path: str | Path, *, overwrite: bool = False, flag: str = "--overwrite") -> Path:
-    """Refuse a figures folder that is a file, or already holds files, unless ``overwrite``.
+def check_output_dir(path: str | Path, *, overwrite: bool = False, flag: str = "--overwrite",
+                     what: str = "the figures") -> Path:
+    """Refuse an output folder (``what`` it is for) that is a file, or already holds files, unless ``overwrite``.
 
-    Figure names are fixed per command, so a non-empty folder would lose earlier figures of
-    the same names; the folder is created (with its parents) when it does not exist.
+    File names are fixed per command (figures, a LibEMG session), so a non-empty folder would lose
+    earlier files of the same names; the folder is created (with its parents) when it does not exist.
     """
     out = Path(path).expanduser()
     if out.exists() and not out.is_dir():
-        raise MyoxaiError(f"{out} is a file; give a folder for the figures")
+        raise MyoxaiError(f"{out} is a file; give a folder for {what}")
     if out.is_dir() and any(out.iterdir()) and not overwrite:
         raise MyoxaiError(f"{out} already holds files; choose an empty or new folder or pass {flag} "
                           "(nothing was overwritten)")
