@@ -41,7 +41,7 @@ from myoxai.models import LdaBaseline, MyoModel, TrainSettings, build_model, tra
 from myoxai.models.transfer import FineTuneSettings, fine_tune, transfer_copy
 
 log = logging.getLogger(__name__)
-TORCH_MODELS = ("allconvnet", "spectrogram-convnet", "scatnet")
+TORCH_MODELS = ("allconvnet", "spectrogram-convnet", "scatnet", "ring-tower")
 ALIGN_MODES = ("off", "on", "unlabeled")  # none, labeled circular shift, unlabeled energy-profile shift
 
 
@@ -151,8 +151,13 @@ def _inputs(model: Any, data: WindowSet) -> np.ndarray:
     return data.inputs(model.input_kind)
 
 
+# Constructor arguments beyond the defaults. Ring-tower reads log power, as its live recipe does: that is
+# the variant proposed as the live model (issue 23), declared here before its Myo Armband rows were scored.
+_MODEL_ARGS: dict[str, dict[str, Any]] = {"ring-tower": {"log_input": True}}
+
+
 def _build(name: str, n_classes: int, config: SignalConfig, seed: int) -> Any:
-    kwargs = {"window": config.window} if name == "scatnet" else {}
+    kwargs = {"window": config.window} if name == "scatnet" else dict(_MODEL_ARGS.get(name, {}))
     return build_model(name, n_classes, seed=seed, **kwargs)
 
 

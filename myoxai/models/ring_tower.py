@@ -43,6 +43,7 @@ class RingTowerNet(MyoModel):
 
     name = "ring-tower"
     input_kind = SPECTROGRAM
+    transfer_frozen = 1  # transfer learning freezes the shared electrode tower (as ScatNet's embedding)
 
     def __init__(self, n_classes: int, tower: Sequence[int] = (64, 24), ring: Sequence[int] = (32, 32),
                  dropout: float = 0.2, in_frames: int = 4, n_freqs: int = 10, log_input: bool = False,
@@ -79,6 +80,13 @@ class RingTowerNet(MyoModel):
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Tower per electrode, then the ring convolutions (what the head classifies)."""
         return self.fuse(self.embed(x))
+
+    def freeze_early_layers(self, n: int = 1) -> None:
+        """Freeze the shared tower (``n`` ≥ 1) and, with ``n`` ≥ 2, the first ``n - 1`` ring convolutions."""
+        convs = [m for m in self.ring if isinstance(m, nn.Conv1d)]
+        for layer in [self.tower, *convs][:n]:
+            for p in layer.parameters():
+                p.requires_grad_(False)
 
     @torch.no_grad()
     def shapley_coalitions(self, baseline: torch.Tensor,

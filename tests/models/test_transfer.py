@@ -24,7 +24,7 @@ def _toy(n_classes: int, n: int = 210, kind: str = "spectrogram", seed: int = 0)
     return x, y
 
 
-@pytest.mark.parametrize("name", ["allconvnet", "spectrogram-convnet", "scatnet"])
+@pytest.mark.parametrize("name", ["allconvnet", "spectrogram-convnet", "scatnet", "ring-tower"])
 def test_transfer_copy_replaces_head_and_freezes_early_layers(name):
     source = build_model(name, 22, seed=0)
     model = transfer_copy(source, 5)
