@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 
 from myoxai.errors import MyoxaiError
-from myoxai.io._text import read_numeric_rows
-from myoxai.io.outputs import check_output_dir, write_failed
+from myoxai.io._text import is_ascii_int, read_numeric_rows
+from myoxai.io.outputs import atomic_output, check_output_dir, write_failed, write_text
 from myoxai.io.recording import Recording, concatenate, synth_timestamps
 
 METADATA = "collection_details.json"
@@ -85,7 +85,7 @@ def _class_names(meta: dict[str, Any], used: list[int]) -> tuple[str, ...]:
         names += given[n:]
     elif isinstance(cmap, dict):
         for k, v in cmap.items():
-            if str(k).isdigit() and int(k) < n and isinstance(v, str):
+            if is_ascii_int(str(k)) and int(k) < n and isinstance(v, str):
                 names[int(k)] = v
     return tuple(names)
 
@@ -161,7 +161,8 @@ def write_session(rec: Recording, folder: str | Path, overwrite: bool = False) -
         for a, b, lab in runs:
             rep = count[lab] = count.get(lab, -1) + 1
             name = f"R_{rep}_C_{lab}_EMG.csv"
-            np.savetxt(out / name, rec.samples[a:b], fmt=fmt, delimiter=",")
+            with atomic_output(out / name, overwrite=True) as tmp:  # inside the folder check_output_dir approved
+                np.savetxt(tmp, rec.samples[a:b], fmt=fmt, delimiter=",")
             order.append(name)
             t0[name] = float(rec.timestamps[a])
         details = {"num_motions": len(rec.class_names), "num_reps": max(count.values(), default=-1) + 1,
@@ -169,7 +170,7 @@ def write_session(rec: Recording, folder: str | Path, overwrite: bool = False) -
                    "time": datetime.now(UTC).isoformat(),
                    "myoxai": {"fs": rec.fs, "order": order, "t0": t0,
                               "meta": {k: v for k, v in rec.meta.items() if k not in ("parts", "source", "stream")}}}
-        (out / METADATA).write_text(json.dumps(details, indent=1, default=str))
+        write_text(out / METADATA, json.dumps(details, indent=1, default=str), overwrite=True)
     except OSError as exc:
         raise write_failed(out, exc, "the folder may hold part of the session") from None
     labelled = sum(b - a for a, b, _ in runs)

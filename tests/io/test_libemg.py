@@ -56,6 +56,14 @@ def test_reads_old_names_floats_and_no_metadata(tmp_path):
     np.testing.assert_array_equal(rec.samples[120:240], data[0, 1].astype(np.float32))
 
 
+def test_class_map_keys_that_are_not_ascii_numbers_are_ignored(tmp_path):
+    make_libemg_session(tmp_path / "s", n_reps=1, n_classes=2)
+    # "²" and "١" pass str.isdigit; int() refuses the first and reads the second as 1
+    (tmp_path / "s" / "collection_details.json").write_text(json.dumps(
+        {"class_map": {"0": "rest", "\u00b2": "squared", "\u0661": "arabic one"}}))
+    assert read_session(tmp_path / "s").class_names == ("rest", "class_1")
+
+
 def test_bad_files_are_user_errors(tmp_path):
     make_libemg_session(tmp_path / "s", n_reps=1, n_classes=1)
     (tmp_path / "s" / "R_1_C_0_EMG.csv").write_text("1,2,3\n")
