@@ -269,9 +269,10 @@ def kanoga_cells(subjects: Iterable[int], days: Iterable[int], methods: Sequence
         raise MyoxaiError(f"--calibration-days {','.join(map(str, cal))}: days of 1-{N_DAYS}, e.g. 1 or 1,2")
     if clash := [d for d in days if d in cal]:
         one = len(clash) == 1
+        what = "are calibration days" if not one else "is the calibration day" if len(cal) == 1 else \
+            "is a calibration day"
         hint = f", e.g. --days {max(cal) + 1}-{N_DAYS}" if max(cal) < N_DAYS else ""
-        raise MyoxaiError(f"{'day' if one else 'days'} {','.join(map(str, clash))} "
-                          f"{'is the calibration day' if one else 'are calibration days'} (--calibration-days "
+        raise MyoxaiError(f"{'day' if one else 'days'} {','.join(map(str, clash))} {what} (--calibration-days "
                           f"{','.join(map(str, cal))}: the model trained on all {'its' if one else 'their'} trials); "
                           f"choose other test days{hint}")
     per_day, across = _split_methods(methods)

@@ -94,7 +94,7 @@ def test_days_one_and_two_train_on_all_their_trials_and_never_on_the_test_day(sp
 def test_a_calibration_day_is_refused_as_a_test_day(capsys, tmp_path) -> None:
     from conftest import one_line_error
 
-    with pytest.raises(MyoxaiError, match="day 2 is the calibration day .*--days 3-30"):
+    with pytest.raises(MyoxaiError, match="day 2 is a calibration day .*--days 3-30"):
         adaptation.kanoga_cells([1], [2, 3], ["none"], calibration_days=[1, 2])
     with pytest.raises(MyoxaiError, match="days 1,2 are calibration days"):
         adaptation.kanoga_cells([1], [1, 2, 5], ["none"], calibration_days=[1, 2])
@@ -103,7 +103,7 @@ def test_a_calibration_day_is_refused_as_a_test_day(capsys, tmp_path) -> None:
     base = ["eval", "--dataset", "kanoga", "--root", str(tmp_path), "--subjects", "1", "--protocol", "inter-day",
             "--models", "spectrogram-convnet", "--json", str(tmp_path / "out.json")]
     one_line_error(capsys, [*base, "--adapt", "none,default", "--calibration-days", "1,2", "--days", "2-4"],
-                   "day 2 is the calibration day")
+                   "day 2 is a calibration day")
     one_line_error(capsys, [*base, "--calibration-days", "1,2"], "--calibration-days does not apply")
 
 
