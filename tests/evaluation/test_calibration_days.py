@@ -176,3 +176,15 @@ def test_summary_and_report_keep_two_calibrations_apart(tmp_path, capsys) -> Non
     out = capsys.readouterr().out
     marks = ("calibration: day 1", "| default | 60.0 ± 14.1 |", "calibration: days 1,2", "| default | 90.0 ± 0.0 |")
     assert [out.index(m) for m in marks] == sorted(out.index(m) for m in marks)
+
+
+def test_day_one_alone_holds_out_the_trials_it_held_out_before(monkeypatch) -> None:
+    """The per-day group numbers keep day 1's held-out trials (``motion * 10 + trial`` before)."""
+    from myoxai.models.training import group_split
+
+    monkeypatch.setattr(adaptation, "kanoga_day", fake_day)
+    d1 = fake_day("r", 1, 1)
+    _, y, groups = adaptation.calibration_windows("r", 1, [1])
+    for seed in (0, 1, 2):
+        before = group_split(y, d1["motion"] * 10 + d1["trial"], 0.25, seed)[1]
+        assert np.array_equal(group_split(y, groups, 0.25, seed)[1], before)
