@@ -32,8 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--subjects", type=name_list, help="kanoga: 1-4 or 1,2; myo-readings: participant ids; "
                         "recordings, libemg: person folder names (default: all)")
     parser.add_argument("--days", type=int_list_arg("days"), help="kanoga days, e.g. 1-30 (default 1; with --adapt: "
-                        "the test days, 2-30 by default, never day 1); myo-readings, recordings, libemg: sessions, "
-                        "e.g. 1-3")
+                        "the test days, by default those after --calibration-days up to 30, never a calibration "
+                        "day); myo-readings, recordings, libemg: sessions, e.g. 1-3")
     parser.add_argument("--protocol", required=True, choices=("intra-day", "inter-day", "inter-subject"),
                         help="myo-readings: intra-day = intra-session time split, inter-day = session 1 → later; "
                         "recordings, libemg: intra-day = leave-one-repetition-out, inter-day = session 1 → later "
@@ -77,6 +77,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ad.add_argument("--adapt", type=name_list, default=["none"], help="recalibration methods to compare, e.g. "
                     "none,dann,scadann,labeled: anything but 'none' runs the separated adapt/test splits of "
                     "myoxai.evaluation.adaptation (inter-day only; one cell per subject-day; one model)")
+    ad.add_argument("--calibration-days", type=int_list_arg("calibration-days"), default=[1], help="kanoga: "
+                    "the labeled days the calibration model trains on (all their trials), e.g. 1,2 for a user who "
+                    "calibrated on days 1 and 2 (default 1); they cannot be test days")
     ad.add_argument("--splits", type=name_list, default=["12"], help="kanoga: adaptation trials of each split (12 = "
                     "adapt on trials 1-2, test on 3-4; 12,34 runs both ways)")
     ad.add_argument("--channels", type=int_list_arg("channels"), help="conv widths of the adaptation model, e.g. "
@@ -111,6 +114,7 @@ def options(args: argparse.Namespace) -> Any:
         seeds=args.seeds if args.seeds else [0 if args.seed is None else args.seed], epochs=args.epochs,
         threads=args.threads, trials_per_gesture=args.trials_per_gesture, incremental_every=args.incremental_every,
         incremental_models=args.incremental_models, adapt=args.adapt, splits=args.splits, channels=args.channels,
+        calibration_days=args.calibration_days,
         adapt_epochs=args.adapt_epochs, model_cache=args.model_cache, signal=args.signal, align=args.align,
         cross_dataset=path(args.cross_dataset), pretrained_cache=path(args.pretrained_cache),
         participants=args.participants)
@@ -190,7 +194,7 @@ def run(args: argparse.Namespace) -> int:
                           f"{', '.join(sorted(_methods(records)))}")
     stats = compare(records, reference) if reference and records else None
     if grid.kind == "adapt":
-        from myoxai.evaluation.adaptation import summarize as adapt_table
+        from myoxai.evaluation.adaptation_report import summarize as adapt_table
 
         table = adapt_table(records) if records else ""
         if stats:

@@ -2,7 +2,8 @@
 
 Protocols (every number comes from test windows the adaptation never saw):
 
-- long-term dataset, inter-day: train on day 1 (all 4 trials, labeled); for each later day,
+- long-term dataset, inter-day: train on the calibration days (default day 1; ``--calibration-days
+  1,2`` for a user who calibrated twice; all 4 trials of each, labeled); for each later day,
   adapt on that day's trials of one half (e.g. trials 1-2) concatenated in recording order
   (M1T1, M1T2, M2T1, ... as a user produces them), unlabeled; test on the other half.
   ``split="12"`` adapts on trials 1-2 and tests on 3-4, ``"34"`` the reverse.
@@ -14,10 +15,13 @@ methods flagged ``needs_labels`` (``labeled``, the upper bound) are handed the a
 labels; recalibrations (DANN, SCADANN) keep their safeguards, so a rejected run scores as the model
 it started from, as it would live.
 
-The calibration model holds out one trial per gesture of day 1 for early stopping (whole trials,
-``group_split``); those trials are also the safeguard's source validation, so it is measured on
-windows no step ever trained on. Day 1 itself is refused as a test day. Every record carries
-accuracy, balanced accuracy and macro-F1.
+The calibration model holds out a quarter of each gesture's trials of the calibration days for early
+stopping (whole trials, ``group_split``: one of day 1's four, two of the eight of days 1-2; a trial is
+one group per day, so no held-out trial shares a window with training); those trials are also the
+safeguard's source validation, so it is measured on windows no step ever trained on. A calibration
+day is refused as a test day. Every record carries accuracy, balanced accuracy and macro-F1, and
+its calibration days (``train.days``; ``train.variant`` "fixed" for day 1 alone, "fixed-days1+2"
+otherwise, so tables and statistics never pool two calibrations).
 
 Each subject-day (participant-session) is one cell (``kanoga_cells``, ``myo_readings_cells``) that
 ``myoxai eval --adapt`` runs through ``myoxai.evaluation.executor``. Methods that carry state from
@@ -59,8 +63,9 @@ KANOGA_PSEUDO = PseudoLabelSettings()
 class AdaptEvalSettings:
     """Model and optimisation choices of an adaptation evaluation.
 
-    ``cache_dir``: calibration models are saved there under a name made of the recipe, subject
-    and seed, and loaded instead of retrained when present (the same recipe gives the same file).
+    ``cache_dir``: calibration models are saved there under a name made of the recipe, subject,
+    calibration days and seed, and loaded instead of retrained when present (the same recipe gives
+    the same file).
     """
 
     model: str = "spectrogram-convnet"
@@ -209,6 +214,19 @@ def kanoga_day(root: str | Path, subject: int, day: int) -> dict[str, np.ndarray
             "motion": np.concatenate(motions)}
 
 
+def calibration_windows(root: str | Path, subject: int, days: Sequence[int]
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(windows, labels, groups) of every trial of the calibration ``days``, in day order.
+
+    A group is one trial of one gesture on one day (``day * 1000 + motion * 10 + trial``), so the
+    trainer's whole-group validation holds out whole trials on any day; with day 1 alone the groups'
+    order, hence the held-out trials, is the one ``motion * 10 + trial`` gave.
+    """
+    parts = [kanoga_day(root, subject, d) for d in days]
+    groups = np.concatenate([d * 1000 + p["motion"] * 10 + p["trial"] for d, p in zip(days, parts, strict=True)])
+    return np.concatenate([p["x"] for p in parts]), np.concatenate([p["y"] for p in parts]), groups
+
+
 def kanoga_split(trials: np.ndarray, split: str) -> tuple[np.ndarray, np.ndarray]:
     """Index arrays (adapt, test) of a day's windows: adaptation trials = the digits of ``split``.
 
@@ -233,20 +251,39 @@ def _split_methods(methods: Sequence[str]) -> tuple[list[str], list[str]]:
     return [m for m in methods if m not in CROSS_DAY_METHODS], [m for m in methods if m in CROSS_DAY_METHODS]
 
 
+def calibration_variant(calibration_days: Sequence[int]) -> str:
+    """The records' ``train.variant``: "fixed" for day 1 alone (as before), "fixed-days1+2" for days 1 and 2."""
+    return "fixed" if list(calibration_days) == [1] else "fixed-days" + "+".join(str(d) for d in calibration_days)
+
+
 def kanoga_cells(subjects: Iterable[int], days: Iterable[int], methods: Sequence[str],
-                 splits: Sequence[str] = ("12",)) -> list[Cell]:
-    """Inter-day adaptation on the long-term dataset, one cell per subject-day (see module docstring)."""
-    days = sorted(days)
-    if 1 in days:
-        raise MyoxaiError("day 1 is the calibration day (the model trained on its trials); choose test days "
-                          "from 2 on, e.g. --days 2-30")
+                 splits: Sequence[str] = ("12",), calibration_days: Sequence[int] = (1,)) -> list[Cell]:
+    """Inter-day adaptation on the long-term dataset, one cell per subject-day (see module docstring).
+
+    The calibration model trains on every trial of ``calibration_days``; none of them may be a test day.
+    """
+    from myoxai.io.kanoga import N_DAYS
+
+    days, cal = sorted(days), sorted(set(calibration_days))
+    if not cal or not all(1 <= d <= N_DAYS for d in cal):
+        raise MyoxaiError(f"--calibration-days {','.join(map(str, cal))}: days of 1-{N_DAYS}, e.g. 1 or 1,2")
+    if clash := [d for d in days if d in cal]:
+        one = len(clash) == 1
+        what = "are calibration days" if not one else "is the calibration day" if len(cal) == 1 else \
+            "is a calibration day"
+        hint = f", e.g. --days {max(cal) + 1}-{N_DAYS}" if max(cal) < N_DAYS else ""
+        raise MyoxaiError(f"{'day' if one else 'days'} {','.join(map(str, clash))} {what} (--calibration-days "
+                          f"{','.join(map(str, cal))}: the model trained on all {'its' if one else 'their'} trials); "
+                          f"choose other test days{hint}")
     per_day, across = _split_methods(methods)
 
     def cell(s: int, ds: list[int], ms: list[str]) -> Cell:
         label = f"adapt kanoga s{s} day {ds[0]}" if len(ds) == 1 else f"adapt kanoga s{s} days {ds} {','.join(ms)}"
+        label += f" (calibration days {','.join(map(str, cal))})" if cal != [1] else ""
         return Cell(KANOGA_RUNNER, {"dataset": "kanoga", "protocol": "inter-day", "subject": s, "days": ds,
-                                    "methods": ms, "splits": list(splits)},
-                    [[s, 1]] + [[s, d] for d in ds], label, seed_key={"dataset": "kanoga", "subject": s, "days": ds})
+                                    "methods": ms, "splits": list(splits), "calibration_days": cal},
+                    [[s, c] for c in cal] + [[s, d] for d in ds], label,
+                    seed_key={"dataset": "kanoga", "subject": s, "days": ds})
 
     return [c for s in subjects
             for c in ([cell(s, [d], per_day) for d in days] if per_day else []) + ([cell(s, days, across)] if across
@@ -276,19 +313,21 @@ def _as_records(flat: list[dict[str, Any]], timings: list[dict[str, Any]]) -> li
 def run_kanoga_cell(params: dict[str, Any], context: GridContext, seed: int) -> dict[str, Any]:
     """Runner of one subject-day (or of a subject's days in order).
 
-    The calibration model comes from day 1; then every split and method runs on the day.
+    The calibration model comes from ``params["calibration_days"]`` (default day 1); then every split
+    and method runs on the day.
     """
     from myoxai.io.kanoga import N_MOTIONS, position_of_day
 
     root, subject = context.root, params["subject"]
     s = context.settings
+    cal = list(params.get("calibration_days", [1]))
 
     def make(settings: AdaptEvalSettings) -> tuple:
-        d1 = kanoga_day(root, subject, 1)
-        return train_calibration_model(d1["x"], d1["y"], d1["motion"] * 10 + d1["trial"], N_MOTIONS, settings,
-                                       {"dataset": "kanoga", "subject": subject, "day": 1, "trials": [1, 2, 3, 4]})
+        x, y, groups = calibration_windows(root, subject, cal)
+        return train_calibration_model(x, y, groups, N_MOTIONS, settings, {"dataset": "kanoga", "subject": subject,
+                                                                            "days": cal, "trials": [1, 2, 3, 4]})
 
-    model, source = _calibration({"dataset": "kanoga", "subject": subject, "calibration_day": 1}, context, make)
+    model, source = _calibration({"dataset": "kanoga", "subject": subject, "calibration_days": cal}, context, make)
     cell_settings = s  # recalibration seeded with the run seed, as in selection (see the module docstring)
     records: list[dict[str, Any]] = []
     timings: list[dict[str, Any]] = []
@@ -299,7 +338,7 @@ def run_kanoga_cell(params: dict[str, Any], context: GridContext, seed: int) -> 
             adapt_trials = [int(c) for c in split]
             a, t = kanoga_split(dd["trial"], split)  # recording order kept: motion-major, trial-minor
             base = {"dataset": "kanoga", "protocol": "inter-day", "subject": subject, "model": s.model,
-                    "train": {"variant": "fixed", "days": [1], "trials": [1, 2, 3, 4]},
+                    "train": {"variant": calibration_variant(cal), "days": cal, "trials": [1, 2, 3, 4]},
                     "test": {"day": day, "position": position_of_day(day),
                              "trials": [t for t in (1, 2, 3, 4) if t not in adapt_trials],
                              "adapt_trials": adapt_trials, "split": f"adapt T{split} / test others"}}
@@ -307,46 +346,3 @@ def run_kanoga_cell(params: dict[str, Any], context: GridContext, seed: int) -> 
                                                params["methods"], cell_settings, base,
                                                states.setdefault(split, {})), timings)
     return {"records": records, "details": {"timings": timings}}
-
-
-# ---------------------------------------------------------------- summary
-def _mean_sd(values: Sequence[float]) -> str:
-    v = 100 * np.asarray(values, dtype=np.float64)
-    return f"{v.mean():.1f} ± {v.std(ddof=1) if len(v) > 1 else 0:.1f}"
-
-
-def summarize(records: Sequence[dict[str, Any]]) -> str:
-    """Markdown table per dataset, split, position and method (%, mean ± sd).
-
-    Accuracy over subject-days and over subjects (each subject's mean first), balanced accuracy and
-    macro-F1 over subject-days, the paired gain over ``none``, accepted runs, and the mean estimated
-    rotation where the method estimates one.
-    """
-    lines = ["| dataset | split | position | method | n | accuracy (subject-days) | accuracy (subjects) | "
-             "balanced acc. | macro-F1 | Δ vs none | accepted | shift |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    keys = sorted({(r["dataset"], r["test"]["split"]) for r in records})
-    for dataset, split in keys:
-        rows = [r for r in records if r["dataset"] == dataset and r["test"]["split"] == split]
-        positions = ["all"] + sorted({r["test"]["position"] for r in rows} - {"-", ""})
-        for pos in positions:
-            sel = [r for r in rows if pos == "all" or r["test"]["position"] == pos]
-            none = {(r["subject"], r["test"]["day"], r.get("seed")): r["accuracy"] for r in sel if r["adapt"] == "none"}
-            for method in method_names():
-                m = [r for r in sel if r["adapt"] == method]
-                if not m:
-                    continue
-                subjects = sorted({r["subject"] for r in m}, key=str)
-                per_subject = [np.mean([r["accuracy"] for r in m if r["subject"] == s]) for s in subjects]
-                delta = [100 * (r["accuracy"] - none[(r["subject"], r["test"]["day"], r.get("seed"))]) for r in m
-                         if (r["subject"], r["test"]["day"], r.get("seed")) in none]  # paired within a run seed
-                d_txt = f"{np.mean(delta):+.1f}" if delta and method != "none" else ""
-                accepted = [r.get("status") for r in m if "status" in r]
-                a_txt = f"{sum(a == 'accepted' for a in accepted)}/{len(accepted)}" if accepted else ""
-                shifts = [r["rotation_shift"] for r in m if r.get("rotation_shift") is not None]
-                sh_txt = f"{np.mean(shifts):+.2f}" if shifts else ""
-                lines.append(f"| {dataset} | {split} | {pos} | {method} | {len(m)} | "
-                             f"{_mean_sd([r['accuracy'] for r in m])} | {_mean_sd(per_subject)} | "
-                             f"{_mean_sd([r['balanced_accuracy'] for r in m])} | "
-                             f"{_mean_sd([r['macro_f1'] for r in m])} | {d_txt} | {a_txt} | {sh_txt} |")
-    return "\n".join(lines)

@@ -9,6 +9,10 @@ labels, for diagnosis only), the gestures recognised before/after and the same-d
 the seeds per subject-day and prints, per method, the mean ± sd over subjects, each subject's mean,
 the gain over ``none`` with a 95 % bootstrap interval (subject-days resampled within subjects) and
 paired tests over subjects (t and Wilcoxon; with 4 subjects the smallest two-sided Wilcoxon p is 0.125).
+
+``summarize`` is the table ``myoxai eval --adapt`` prints. Records of different calibrations (kanoga
+``--calibration-days 1`` and ``1,2``: ``train.days``) are never pooled: the summary has a calibration
+column, and ``diagnose`` / ``gains`` print one table per calibration, each headed by it.
 """
 
 from __future__ import annotations
@@ -20,6 +24,30 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+
+from myoxai.errors import MyoxaiError
+
+
+def calibration(record: dict[str, Any]) -> str:
+    """What the record's calibration model trained on, as text: "day 1", "days 1,2", "session 1"."""
+    train = record.get("train", {})
+    if "days" in train:
+        days = list(train["days"])
+        return f"{'day' if len(days) == 1 else 'days'} {','.join(map(str, days))}"
+    return f"session {train['session']}" if "session" in train else "-"
+
+
+def by_calibration(runs: Sequence[Sequence[dict[str, Any]]]) -> dict[str, list[list[dict[str, Any]]]]:
+    """The runs (one record list per seed) split by calibration, each keeping its run order."""
+    labels = sorted({calibration(r) for records in runs for r in records})
+    return {c: [[r for r in records if calibration(r) == c] for records in runs] for c in labels}
+
+
+def _one_calibration(records: Sequence[dict[str, Any]]) -> None:
+    found = sorted({calibration(r) for r in records})
+    if len(found) > 1:
+        raise MyoxaiError(f"these records come from {len(found)} calibrations ({'; '.join(found)}); split them "
+                          "with by_calibration and report each (python -m myoxai.evaluation.adaptation_report does)")
 
 
 def _by(records: Sequence[dict[str, Any]], method: str) -> dict[tuple[Any, int], dict[str, Any]]:
@@ -43,6 +71,7 @@ def diagnose(records: Sequence[dict[str, Any]], default: str = "default") -> str
     """Markdown table, one row per subject-day, then one row per subject (means)."""
     from myoxai.adapt.methods import DEFAULT_PIPELINE
 
+    _one_calibration(records)
     none, quick, dflt, lab = (_by(records, m) for m in ("none", "quick", default, "labeled"))
     dflt = dflt or _by(records, DEFAULT_PIPELINE)
     head = ("| subject | day | position | rotation (electrodes) | electrode gain: max / mean abs (log) | "
@@ -101,6 +130,7 @@ def gains(runs: Sequence[Sequence[dict[str, Any]]], methods: Sequence[str] | Non
     """Markdown: per method, mean ± sd over subjects, per-subject means, gain over none with CI and tests."""
     from scipy import stats
 
+    _one_calibration([r for records in runs for r in records])
     acc = _seed_means(runs, metric)
     methods = list(methods or acc)
     subjects = sorted({k[0] for d in acc.values() for k in d}, key=str)
@@ -126,11 +156,56 @@ def gains(runs: Sequence[Sequence[dict[str, Any]]], methods: Sequence[str] | Non
     return "\n".join(lines)
 
 
+def _mean_sd(values: Sequence[float]) -> str:
+    v = 100 * np.asarray(values, dtype=np.float64)
+    return f"{v.mean():.1f} ± {v.std(ddof=1) if len(v) > 1 else 0:.1f}"
+
+
+def summarize(records: Sequence[dict[str, Any]]) -> str:
+    """Markdown table per dataset, calibration, split, position and method (%, mean ± sd).
+
+    Accuracy over subject-days and over subjects (each subject's mean first), balanced accuracy and
+    macro-F1 over subject-days, the paired gain over ``none``, accepted runs, and the mean estimated
+    rotation where the method estimates one.
+    """
+    from myoxai.adapt.methods import method_names
+
+    lines = ["| dataset | calibration | split | position | method | n | accuracy (subject-days) | "
+             "accuracy (subjects) | balanced acc. | macro-F1 | Δ vs none | accepted | shift |",
+             "|" + "---|" * 13]
+    keys = sorted({(r["dataset"], calibration(r), r["test"]["split"]) for r in records})
+    for dataset, cal, split in keys:
+        rows = [r for r in records if (r["dataset"], calibration(r), r["test"]["split"]) == (dataset, cal, split)]
+        positions = ["all"] + sorted({r["test"]["position"] for r in rows} - {"-", ""})
+        for pos in positions:
+            sel = [r for r in rows if pos == "all" or r["test"]["position"] == pos]
+            none = {(r["subject"], r["test"]["day"], r.get("seed")): r["accuracy"] for r in sel if r["adapt"] == "none"}
+            for method in method_names():
+                m = [r for r in sel if r["adapt"] == method]
+                if not m:
+                    continue
+                subjects = sorted({r["subject"] for r in m}, key=str)
+                per_subject = [np.mean([r["accuracy"] for r in m if r["subject"] == s]) for s in subjects]
+                delta = [100 * (r["accuracy"] - none[(r["subject"], r["test"]["day"], r.get("seed"))]) for r in m
+                         if (r["subject"], r["test"]["day"], r.get("seed")) in none]  # paired within a run seed
+                d_txt = f"{np.mean(delta):+.1f}" if delta and method != "none" else ""
+                accepted = [r.get("status") for r in m if "status" in r]
+                a_txt = f"{sum(a == 'accepted' for a in accepted)}/{len(accepted)}" if accepted else ""
+                shifts = [r["rotation_shift"] for r in m if r.get("rotation_shift") is not None]
+                sh_txt = f"{np.mean(shifts):+.2f}" if shifts else ""
+                lines.append(f"| {dataset} | {cal} | {split} | {pos} | {method} | {len(m)} | "
+                             f"{_mean_sd([r['accuracy'] for r in m])} | {_mean_sd(per_subject)} | "
+                             f"{_mean_sd([r['balanced_accuracy'] for r in m])} | "
+                             f"{_mean_sd([r['macro_f1'] for r in m])} | {d_txt} | {a_txt} | {sh_txt} |")
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str]) -> None:
     """``diagnose RUN.json`` or ``gains [--metric M] [--methods a,b] RUN.json[+MORE.json]...``.
 
     ``A.json+B.json`` joins the records of two runs of one seed (e.g. two sets of days); ``--metric``
-    is ``accuracy`` (default), ``balanced_accuracy`` or ``macro_f1``.
+    is ``accuracy`` (default), ``balanced_accuracy`` or ``macro_f1``. Records of several calibrations
+    give one table each.
     """
     what, *args = argv
     methods, metric = None, "accuracy"
@@ -140,7 +215,11 @@ def main(argv: Sequence[str]) -> None:
         methods, args = args[1].split(","), args[2:]
     runs = [[r for p in arg.split("+") for r in json.load(open(p))["records"]
              if methods is None or r["adapt"] in methods] for arg in args]
-    sys.stdout.write((diagnose(runs[0]) if what == "diagnose" else gains(runs, methods, metric)) + "\n")
+    parts = by_calibration(runs[:1] if what == "diagnose" else runs)
+    for cal, cal_runs in parts.items():  # one table per calibration: two calibrations are never pooled
+        head = f"calibration: {cal}\n\n" if len(parts) > 1 else ""
+        table = diagnose(cal_runs[0]) if what == "diagnose" else gains(cal_runs, methods, metric)
+        sys.stdout.write(head + table + "\n" + ("\n" if len(parts) > 1 else ""))
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ class EvalOptions:
     incremental_models: list[str] | None = None
     adapt: list[str] = field(default_factory=lambda: ["none"])
     splits: list[str] = field(default_factory=lambda: ["12"])
+    calibration_days: list[int] = field(default_factory=lambda: [1])  # kanoga --adapt
     channels: list[int] | None = None
     adapt_epochs: int | None = None
     model_cache: str | None = None
@@ -69,6 +70,7 @@ def _ignored(o: EvalOptions) -> list[str]:
     checks = {
         "--adapt": (o.adapting, not armband),
         "--splits": (o.splits != ["12"], o.adapting and o.dataset == "kanoga"),
+        "--calibration-days": (o.calibration_days != [1], o.adapting and o.dataset == "kanoga"),
         "--channels": (o.channels is not None, o.adapting),
         "--adapt-epochs": (o.adapt_epochs is not None, o.adapting),
         "--model-cache": (o.model_cache is not None, o.adapting),
@@ -208,7 +210,7 @@ def _protocol_grid(o: EvalOptions) -> tuple[list[Cell], Any]:
 
 
 def _adapt_grid(o: EvalOptions) -> tuple[list[Cell], Any]:
-    """The adaptation evaluation's cells (day 1 / session 1 is always the calibration).
+    """The adaptation evaluation's cells (calibration: kanoga ``--calibration-days``, default day 1; session 1).
 
     The calibration model follows ``adaptation.recipe_settings`` (chosen on the selection days) with
     ``--epochs`` as its cap; pseudo-label settings are ``adaptation.pseudo_settings`` per dataset.
@@ -240,7 +242,9 @@ def _adapt_grid(o: EvalOptions) -> tuple[list[Cell], Any]:
     if o.dataset == "kanoga":
         if not o.splits or any(not is_ascii_int(sp) or not set(sp) <= set("1234") for sp in o.splits):
             raise MyoxaiError(f"--splits {','.join(o.splits)}: adaptation trials per split, e.g. 12,34")
-        return adaptation.kanoga_cells(_kanoga_subjects(o), o.days or range(2, 31), methods, o.splits), settings
+        cal = o.calibration_days
+        days = o.days or range(max(cal) + 1, 31)  # default: every day after the calibration
+        return adaptation.kanoga_cells(_kanoga_subjects(o), days, methods, o.splits, cal), settings
     pairs = myo_sessions(o.root, o.subjects, None)
     without_first = sorted({p for p, _ in pairs} - {p for p, k in pairs if k == 1})
     if without_first:

@@ -6,7 +6,8 @@ import pytest
 
 from myoxai.errors import MyoxaiError
 from myoxai.evaluation import int_list_arg, parse_int_list
-from myoxai.evaluation.adaptation import parse_methods, summarize
+from myoxai.evaluation.adaptation import parse_methods
+from myoxai.evaluation.adaptation_report import summarize
 
 
 def test_parse_methods() -> None:
