@@ -7,7 +7,8 @@ labels, for diagnosis only), the gestures recognised before/after and the same-d
 
 ``python -m myoxai.evaluation.adaptation_report gains [--methods a,b] RUN_SEED0.json[+MORE.json] ...`` averages
 the seeds per subject-day and prints, per method, the mean ± sd over subjects, each subject's mean,
-the gain over ``none`` with a 95 % bootstrap interval (subject-days resampled within subjects) and
+the gain over ``none`` with a 95 % bootstrap interval (``myoxai.evaluation.stats``: subjects resampled, then
+subject-days within them) and
 paired tests over subjects (t and Wilcoxon; with 4 subjects the smallest two-sided Wilcoxon p is 0.125).
 
 ``summarize`` is the table ``myoxai eval --adapt`` prints. Records of different calibrations (kanoga
@@ -113,22 +114,12 @@ def _seed_means(runs: Sequence[Sequence[dict[str, Any]]],
     return {m: {k: float(np.mean(v)) for k, v in d.items()} for m, d in acc.items()}
 
 
-def bootstrap_gain(gain: dict[tuple[Any, int], float], n: int = 10000, seed: int = 0) -> tuple[float, float]:
-    """95 % interval of the mean gain over subjects, subject-days resampled within each subject."""
-    rng = np.random.default_rng(seed)
-    by_subject = defaultdict(list)
-    for (s, _), g in gain.items():
-        by_subject[s].append(g)
-    arrays = [np.asarray(v) for _, v in sorted(by_subject.items(), key=lambda t: str(t[0]))]
-    means = np.mean([a[rng.integers(0, len(a), (n, len(a)))].mean(axis=1) for a in arrays], axis=0)
-    lo, hi = np.percentile(means, [2.5, 97.5])
-    return float(lo), float(hi)
-
-
 def gains(runs: Sequence[Sequence[dict[str, Any]]], methods: Sequence[str] | None = None,
           metric: str = "accuracy") -> str:
     """Markdown: per method, mean ± sd over subjects, per-subject means, gain over none with CI and tests."""
     from scipy import stats
+
+    from myoxai.evaluation.stats import hierarchical_bootstrap, wilcoxon
 
     _one_calibration([r for records in runs for r in records])
     acc = _seed_means(runs, metric)
@@ -146,10 +137,12 @@ def gains(runs: Sequence[Sequence[dict[str, Any]]], methods: Sequence[str] | Non
         if m != "none" and "none" in acc:
             keys = [k for k in acc[m] if k in acc["none"]]
             g = {k: 100 * (acc[m][k] - acc["none"][k]) for k in keys}
-            lo, hi = bootstrap_gain(g)
-            gs = np.asarray([np.mean([v for k, v in g.items() if k[0] == s]) for s in subjects])
+            per_day = [np.asarray([v for k, v in g.items() if k[0] == s]) for s in subjects]
+            lo, hi = hierarchical_bootstrap(per_day)
+            gs = np.asarray([d.mean() for d in per_day])
             t_p = stats.ttest_1samp(gs, 0.0).pvalue if len(gs) > 1 else float("nan")
-            w_p = stats.wilcoxon(gs).pvalue if len(gs) > 1 and np.any(gs != 0) else float("nan")
+            w_p = wilcoxon(gs)["p"]
+            w_p = float("nan") if w_p is None else w_p
             extra = f" {gs.mean():+.1f} [{lo:+.1f}, {hi:+.1f}] | {t_p:.3f} | {w_p:.3f} |"
         lines.append(f"| {m} | {100 * np.mean(per):.1f} ± {100 * np.std(per, ddof=1):.1f} | "
                      + " | ".join(cells) + " |" + extra)
