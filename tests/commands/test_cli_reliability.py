@@ -1,4 +1,9 @@
-"""Issue 11 defects, each reproduced through the command line: exit 0 or 2, no traceback, no file destroyed."""
+"""Issue 11 defects, each reproduced through the command line: exit 0 or 2, no traceback, no file destroyed.
+
+Refusals run ``myoxai.cli.main`` in-process (``_cli``: the same parser, error handling and exit code
+as the console script, without paying a Python + torch start-up per case); what needs a process of
+its own (a file-size limit as a full disk, SIGTERM) runs ``python -m myoxai`` (``_run``).
+"""
 
 from __future__ import annotations
 
@@ -37,6 +42,25 @@ def _one_line_error(proc: subprocess.CompletedProcess, *fragments: str) -> None:
         assert f in proc.stderr, proc.stderr
 
 
+@pytest.fixture
+def cli(capsys, monkeypatch):
+    """``cli(*args)``: run ``myoxai ARGS`` in-process from the repository root; a CompletedProcess-like result."""
+    from myoxai.cli import main
+
+    monkeypatch.chdir(REPO)
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        capsys.readouterr()
+        try:
+            code = main(list(args))
+        except SystemExit as exc:  # argparse's own refusals
+            code = int(exc.code or 0)
+        out = capsys.readouterr()
+        return subprocess.CompletedProcess(args, code, out.out, out.err)
+
+    return run
+
+
 @pytest.fixture(scope="module")
 def small_xdf(tmp_path_factory, bundled):
     path = tmp_path_factory.mktemp("rec") / "b.xdf"
@@ -44,31 +68,31 @@ def small_xdf(tmp_path_factory, bundled):
     return path
 
 
-def test_train_refuses_to_write_the_model_over_its_input(small_xdf):
+def test_train_refuses_to_write_the_model_over_its_input(small_xdf, cli):
     before = small_xdf.read_bytes()
     for extra in ([], ["--overwrite"]):
-        proc = _run("train", "--data", str(small_xdf), "--model", "lda", "--out", str(small_xdf), *extra)
+        proc = cli("train", "--data", str(small_xdf), "--model", "lda", "--out", str(small_xdf), *extra)
         _one_line_error(proc, "also an input")
     assert small_xdf.read_bytes() == before
 
 
-def test_train_refuses_an_existing_output_without_overwrite(small_xdf, tmp_path):
+def test_train_refuses_an_existing_output_without_overwrite(small_xdf, tmp_path, cli):
     out = tmp_path / "m.safetensors"
     out.write_bytes(b"an older model")
-    _one_line_error(_run("train", "--data", str(small_xdf), "--model", "lda", "--out", str(out)), "exists")
+    _one_line_error(cli("train", "--data", str(small_xdf), "--model", "lda", "--out", str(out)), "exists")
     assert out.read_bytes() == b"an older model"
-    proc = _run("train", "--data", str(small_xdf), "--model", "lda", "--out", str(out), "--overwrite")
+    proc = cli("train", "--data", str(small_xdf), "--model", "lda", "--out", str(out), "--overwrite")
     assert proc.returncode == 0, proc.stderr
     assert out.read_bytes()[8:9] == b"{" and sorted(p.name for p in tmp_path.iterdir()) == ["m.safetensors"]
 
 
-def test_train_into_an_unwritable_place_is_one_line(small_xdf):
-    _one_line_error(_run("train", "--data", str(small_xdf), "--model", "lda", "--out", "/proc/m.safetensors"),
+def test_train_into_an_unwritable_place_is_one_line(small_xdf, cli):
+    _one_line_error(cli("train", "--data", str(small_xdf), "--model", "lda", "--out", "/proc/m.safetensors"),
                     "cannot write /proc/m.safetensors")
 
 
 @pytest.mark.parametrize(("fs", "channels", "message"), [(1000.0, 8, "sampled at 1000 Hz"), (200.0, 7, "7 channels")])
-def test_recordings_that_do_not_fit_the_pipeline_are_refused(tmp_path, fs, channels, message):
+def test_recordings_that_do_not_fit_the_pipeline_are_refused(tmp_path, fs, channels, message, cli):
     n = 4000
     rng = np.random.default_rng(0)
     rec = Recording(rng.standard_normal((n, channels)).astype(np.float32), np.arange(n) / fs, fs,
@@ -77,14 +101,14 @@ def test_recordings_that_do_not_fit_the_pipeline_are_refused(tmp_path, fs, chann
     write_recording(path, rec)
     for args in (["train", "--data", str(path), "--model", "lda", "--out", str(tmp_path / "m.safetensors")],
                  ["replay", str(path), "--speed", "max"]):
-        _one_line_error(_run(*args), message)
+        _one_line_error(cli(*args), message)
     assert not (tmp_path / "m.safetensors").exists()
 
 
-def test_recording_shorter_than_a_window_says_so(tmp_path):
+def test_recording_shorter_than_a_window_says_so(tmp_path, cli):
     path = tmp_path / "short.xdf"
     write_recording(path, Recording(np.zeros((30, 8), np.float32), np.arange(30) / 200.0, 200.0))
-    _one_line_error(_run("replay", str(path), "--speed", "max"), "fewer than one 50-sample window")
+    _one_line_error(cli("replay", str(path), "--speed", "max"), "fewer than one 50-sample window")
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -94,8 +118,8 @@ def test_recording_shorter_than_a_window_says_so(tmp_path):
     (["record", "x.xdf", "--source", "replay:recordings/myo_readings_12548-1.xdf", "--seconds", "inf"],
      "seconds must be a positive number"),
 ])
-def test_nonsense_numbers_are_refused(args, message):
-    proc = _run(*args)
+def test_nonsense_numbers_are_refused(args, message, cli):
+    proc = cli(*args)
     assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
 
 
@@ -106,11 +130,11 @@ def test_convert_on_a_full_disk_leaves_no_half_file(small_xdf, tmp_path):
     assert list(tmp_path.iterdir()) == []  # neither the output nor a temporary
 
 
-def test_convert_refuses_its_input_and_existing_outputs(small_xdf, tmp_path):
-    _one_line_error(_run("convert", str(small_xdf), str(small_xdf), "--overwrite"), "also an input")
+def test_convert_refuses_its_input_and_existing_outputs(small_xdf, tmp_path, cli):
+    _one_line_error(cli("convert", str(small_xdf), str(small_xdf), "--overwrite"), "also an input")
     out = tmp_path / "c.xdf"
     out.write_bytes(b"keep me")
-    _one_line_error(_run("convert", str(small_xdf), str(out)), "exists")
+    _one_line_error(cli("convert", str(small_xdf), str(out)), "exists")
     assert out.read_bytes() == b"keep me"
 
 
@@ -123,12 +147,12 @@ def test_record_on_a_full_disk_keeps_what_it_wrote_and_says_so(bundled_path, tmp
     assert len(read_recording(out)) == kept > 1000
 
 
-def test_record_from_a_missing_device_leaves_no_file(tmp_path):
+def test_record_from_a_missing_device_leaves_no_file(tmp_path, cli):
     out = tmp_path / "nope.xdf"
-    proc = _run("record", str(out), "--source", "myo:/dev/ttyNOPE", "--seconds", "3")
+    proc = cli("record", str(out), "--source", "myo:/dev/ttyNOPE", "--seconds", "3")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
     assert not out.exists()
-    proc = _run("record", str(out), "--source", "myo:/dev/ttyNOPE", "--seconds", "3")  # the retry is not told "exists"
+    proc = cli("record", str(out), "--source", "myo:/dev/ttyNOPE", "--seconds", "3")  # the retry is not told "exists"
     assert "exists" not in proc.stderr
 
 
@@ -147,12 +171,12 @@ def test_sigterm_during_record_writes_the_footers(bundled_path, tmp_path):
     assert b"<sample_count>" in out.read_bytes() and len(read_recording(out)) > 0
 
 
-def test_model_that_is_a_device_or_folder_is_named(tmp_path):
+def test_model_that_is_a_device_or_folder_is_named(tmp_path, cli):
     link = tmp_path / "m.safetensors"
     link.symlink_to("/dev/zero")
-    _one_line_error(_run("explain", "--model", str(link), "--data", "recordings/myo_readings_12548-1.xdf"),
+    _one_line_error(cli("explain", "--model", str(link), "--data", "recordings/myo_readings_12548-1.xdf"),
                     "not a regular file")
-    _one_line_error(_run("explain", "--model", str(tmp_path), "--data", "recordings/myo_readings_12548-1.xdf"),
+    _one_line_error(cli("explain", "--model", str(tmp_path), "--data", "recordings/myo_readings_12548-1.xdf"),
                     "is a folder")
 
 
@@ -163,26 +187,26 @@ def test_train_on_a_full_disk_says_which_file(small_xdf, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_eval_refuses_an_existing_report_before_any_work(tmp_path):
+def test_eval_refuses_an_existing_report_before_any_work(tmp_path, cli):
     report = tmp_path / "r.json"
     report.write_text("{}")
     t0 = time.monotonic()
-    proc = _run("eval", "--dataset", "kanoga", "--root", str(tmp_path), "--protocol", "intra-day",
+    proc = cli("eval", "--dataset", "kanoga", "--root", str(tmp_path), "--protocol", "intra-day",
                 "--json", str(report))
     _one_line_error(proc, "exists")
     assert report.read_text() == "{}" and time.monotonic() - t0 < 60
     figures = tmp_path / "figs"
     figures.mkdir()
     (figures / "old.png").write_bytes(b"png")
-    _one_line_error(_run("eval", "--dataset", "kanoga", "--root", str(tmp_path), "--protocol", "intra-day",
+    _one_line_error(cli("eval", "--dataset", "kanoga", "--root", str(tmp_path), "--protocol", "intra-day",
                          "--json", str(tmp_path / "new.json"), "--figures", str(figures)), "already holds files")
 
 
-def test_explain_matches_gestures_by_name(tmp_path):
+def test_explain_matches_gestures_by_name(tmp_path, cli):
     from myoxai.models import build_model, save_model
 
     model = build_model("allconvnet", 2, seed=0, channels=(4, 4, 4, 4))
     path = save_model(model, tmp_path / "two.safetensors", ("rest", "flexion"))
-    proc = _run("explain", "--model", str(path), "--data", "recordings/myo_readings_12548-1.xdf",
+    proc = cli("explain", "--model", str(path), "--data", "recordings/myo_readings_12548-1.xdf",
                 "--methods", "shapley", "--max-windows", "16")
     _one_line_error(proc, "contains gestures", "'fist'", "model does not know")
