@@ -97,6 +97,25 @@ def one_line_error(capsys, argv: list[str], *fragments: str) -> str:
 
 
 @pytest.fixture
+def cli(capsys, monkeypatch):
+    """``cli(*args)``: run ``myoxai ARGS`` in-process from the repository root; a CompletedProcess-like result."""
+    from myoxai.cli import main
+
+    monkeypatch.chdir(REPO)  # the commands' relative paths (recordings/…) are the repository's
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        capsys.readouterr()
+        try:
+            code = main(list(args))
+        except SystemExit as exc:  # argparse's own refusals
+            code = int(exc.code or 0)
+        out = capsys.readouterr()
+        return subprocess.CompletedProcess(args, code, out.out, out.err)
+
+    return run
+
+
+@pytest.fixture
 def replay_window(qtbot):
     """``make(recording=None, speed=4, title=...)``: a shown, started main window over a replay of the
     bundled recording (the GUI tests' common window); closed after the test."""

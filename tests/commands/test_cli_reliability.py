@@ -1,8 +1,9 @@
 """Issue 11 defects, each reproduced through the command line: exit 0 or 2, no traceback, no file destroyed.
 
-Refusals run ``myoxai.cli.main`` in-process (``_cli``: the same parser, error handling and exit code
+Refusals run ``myoxai.cli.main`` in-process (``cli``: the same parser, error handling and exit code
 as the console script, without paying a Python + torch start-up per case); what needs a process of
 its own (a file-size limit as a full disk, SIGTERM) runs ``python -m myoxai`` (``_run``).
+``cli`` is the shared fixture of ``tests/conftest.py``.
 """
 
 from __future__ import annotations
@@ -40,25 +41,6 @@ def _one_line_error(proc: subprocess.CompletedProcess, *fragments: str) -> None:
     assert len(lines) == 1, proc.stderr
     for f in fragments:
         assert f in proc.stderr, proc.stderr
-
-
-@pytest.fixture
-def cli(capsys, monkeypatch):
-    """``cli(*args)``: run ``myoxai ARGS`` in-process from the repository root; a CompletedProcess-like result."""
-    from myoxai.cli import main
-
-    monkeypatch.chdir(REPO)
-
-    def run(*args: str) -> subprocess.CompletedProcess:
-        capsys.readouterr()
-        try:
-            code = main(list(args))
-        except SystemExit as exc:  # argparse's own refusals
-            code = int(exc.code or 0)
-        out = capsys.readouterr()
-        return subprocess.CompletedProcess(args, code, out.out, out.err)
-
-    return run
 
 
 @pytest.fixture(scope="module")

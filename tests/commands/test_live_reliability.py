@@ -48,27 +48,27 @@ def test_nan_samples_from_a_live_source_are_a_gap_never_a_nan_decision(bundled):
     assert sum(d.after_gap for d in decisions) == 1
 
 
-def test_live_refuses_a_model_without_the_recordings_gestures(tmp_path):
+def test_live_refuses_a_model_without_the_recordings_gestures(tmp_path, cli):
     from myoxai.models import build_model, save_model
 
     path = save_model(build_model("allconvnet", 2, seed=0, channels=(4, 4, 4, 4)), tmp_path / "two.safetensors",
                       ("rest", "flexion"))
-    proc = _run("live", "--headless", "--model", str(path), "--source", "replay:recordings/myo_readings_12548-1.xdf",
+    proc = cli("live", "--headless", "--model", str(path), "--source", "replay:recordings/myo_readings_12548-1.xdf",
                 "--speed", "max", "--seconds", "2", "--no-shapley")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "that the model does not know" in proc.stderr and "fist" in proc.stderr
 
 
-def test_live_log_is_a_safe_output(tmp_path):
+def test_live_log_is_a_safe_output(tmp_path, cli):
     log = tmp_path / "d.jsonl"
     log.write_text("earlier session\n")
     base = ["live", "--headless", "--source", "replay:recordings/myo_readings_12548-1.xdf", "--speed", "max",
             "--seconds", "1", "--no-shapley"]
-    proc = _run(*base, "--log", str(log))
+    proc = cli(*base, "--log", str(log))
     assert proc.returncode == 2 and "exists" in proc.stderr and log.read_text() == "earlier session\n"
-    proc = _run(*base, "--log", "recordings/myo_readings_12548-1.xdf", "--overwrite")
+    proc = cli(*base, "--log", "recordings/myo_readings_12548-1.xdf", "--overwrite")
     assert proc.returncode == 2 and "also an input" in proc.stderr
-    proc = _run(*base, "--log", str(log), "--overwrite")
+    proc = cli(*base, "--log", str(log), "--overwrite")
     assert proc.returncode == 0, proc.stderr
     assert log.read_text().startswith('{"classes"')
 
@@ -78,16 +78,16 @@ def test_unreachable_display_is_exit_2_not_134():
     assert proc.returncode == 2 and "cannot open a window on display ':97'" in proc.stderr
 
 
-def test_live_on_a_recording_shorter_than_a_window_says_so(tmp_path):
+def test_live_on_a_recording_shorter_than_a_window_says_so(tmp_path, cli):
     from myoxai.io import write_recording
 
     path = tmp_path / "short.xdf"
     write_recording(path, Recording(np.zeros((30, 8), np.float32), np.arange(30) / 200.0, 200.0))
-    proc = _run("live", "--headless", "--source", f"replay:{path}", "--speed", "max", "--no-shapley")
+    proc = cli("live", "--headless", "--source", f"replay:{path}", "--speed", "max", "--no-shapley")
     assert proc.returncode == 2 and "less than one 50-sample window" in proc.stderr, proc.stderr
 
 
-def test_live_from_a_missing_dongle_is_one_line():
-    proc = _run("live", "--headless", "--source", "myo:/dev/ttyNOPE", "--seconds", "2", "--no-shapley")
+def test_live_from_a_missing_dongle_is_one_line(cli):
+    proc = cli("live", "--headless", "--source", "myo:/dev/ttyNOPE", "--seconds", "2", "--no-shapley")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
     assert "cannot open /dev/ttyNOPE" in proc.stderr
