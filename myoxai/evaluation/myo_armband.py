@@ -152,8 +152,7 @@ def _inputs(model: Any, data: WindowSet) -> np.ndarray:
 
 
 def _build(name: str, n_classes: int, config: SignalConfig, seed: int) -> Any:
-    kwargs = {"window": config.window} if name == "scatnet" else {}
-    return build_model(name, n_classes, seed=seed, **kwargs)
+    return build_model(name, n_classes, seed=seed, config=config)
 
 
 def pretrain(name: str, data: WindowSet, config: SignalConfig, settings: TrainSettings,

@@ -25,7 +25,7 @@ Public API
 - ``save_model(model, path, class_names, config, training, metrics)`` /
   ``load_model(path, expect_config=DEFAULT_CONFIG)`` — safetensors + JSON, never pickle; loading
   refuses a signal-config mismatch with ``MyoxaiError`` (``expect_config=None``: the file's own config,
-  which ``model_signal_config(model)`` returns).
+  which ``model_signal_config(model)`` returns; ``check_model_config`` refuses running it on another).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from myoxai.models.base import SPECTROGRAM, WINDOW, ElectrodeStandardizer, MyoMo
 from myoxai.models.convnets import AllConvNet, SpectrogramConvNet
 from myoxai.models.lda import LdaBaseline
 from myoxai.models.lstm_fin import FIN_TARGETS, LstmFin
-from myoxai.models.persist import load_model, model_signal_config, save_model
+from myoxai.models.persist import check_model_config, load_model, model_signal_config, save_model
 from myoxai.models.registry import (
     MODEL_NAMES,
     MODELS,
@@ -65,6 +65,7 @@ __all__ = [
     "SpectrogramConvNet",
     "TrainSettings",
     "build_model",
+    "check_model_config",
     "input_args",
     "load_model",
     "model_input",

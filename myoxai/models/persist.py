@@ -84,6 +84,29 @@ def model_signal_config(model: Any) -> SignalConfig:
     return DEFAULT_CONFIG
 
 
+def check_model_config(model: Any, config: SignalConfig) -> None:
+    """Refuse running ``model`` on windows of ``config`` when it was trained with another signal config.
+
+    The engine calls it at start and on every swap, so a model loaded into a running app, a
+    recalibrated or wizard-made one, is refused with one message that says what to do. A model
+    built in code (no file description) records no config and is taken at its word.
+    """
+    from myoxai.config import signal_config_name
+
+    if not isinstance(getattr(model, "description", None), dict):
+        return
+    theirs = model_signal_config(model)
+    if theirs.fingerprint() == config.fingerprint():
+        return
+
+    def name(c: SignalConfig) -> str:
+        return f"{signal_config_name(c) or 'unnamed'} ({c.window}-sample windows every {c.step})"
+
+    raise MyoxaiError(f"the model was trained for the signal config {name(theirs)} but the engine runs {name(config)}; "
+                      "start myoxai live with this model (--model FILE: the engine then uses its config) or retrain "
+                      "it for the running config (myoxai train --signal NAME)")
+
+
 MAX_PARAMETERS = 50_000_000
 """Most weights a model file may declare (the largest myoxai model has about 0.3 M)."""
 
