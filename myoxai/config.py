@@ -59,6 +59,8 @@ class SignalConfig:
                 f"invalid signal config: window={self.window}, nperseg={self.nperseg}, "
                 f"noverlap={self.noverlap}; need window >= nperseg > noverlap"
             )
+        if not 1 <= self.step <= self.window:
+            raise MyoxaiError(f"invalid signal config: step={self.step} must lie between 1 and window={self.window}")
         if not 0 <= self.highpass_hz < self.fs / 2:
             raise MyoxaiError(f"high-pass {self.highpass_hz} Hz must lie between 0 (no high-pass) and fs/2")
 
@@ -100,3 +102,29 @@ class SignalConfig:
 DEFAULT_CONFIG = SignalConfig()
 # Côté-Allard et al. (TNSRE 2019) on the Myo Armband dataset: 260 ms windows every 25 ms, no high-pass.
 MYO_ARMBAND_PAPER_CONFIG = SignalConfig(highpass_hz=0.0, window=52, step=5)
+# Issue 23, controller delay: shorter windows every 25 ms, same filter and spectrogram (10 Hz bins);
+# the models take their frame count from the config (3 frames at 200 ms, 2 at 150 ms). docs/live.md
+# "Controller delay" has the selection between them.
+SHORT_200_CONFIG = SignalConfig(window=40, step=5)
+SHORT_150_CONFIG = SignalConfig(window=30, step=5)
+
+SIGNAL_CONFIGS: dict[str, SignalConfig] = {
+    "default": DEFAULT_CONFIG,
+    "paper": MYO_ARMBAND_PAPER_CONFIG,
+    "short-200": SHORT_200_CONFIG,
+    "short-150": SHORT_150_CONFIG,
+}
+"""The named signal configs (``--signal NAME``); a model file records the config itself, not the name."""
+
+
+def signal_config(name: str) -> SignalConfig:
+    """The named signal config; an unknown name is a ``MyoxaiError`` listing the known ones."""
+    if name not in SIGNAL_CONFIGS:
+        raise MyoxaiError(f"unknown signal config {name!r}; choose one of {', '.join(SIGNAL_CONFIGS)}")
+    return SIGNAL_CONFIGS[name]
+
+
+def signal_config_name(config: SignalConfig) -> str | None:
+    """The name of ``config`` in ``SIGNAL_CONFIGS`` (by fingerprint), or None for an unnamed config."""
+    fp = config.fingerprint()
+    return next((name for name, c in SIGNAL_CONFIGS.items() if c.fingerprint() == fp), None)

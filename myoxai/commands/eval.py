@@ -22,6 +22,7 @@ HELP = ("evaluate models on the long-term dataset, myo-readings or the Myo Armba
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``myoxai eval`` options, added to its subcommand parser."""
     from myoxai.cliargs import int_list_arg, name_list, positive_int, seed_list
+    from myoxai.config import SIGNAL_CONFIGS
 
     parser.add_argument("--dataset", required=True, choices=("kanoga", "myo-readings", "myo-armband", "recordings",
                                                              "libemg"),
@@ -57,9 +58,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--incremental-every", type=positive_int, default=1,
                         help="inter-day: evaluate the incremental upper bound on every k-th test day (and the last)")
     armband = parser.add_argument_group("myo-armband (inter-subject: pre-train on 19 people, calibrate 17 new ones)")
-    armband.add_argument("--signal", choices=("default", "paper"), default="default",
+    armband.add_argument("--signal", choices=tuple(SIGNAL_CONFIGS), default="default",
                          help="default: 15 Hz high-pass, 50-sample windows every 10; paper: Côté-Allard et al.'s "
-                         "260 ms (52) windows every 25 ms (5), no high-pass")
+                         "260 ms (52) windows every 25 ms (5), no high-pass; short-200/short-150: 40/30-sample "
+                         "windows every 5 (myoxai.config.SIGNAL_CONFIGS)")
     armband.add_argument("--align", type=name_list, default=["off"], help="electrode alignment by circular shift: "
                          "off, on (from labeled calibration), unlabeled (from the calibration's energy profile), or a "
                          "comma list such as off,on,unlabeled (measured side by side)")

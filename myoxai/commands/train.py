@@ -11,6 +11,8 @@ HELP = "train a gesture classifier (spectrogram-convnet, allconvnet, lstm-fin, l
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``myoxai train`` options, added to its subcommand parser."""
+    from myoxai.config import SIGNAL_CONFIGS
+
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--data", help="a labeled recording (.xdf with markers, a myo-readings "
                         "session folder) or kanoga:ROOT for the long-term dataset")
@@ -28,6 +30,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, metavar="MODEL", help="output model file (.safetensors; "
                         "never replaces an input, nor an existing file without --overwrite)")
     parser.add_argument("--overwrite", action="store_true", help="replace MODEL if it exists")
+    parser.add_argument("--signal", choices=tuple(SIGNAL_CONFIGS), default="default",
+                        help="the signal config to window the data with and record in the model (default: default, "
+                        "50-sample windows every 10; short-200/short-150: 40/30 samples every 5); myoxai live runs "
+                        "a model with the config it records")
     parser.add_argument("--epochs", type=int, default=30, help="maximum epochs (early stopping usually ends sooner)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=thread_count, default=1, help="torch threads")
@@ -40,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from myoxai.config import DEFAULT_CONFIG
+    from myoxai.config import signal_config
     from myoxai.errors import MyoxaiError
     from myoxai.evaluation import parse_int_list
     from myoxai.evaluation.data import kanoga_windows, recording_windows
@@ -53,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
         raise MyoxaiError(f"--model {args.model!r}: choose one of {', '.join(MODEL_NAMES)}")
     if args.epochs < 1 or args.threads < 1:
         raise MyoxaiError("--epochs and --threads must be at least 1")
+    config = signal_config(args.signal)
     if args.pretrain:
         check_output(args.out, overwrite=args.overwrite, inputs=[args.pretrain.partition(":")[2]])
         return _pretrain(args)
@@ -64,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         root = Path(args.data[len("kanoga:"):]).expanduser()
         subjects = parse_int_list(args.subjects, "subjects") or [1]
         days = parse_int_list(args.days, "days") or [1]
-        data = kanoga_windows(root, subjects, days, DEFAULT_CONFIG)
+        data = kanoga_windows(root, subjects, days, config)
         described = {"source": "kanoga", "root": str(root), "subjects": subjects, "days": days}
     else:
         from myoxai.io.open import open_recording
@@ -72,14 +79,14 @@ def run(args: argparse.Namespace) -> int:
         if args.subjects or args.days:
             raise MyoxaiError("--subjects/--days apply to --data kanoga:ROOT only")
         rec = open_recording(args.data)
-        check_signal_fits(rec.fs, rec.n_channels, DEFAULT_CONFIG, str(args.data))
-        data = recording_windows(rec, DEFAULT_CONFIG)
+        check_signal_fits(rec.fs, rec.n_channels, config, str(args.data))
+        data = recording_windows(rec, config)
         described = {"source": str(args.data), "duration_s": round(rec.duration, 2)}
     counts = np.bincount(data.y, minlength=len(data.class_names))
     if np.count_nonzero(counts) < 2:
         raise MyoxaiError(f"{args.data}: training needs at least two labeled classes; found {np.count_nonzero(counts)}")
     settings = TrainSettings(epochs=args.epochs, seed=args.seed, threads=args.threads, progress=not args.no_progress)
-    model, report = fit_fresh(args.model, data, settings)
+    model, report = fit_fresh(args.model, data, settings, config=config)
     described.update({"n_windows": len(data), "windows_per_class": counts.tolist(), "settings": settings.to_dict()})
     metrics = {k: v for k, v in report.items() if k in ("val_accuracy", "best_val_loss", "best_epoch", "epochs_run")}
     if "fin" in report:
@@ -89,8 +96,8 @@ def run(args: argparse.Namespace) -> int:
         from myoxai.live.drift_reference import reference_for_model
 
         model.class_names = tuple(data.class_names)
-        reference = reference_for_model(model, data.spec, seed=args.seed).to_dict()
-    out = save_model(model, args.out, data.class_names, DEFAULT_CONFIG, training=described, metrics=metrics,
+        reference = reference_for_model(model, data.spec, config, seed=args.seed).to_dict()
+    out = save_model(model, args.out, data.class_names, config, training=described, metrics=metrics,
                      drift_reference=reference, overwrite=args.overwrite,
                      inputs=(data_path,))
     val = f", validation accuracy {100 * metrics['val_accuracy']:.1f} %" if "val_accuracy" in metrics else ""
@@ -111,6 +118,8 @@ def _pretrain(args: argparse.Namespace) -> int:
 
     dataset, _, root_text = args.pretrain.partition(":")
     root = Path(root_text).expanduser()
+    if args.signal != "default":
+        raise MyoxaiError("--signal applies to --data; --pretrain makes a source for the default config's wizard")
     if dataset not in ("myo-armband", "kanoga") or not root_text:
         raise MyoxaiError(f"--pretrain {args.pretrain!r}: use myo-armband:ROOT or kanoga:ROOT")
     if not root.exists():

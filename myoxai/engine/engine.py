@@ -60,7 +60,7 @@ class Engine(ThreadOwner):
     model:
         A ``myoxai.models`` model (its ``input_kind`` selects spectrograms or windows).
     config:
-        Signal config; must match the model's (checked by ``load_model``).
+        Signal config; must match the model's (``myoxai.models.check_model_config``: at start and on every swap).
     explain:
         Attribute every decision to the electrodes (False: probabilities only).
     explainer:
@@ -119,6 +119,9 @@ class Engine(ThreadOwner):
 
     # -- model management ------------------------------------------------------------------------
     def _make_active(self, model: Model, origin: str) -> ActiveModel:
+        from myoxai.models import check_model_config  # pulls in torch, like the explainers
+
+        check_model_config(model, self.config)
         explainer = None
         if self.explain:
             if self.explainer is None:  # imported here: the explainers pull in torch

@@ -157,8 +157,7 @@ _MODEL_ARGS: dict[str, dict[str, Any]] = {"ring-tower": {"log_input": True}}
 
 
 def _build(name: str, n_classes: int, config: SignalConfig, seed: int) -> Any:
-    kwargs = {"window": config.window} if name == "scatnet" else dict(_MODEL_ARGS.get(name, {}))
-    return build_model(name, n_classes, seed=seed, **kwargs)
+    return build_model(name, n_classes, seed=seed, config=config, **_MODEL_ARGS.get(name, {}))
 
 
 def pretrain(name: str, data: WindowSet, config: SignalConfig, settings: TrainSettings,

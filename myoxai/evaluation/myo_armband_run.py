@@ -88,7 +88,7 @@ def armband_contexts(root: Path, models: list[str], ks: tuple[int, ...], align: 
                      epochs: int, seeds: list[int], threads: int, participants: list[str] | None = None,
                      cross_dataset: Path | None = None, cache: Path | None = None) -> list[GridContext]:
     """One ``GridContext`` per run seed for the Myo Armband grid (typed settings, checked)."""
-    from myoxai.config import DEFAULT_CONFIG, MYO_ARMBAND_PAPER_CONFIG
+    from myoxai.config import signal_config
     from myoxai.evaluation.data import unit_hash
     from myoxai.models import TrainSettings
 
@@ -100,7 +100,7 @@ def armband_contexts(root: Path, models: list[str], ks: tuple[int, ...], align: 
     if any(k < 1 or k > ma.N_CYCLES for k in ks):
         raise MyoxaiError("--trials-per-gesture: round 1 has 4 cycles; choose values in 1-4")
     check_participants(root)
-    config = {"default": DEFAULT_CONFIG, "paper": MYO_ARMBAND_PAPER_CONFIG}[signal]
+    config = signal_config(signal)
     base = ArmbandSettings(models=models, trials_per_gesture=ks, align=tuple(align),
                            pretrain=TrainSettings(epochs=epochs, patience=3, lr_patience=1),
                            participants=participants, cross_dataset=cross_dataset, cache=cache, config=config)

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from myoxai.config import DEFAULT_CONFIG
+from myoxai.config import DEFAULT_CONFIG, SignalConfig
 from myoxai.dsp.features import KANOGA_TD_AR, TD_AR_REST, FeatureSet
 from myoxai.errors import MyoxaiError
 from myoxai.evaluation.cells import Cell, GridContext, derive_seed, memo
@@ -44,8 +44,8 @@ def lda_features(dataset: str) -> FeatureSet:
 
 
 def fit_fresh(name: str, data: WindowSet, settings: TrainSettings, within_day: bool = False,
-              dataset: str = "") -> tuple[AnyModel, dict[str, Any]]:
-    """Train a new model of ``name`` on ``data`` with its recipe (``myoxai.models.recipes``).
+              dataset: str = "", config: SignalConfig = DEFAULT_CONFIG) -> tuple[AnyModel, dict[str, Any]]:
+    """Train a new model of ``name`` on ``data`` (windows of ``config``) with its recipe (``myoxai.models.recipes``).
 
     The recipe gives the architecture arguments and augmentation (none ``within_day``: the model is
     scored in the session it was trained in); ``settings`` keeps the epochs, seed and threads of the
@@ -59,7 +59,7 @@ def fit_fresh(name: str, data: WindowSet, settings: TrainSettings, within_day: b
     args, rs = recipe(name, within_day=within_day)
     if name == "lda":
         args = {**args, "feature_set": lda_features(dataset)}
-    model = build_model(name, len(data.class_names), seed=settings.seed, **args)
+    model = build_model(name, len(data.class_names), seed=settings.seed, config=config, **args)
     if args:
         settings = replace(rs, epochs=settings.epochs, seed=settings.seed, threads=settings.threads,
                            progress=settings.progress)

@@ -248,7 +248,7 @@ class MainWindow(QtWidgets.QMainWindow):
         path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Load model", "", "Models (*.safetensors)")
         if path:
             try:
-                self.use_model(load_model(path), None, origin=Path(path).name)
+                self.use_model(load_model(path, expect_config=None), None, origin=Path(path).name)
             except MyoxaiError as exc:
                 self._error(exc)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from myoxai.config import DEFAULT_CONFIG
+from myoxai.config import DEFAULT_CONFIG, SignalConfig
 from myoxai.engine.active import model_class_names
 from myoxai.engine.engine import Engine, Model
 from myoxai.engine.postprocess import DEFAULT_VOTE
@@ -27,11 +27,11 @@ READ_AHEAD_SAMPLES = 20_000
 
 
 def open_live_source(spec: str | None, speed: float = 1.0, loop: bool = True,
-                     chunk: int | None = None) -> tuple[Any, bool, str]:
+                     chunk: int | None = None, config: SignalConfig = DEFAULT_CONFIG) -> tuple[Any, bool, str]:
     """(source, highpass, description) for a source spec; ``None`` or ``"bundled"`` = the bundled demo replay.
 
     ``highpass`` is False only for replays of recordings that say they are already high-passed
-    with the pipeline's filter (the long-term dataset), so nothing is filtered twice.
+    with the pipeline's (``config``'s) filter (the long-term dataset), so nothing is filtered twice.
     """
     from myoxai.sources import open_source
     from myoxai.sources.replay import ReplaySource
@@ -46,12 +46,17 @@ def open_live_source(spec: str | None, speed: float = 1.0, loop: bool = True,
                 "bundled recording (held-out part, looped)")
     src = open_source(spec, speed=speed, loop=loop, chunk=chunk, queue_chunks=ahead)
     rec = getattr(src, "recording", None)
-    highpass = rec is None or rec.meta.get("highpass_hz") != DEFAULT_CONFIG.highpass_hz
+    highpass = rec is None or rec.meta.get("highpass_hz") != config.highpass_hz
     return src, highpass, spec
 
 
-def load_live_model(path: str | Path | None, progress: Callable[[float, str], None] | None = None) -> Any:
-    """The model to run: ``path``, else the bundled demo model (trained now if it is missing)."""
+def load_live_model(path: str | Path | None, progress: Callable[[float, str], None] | None = None,
+                    expect_config: SignalConfig | None = DEFAULT_CONFIG) -> Any:
+    """The model to run: ``path``, else the bundled demo model (trained now if it is missing).
+
+    ``expect_config=None`` accepts any signal config the file records (the engine then runs with
+    it: ``build_engine``); commands that process data with the default config keep the default check.
+    """
     from myoxai.live.bundled import BUNDLED_MODEL, train_bundled_model
     from myoxai.models import load_model
 
@@ -59,7 +64,7 @@ def load_live_model(path: str | Path | None, progress: Callable[[float, str], No
         if not BUNDLED_MODEL.exists():
             train_bundled_model(BUNDLED_MODEL, progress=progress)
         path = BUNDLED_MODEL
-    return load_model(path)
+    return load_model(path, expect_config=expect_config)
 
 
 @dataclass(frozen=True)
@@ -129,13 +134,16 @@ def build_engine(options: EngineOptions, model: Model | None = None) -> tuple[En
     a change of gestures and are closed when the engine stops.
     """
     from myoxai.engine.sinks import DecisionLog, LslDecisionOutlet
+    from myoxai.models import model_signal_config
 
     if model is None:
-        model = load_live_model(options.model)
-    source, highpass, desc = open_live_source(options.source, options.speed, loop=options.loop, chunk=options.chunk)
+        model = load_live_model(options.model, expect_config=None)
+    config = model_signal_config(model)  # the engine windows the signal the way the model was trained
+    source, highpass, desc = open_live_source(options.source, options.speed, loop=options.loop, chunk=options.chunk,
+                                              config=config)
     if hasattr(source, "match_classes"):  # a labelled replay: gestures matched to the model's by name
         source.match_classes(model_class_names(model, model.n_classes))
-    engine = Engine(source, model, explain=options.explain, vote=options.vote, threshold=options.threshold,
+    engine = Engine(source, model, config, explain=options.explain, vote=options.vote, threshold=options.threshold,
                     buffer_minutes=options.buffer_minutes, highpass=highpass, drift=options.drift)
     try:
         if options.log:

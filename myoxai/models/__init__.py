@@ -2,7 +2,8 @@
 
 Public API
 ----------
-- ``build_model(name, n_classes, seed=None, **kwargs)`` — a fresh model by name, one of ``MODEL_NAMES``:
+- ``build_model(name, n_classes, seed=None, config=None, **kwargs)`` — a fresh model by name, one of ``MODEL_NAMES``
+  (its input shape from ``config``: ``input_args``):
   ``"spectrogram-convnet"`` (``SpectrogramConvNet``), ``"allconvnet"`` (``AllConvNet``, the light
   default live model, with ``freeze_early_layers()`` for transfer learning), ``"lstm-fin"``
   (``LstmFin``), ``"lda"`` (``LdaBaseline``, time-domain features) and ``"scatnet"`` (``ScatNet``,
@@ -23,7 +24,8 @@ Public API
   stopping, ReduceLROnPlateau, fixed seed, bounded threads; returns a report dict.
 - ``save_model(model, path, class_names, config, training, metrics)`` /
   ``load_model(path, expect_config=DEFAULT_CONFIG)`` — safetensors + JSON, never pickle; loading
-  refuses a signal-config mismatch with ``MyoxaiError``.
+  refuses a signal-config mismatch with ``MyoxaiError`` (``expect_config=None``: the file's own config,
+  which ``model_signal_config(model)`` returns; ``check_model_config`` refuses running it on another).
 """
 
 from __future__ import annotations
@@ -32,12 +34,13 @@ from myoxai.models.base import SPECTROGRAM, WINDOW, ElectrodeStandardizer, MyoMo
 from myoxai.models.convnets import AllConvNet, SpectrogramConvNet
 from myoxai.models.lda import LdaBaseline
 from myoxai.models.lstm_fin import FIN_TARGETS, LstmFin
-from myoxai.models.persist import load_model, save_model
+from myoxai.models.persist import check_model_config, load_model, model_signal_config, save_model
 from myoxai.models.registry import (
     MODEL_NAMES,
     MODELS,
     AnyModel,
     build_model,
+    input_args,
     model_input,
     predict,
     predict_logits,
@@ -62,8 +65,11 @@ __all__ = [
     "SpectrogramConvNet",
     "TrainSettings",
     "build_model",
+    "check_model_config",
+    "input_args",
     "load_model",
     "model_input",
+    "model_signal_config",
     "predict",
     "predict_logits",
     "predict_proba",

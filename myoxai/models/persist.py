@@ -10,7 +10,7 @@ import numpy as np
 
 from myoxai.config import DEFAULT_CONFIG, SignalConfig
 from myoxai.errors import MyoxaiError
-from myoxai.io.model_files import read_model_file, write_model_file
+from myoxai.io.model_files import check_description, read_model_file, write_model_file
 from myoxai.models.registry import MODELS, AnyModel, build_model
 
 
@@ -56,7 +56,8 @@ def load_model(path: str | Path, expect_config: SignalConfig | None = DEFAULT_CO
     """Rebuild a saved model; refuses non-myoxai files, pickles and signal-config mismatches.
 
     The returned model is in eval mode and carries ``class_names`` and ``description`` (the
-    file's JSON) as attributes.
+    file's JSON) as attributes. ``expect_config=None`` accepts the file's own signal config
+    (``model_signal_config`` then says which): for the live engine, which runs with it.
     """
     arrays, desc = read_model_file(path, expect_config)
     name = desc.get("architecture")
@@ -69,10 +70,41 @@ def load_model(path: str | Path, expect_config: SignalConfig | None = DEFAULT_CO
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         detail = " ".join(str(exc).split())[:300]  # torch's messages span lines; ours is one
         raise MyoxaiError(f"{path}: weights do not fit the {name} architecture ({detail})") from exc
-    _check_runs(path, model, expect_config or DEFAULT_CONFIG)
+    _check_runs(path, model, expect_config or check_description(Path(path), desc))
     model.class_names = tuple(desc["class_names"])
     model.description = desc
     return model
+
+
+def model_signal_config(model: Any) -> SignalConfig:
+    """The signal config ``model`` was trained with: its file's, or the default for a model never saved."""
+    desc = getattr(model, "description", None)
+    if isinstance(desc, dict) and isinstance(desc.get("signal_config"), dict):
+        return SignalConfig.from_dict(desc["signal_config"])
+    return DEFAULT_CONFIG
+
+
+def check_model_config(model: Any, config: SignalConfig) -> None:
+    """Refuse running ``model`` on windows of ``config`` when it was trained with another signal config.
+
+    The engine calls it at start and on every swap, so a model loaded into a running app, a
+    recalibrated or wizard-made one, is refused with one message that says what to do. A model
+    built in code (no file description) records no config and is taken at its word.
+    """
+    from myoxai.config import signal_config_name
+
+    if not isinstance(getattr(model, "description", None), dict):
+        return
+    theirs = model_signal_config(model)
+    if theirs.fingerprint() == config.fingerprint():
+        return
+
+    def name(c: SignalConfig) -> str:
+        return f"{signal_config_name(c) or 'unnamed'} ({c.window}-sample windows every {c.step})"
+
+    raise MyoxaiError(f"the model was trained for the signal config {name(theirs)} but the engine runs {name(config)}; "
+                      "start myoxai live with this model (--model FILE: the engine then uses its config) or retrain "
+                      "it for the running config (myoxai train --signal NAME)")
 
 
 MAX_PARAMETERS = 50_000_000

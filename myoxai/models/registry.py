@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import numpy as np
 import torch
 
+from myoxai.config import SignalConfig
 from myoxai.dsp.processor import WindowBatch
 from myoxai.models.base import SPECTROGRAM, MyoModel
 from myoxai.models.convnets import AllConvNet, SpectrogramConvNet
@@ -22,12 +24,34 @@ MODEL_NAMES = tuple(MODELS)
 AnyModel = MyoModel | LdaBaseline  # any model the registry builds (not the engine's structural ``Model``)
 
 
-def build_model(name: str, n_classes: int, seed: int | None = None, **kwargs: Any) -> AnyModel:
-    """A fresh, untrained model by registry name; ``seed`` makes its initial weights reproducible."""
+def input_args(name: str, config: SignalConfig) -> dict[str, Any]:
+    """The constructor arguments of model ``name`` that fix its input shape, read from ``config``.
+
+    Spectrogram models take the frame count (and the ring-tower the frequency bins), window models
+    the window length; a model with none of them (LDA) gets nothing.
+    """
+    shape = {"in_frames": config.n_frames, "n_freqs": config.n_freqs, "window": config.window}
+    accepted = inspect.signature(MODELS[name]).parameters
+    return {k: v for k, v in shape.items() if k in accepted}
+
+
+def build_model(name: str, n_classes: int, seed: int | None = None, config: SignalConfig | None = None,
+                **kwargs: Any) -> AnyModel:
+    """A fresh, untrained model by registry name; ``seed`` makes its initial weights reproducible.
+
+    With ``config`` the input-shape arguments (``input_args``) come from it; without, the
+    constructor's defaults (the default config's 4 frames × 10 bins, 50 samples) or ``kwargs``.
+    """
     if name not in MODELS:
         from myoxai.errors import MyoxaiError
 
         raise MyoxaiError(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}")
+    if config is not None:
+        shape = input_args(name, config)
+        clash = {k: (kwargs[k], v) for k, v in shape.items() if k in kwargs and kwargs[k] != v}
+        if clash:
+            raise ValueError(f"{name}: arguments {clash} (given, config) disagree with the signal config")
+        kwargs = {**kwargs, **shape}
     if seed is None:
         return MODELS[name](n_classes, **kwargs)
     with torch.random.fork_rng(devices=[]):

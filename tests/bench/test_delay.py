@@ -10,6 +10,8 @@ import pytest
 from myoxai.bench.delay import spliced_streams, stream_delays
 from myoxai.cli import main
 
+from conftest import one_line_error
+
 
 def _proba(ends: np.ndarray, switch_end: int) -> np.ndarray:
     p = np.zeros((len(ends), 3))
@@ -50,3 +52,21 @@ def test_bench_delay_on_real_data(kanoga_root, tmp_path):
     assert res["delay.ring-tower.vote1.median"]["params"]["streams"] == 21
     assert res["delay.ring-tower.vote1.median"]["value"] <= res["delay.ring-tower.vote5.median"]["value"]
     assert 0 <= res["delay.ring-tower.vote5.rt_accuracy"]["value"] <= 1
+
+
+def test_an_unknown_signal_config_is_one_line(capsys, tmp_path):
+    one_line_error(capsys, ["bench", "delay", "--root", str(tmp_path), "--signal", "default,short"],
+                   "unknown signal config 'short'", "short-150")
+
+
+@pytest.mark.timeout(600)
+def test_bench_delay_measures_signal_configs_side_by_side(kanoga_root, tmp_path):
+    out = tmp_path / "d.json"
+    assert main(["bench", "delay", "--root", str(kanoga_root), "--subjects", "1", "--models", "allconvnet",
+                 "--votes", "1", "--epochs", "2", "--signal", "default,short-150", "--json", str(out)]) == 0
+    res = {r["name"]: r for r in json.loads(out.read_text())["benchmarks"]}
+    short, default = res["delay.short-150.allconvnet.vote1.median"], res["delay.allconvnet.vote1.median"]
+    assert short["params"]["signal"] == "short-150" and default["params"]["signal"] == "default"
+    assert short["params"]["streams"] == default["params"]["streams"] == 21
+    # delays are whole steps after the first window that reaches the onset: (end - 1 - onset) / fs
+    assert (default["value"] * 200 / 1000 + 1) % 10 == 0 and (short["value"] * 200 / 1000 + 1) % 5 == 0
