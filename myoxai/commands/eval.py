@@ -148,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from myoxai import __version__
-    from myoxai.config import DEFAULT_CONFIG
+    from myoxai.config import SIGNAL_CONFIGS
     from myoxai.errors import MyoxaiError
     from myoxai.evaluation.executor import run_grid
     from myoxai.evaluation.metrics import summarize, summary_markdown
@@ -207,7 +207,8 @@ def run(args: argparse.Namespace) -> int:
         table = summary_markdown(summary, stats)
     mode = "scheduler" if args.scheduler else "workers" if args.workers else "sequential"
     command = {k: v for k, v in vars(args).items() if not k.startswith("_")}
-    out = {"myoxai": __version__, "code": result.code, "command": command, "signal_config": DEFAULT_CONFIG.to_dict(),
+    out = {"myoxai": __version__, "code": result.code, "command": command,
+           "signal_config": SIGNAL_CONFIGS[opts.signal].to_dict(),
            "settings": grid.contexts[0].settings_key, "seeds": opts.seeds, "seconds": round(result.wall_seconds, 1),
            "execution": {"mode": mode, "workers": result.workers, "scheduler": args.scheduler,
                          "dashboard": result.dashboard, "startup_seconds": round(result.startup_seconds, 2),

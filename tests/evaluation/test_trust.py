@@ -201,6 +201,22 @@ def test_myo_armband_readme_lda_reproduces_the_published_baseline(myo_armband_ro
     assert abs(100 * rows["lda-k4"]["accuracy"] - 98.2) < 0.5
 
 
+def test_the_report_names_the_signal_config_the_run_used(myo_armband_root, tmp_path):
+    """``--signal paper`` (52/5 windows, no high-pass) is what the JSON says, not the app's default."""
+    import json
+
+    from myoxai.cli import main
+    from myoxai.config import SIGNAL_CONFIGS
+
+    out = tmp_path / "paper.json"
+    assert main(["eval", "--dataset", "myo-armband", "--root", str(myo_armband_root), "--protocol", "inter-subject",
+                 "--models", "lda", "--trials-per-gesture", "1", "--participants", "Female0", "--signal", "paper",
+                 "--json", str(out), "--no-progress"]) == 0
+    report = json.loads(out.read_text())
+    assert report["signal_config"] == SIGNAL_CONFIGS["paper"].to_dict() != SIGNAL_CONFIGS["default"].to_dict()
+    assert report["signal_config"]["window"] == 52 and report["signal_config"]["highpass_hz"] == 0
+
+
 # ---------------------------------------------------------------- drift validation
 def test_within_subject_spearman_beside_the_confidence_baseline():
     from myoxai.evaluation.drift_validation import within_subject
