@@ -21,7 +21,9 @@ one group per day, so no held-out trial shares a window with training); those tr
 safeguard's source validation, so it is measured on windows no step ever trained on. A calibration
 day is refused as a test day. Every record carries accuracy, balanced accuracy and macro-F1, and
 its calibration days (``train.days``; ``train.variant`` "fixed" for day 1 alone, "fixed-days1+2"
-otherwise, so tables and statistics never pool two calibrations).
+otherwise, so tables and statistics never pool two calibrations). ``--pretrain others`` starts the
+calibration from a model pre-trained on the root's other subjects (``myoxai.evaluation.pretrain_others``;
+``train.pretrain``, variant "fixed+others").
 
 Each subject-day (participant-session) is one cell (``kanoga_cells``, ``myo_readings_cells``) that
 ``myoxai eval --adapt`` runs through ``myoxai.evaluation.executor``. Methods that carry state from
@@ -157,14 +159,16 @@ def run_methods(model: Any, source: SourceData, x_adapt: np.ndarray, y_adapt: np
 
 
 def train_calibration_model(x: np.ndarray, y: np.ndarray, groups: np.ndarray, n_classes: int,
-                            settings: AdaptEvalSettings, description: dict[str, Any]) -> tuple[Any, SourceData]:
+                            settings: AdaptEvalSettings, description: dict[str, Any],
+                            start: Callable[[], Any] | None = None) -> tuple[Any, SourceData]:
     """The labeled calibration model (validation on whole held-out groups) and its ``SourceData``.
 
     The source data's validation groups are exactly the ones the trainer held out, so the safeguard
     validates on windows the model never trained on. The calibration energy profile (of the
     training windows) is stored in the model's description. With ``settings.cache_dir`` the model
     is loaded from / saved to a file named by the recipe, the data (description and content hash),
-    the seed and the code fingerprint.
+    the seed and the code fingerprint. ``start`` gives the model to train from (a pre-trained one,
+    whose identity must then be in ``description``); by default a freshly built one.
     """
     import hashlib
     import json
@@ -182,8 +186,8 @@ def train_calibration_model(x: np.ndarray, y: np.ndarray, groups: np.ndarray, n_
         model = load_model(path)
         val_groups = np.asarray(model.description["training"]["val_groups"])
     else:
-        model = build_model(settings.model, n_classes, seed=settings.seed, **settings.model_args)
-        report = train_model(model, x.astype(np.float32), y, ts, groups=groups)
+        model = start() if start else build_model(settings.model, n_classes, seed=settings.seed, **settings.model_args)
+        report = train_model(model, x.astype(np.float32), y, ts, groups=groups)  # standardiser refitted here
         val_groups = np.asarray(report.get("val_groups", []))
         tr = ~np.isin(groups, val_groups)
         profile = quick.calibration_profile(x[tr]).tolist()
@@ -251,17 +255,24 @@ def _split_methods(methods: Sequence[str]) -> tuple[list[str], list[str]]:
     return [m for m in methods if m not in CROSS_DAY_METHODS], [m for m in methods if m in CROSS_DAY_METHODS]
 
 
-def calibration_variant(calibration_days: Sequence[int]) -> str:
-    """The records' ``train.variant``: "fixed" for day 1 alone (as before), "fixed-days1+2" for days 1 and 2."""
-    return "fixed" if list(calibration_days) == [1] else "fixed-days" + "+".join(str(d) for d in calibration_days)
+def calibration_variant(calibration_days: Sequence[int], pretrain: str = "none") -> str:
+    """The records' ``train.variant``: "fixed" for day 1 alone (as before), "fixed-days1+2" for days 1 and 2.
+
+    ``+others`` is appended after pre-training on the other subjects ("fixed+others").
+    """
+    days = "fixed" if list(calibration_days) == [1] else "fixed-days" + "+".join(str(d) for d in calibration_days)
+    return days if pretrain == "none" else f"{days}+{pretrain}"
 
 
 def kanoga_cells(subjects: Iterable[int], days: Iterable[int], methods: Sequence[str],
-                 splits: Sequence[str] = ("12",), calibration_days: Sequence[int] = (1,)) -> list[Cell]:
+                 splits: Sequence[str] = ("12",), calibration_days: Sequence[int] = (1,), pretrain: str = "none",
+                 available: Sequence[int] = ()) -> list[Cell]:
     """Inter-day adaptation on the long-term dataset, one cell per subject-day (see module docstring).
 
     The calibration model trains on every trial of ``calibration_days``; none of them may be a test day.
+    ``pretrain="others"`` pre-trains it on days 1-3 of the ``available`` subjects other than the scored one.
     """
+    from myoxai.evaluation.pretrain_others import PRETRAIN_DAYS, check_option, other_subjects
     from myoxai.io.kanoga import N_DAYS
 
     days, cal = sorted(days), sorted(set(calibration_days))
@@ -276,14 +287,19 @@ def kanoga_cells(subjects: Iterable[int], days: Iterable[int], methods: Sequence
                           f"{','.join(map(str, cal))}: the model trained on all {'its' if one else 'their'} trials); "
                           f"choose other test days{hint}")
     per_day, across = _split_methods(methods)
+    others = {s: other_subjects(available, s) for s in subjects} if check_option(pretrain) == "others" else {}
 
     def cell(s: int, ds: list[int], ms: list[str]) -> Cell:
         label = f"adapt kanoga s{s} day {ds[0]}" if len(ds) == 1 else f"adapt kanoga s{s} days {ds} {','.join(ms)}"
         label += f" (calibration days {','.join(map(str, cal))})" if cal != [1] else ""
-        return Cell(KANOGA_RUNNER, {"dataset": "kanoga", "protocol": "inter-day", "subject": s, "days": ds,
-                                    "methods": ms, "splits": list(splits), "calibration_days": cal},
-                    [[s, c] for c in cal] + [[s, d] for d in ds], label,
-                    seed_key={"dataset": "kanoga", "subject": s, "days": ds})
+        params = {"dataset": "kanoga", "protocol": "inter-day", "subject": s, "days": ds, "methods": ms,
+                  "splits": list(splits), "calibration_days": cal}
+        reads = [[s, c] for c in cal] + [[s, d] for d in ds]
+        if pretrain != "none":  # the pre-training subjects' days are read too (and hashed into the cell key)
+            params.update(pretrain=pretrain, pretrain_subjects=others[s])
+            reads += [[o, d] for o in others[s] for d in PRETRAIN_DAYS]
+            label += f" (pre-trained on subjects {','.join(map(str, others[s]))})"
+        return Cell(KANOGA_RUNNER, params, reads, label, seed_key={"dataset": "kanoga", "subject": s, "days": ds})
 
     return [c for s in subjects
             for c in ([cell(s, [d], per_day) for d in days] if per_day else []) + ([cell(s, days, across)] if across
@@ -321,13 +337,23 @@ def run_kanoga_cell(params: dict[str, Any], context: GridContext, seed: int) -> 
     root, subject = context.root, params["subject"]
     s = context.settings
     cal = list(params.get("calibration_days", [1]))
+    pretrain = params.get("pretrain", "none")
 
     def make(settings: AdaptEvalSettings) -> tuple:
-        x, y, groups = calibration_windows(root, subject, cal)
-        return train_calibration_model(x, y, groups, N_MOTIONS, settings, {"dataset": "kanoga", "subject": subject,
-                                                                            "days": cal, "trials": [1, 2, 3, 4]})
+        from myoxai.evaluation import pretrain_others as po
 
-    model, source = _calibration({"dataset": "kanoga", "subject": subject, "calibration_days": cal}, context, make)
+        x, y, groups = calibration_windows(root, subject, cal)
+        description = {"dataset": "kanoga", "subject": subject, "days": cal, "trials": [1, 2, 3, 4]}
+        start = None
+        if pretrain != "none":  # its identity (settings, subjects, days, data, code) names the calibration model
+            ident = po.identity(root, subject, params["pretrain_subjects"], settings)
+            description["pretrain"] = ident
+            start = lambda: po.starting_model(root, ident, N_MOTIONS, settings, kanoga_day)  # noqa: E731
+        return train_calibration_model(x, y, groups, N_MOTIONS, settings, description, start)
+
+    model, source = _calibration({"dataset": "kanoga", "subject": subject, "calibration_days": cal,
+                                  "pretrain": pretrain, "pretrain_subjects": params.get("pretrain_subjects")},
+                                 context, make)
     cell_settings = s  # recalibration seeded with the run seed, as in selection (see the module docstring)
     records: list[dict[str, Any]] = []
     timings: list[dict[str, Any]] = []
@@ -338,7 +364,9 @@ def run_kanoga_cell(params: dict[str, Any], context: GridContext, seed: int) -> 
             adapt_trials = [int(c) for c in split]
             a, t = kanoga_split(dd["trial"], split)  # recording order kept: motion-major, trial-minor
             base = {"dataset": "kanoga", "protocol": "inter-day", "subject": subject, "model": s.model,
-                    "train": {"variant": calibration_variant(cal), "days": cal, "trials": [1, 2, 3, 4]},
+                    "train": {"variant": calibration_variant(cal, pretrain), "days": cal, "trials": [1, 2, 3, 4],
+                              "pretrain": pretrain, **({"pretrain_subjects": params["pretrain_subjects"]}
+                                                       if pretrain != "none" else {})},
                     "test": {"day": day, "position": position_of_day(day),
                              "trials": [t for t in (1, 2, 3, 4) if t not in adapt_trials],
                              "adapt_trials": adapt_trials, "split": f"adapt T{split} / test others"}}

@@ -30,11 +30,12 @@ from myoxai.errors import MyoxaiError
 
 
 def calibration(record: dict[str, Any]) -> str:
-    """What the record's calibration model trained on, as text: "day 1", "days 1,2", "session 1"."""
+    """What the record's calibration model trained on, as text: "day 1", "days 1,2", "day 1 + others", "session 1"."""
     train = record.get("train", {})
     if "days" in train:
         days = list(train["days"])
-        return f"{'day' if len(days) == 1 else 'days'} {','.join(map(str, days))}"
+        pre = f" + {train['pretrain']}" if train.get("pretrain", "none") != "none" else ""  # never pooled
+        return f"{'day' if len(days) == 1 else 'days'} {','.join(map(str, days))}{pre}"
     return f"session {train['session']}" if "session" in train else "-"
 
 

@@ -40,6 +40,7 @@ class EvalOptions:
     adapt: list[str] = field(default_factory=lambda: ["none"])
     splits: list[str] = field(default_factory=lambda: ["12"])
     calibration_days: list[int] = field(default_factory=lambda: [1])  # kanoga --adapt
+    pretrain: str = "none"  # kanoga --adapt: "others" pre-trains on the root's other subjects
     channels: list[int] | None = None
     adapt_epochs: int | None = None
     model_cache: str | None = None
@@ -71,6 +72,7 @@ def _ignored(o: EvalOptions) -> list[str]:
         "--adapt": (o.adapting, not armband),
         "--splits": (o.splits != ["12"], o.adapting and o.dataset == "kanoga"),
         "--calibration-days": (o.calibration_days != [1], o.adapting and o.dataset == "kanoga"),
+        "--pretrain": (o.pretrain != "none", o.adapting and o.dataset == "kanoga"),
         "--channels": (o.channels is not None, o.adapting),
         "--adapt-epochs": (o.adapt_epochs is not None, o.adapting),
         "--model-cache": (o.model_cache is not None, o.adapting),
@@ -244,7 +246,10 @@ def _adapt_grid(o: EvalOptions) -> tuple[list[Cell], Any]:
             raise MyoxaiError(f"--splits {','.join(o.splits)}: adaptation trials per split, e.g. 12,34")
         cal = o.calibration_days
         days = o.days or range(max(cal) + 1, 31)  # default: every day after the calibration
-        return adaptation.kanoga_cells(_kanoga_subjects(o), days, methods, o.splits, cal), settings
+        from myoxai.io.kanoga import available_subjects
+
+        return adaptation.kanoga_cells(_kanoga_subjects(o), days, methods, o.splits, cal, o.pretrain,
+                                       available_subjects(o.root)), settings
     pairs = myo_sessions(o.root, o.subjects, None)
     without_first = sorted({p for p, _ in pairs} - {p for p, k in pairs if k == 1})
     if without_first:
