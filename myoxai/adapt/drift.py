@@ -158,7 +158,12 @@ def matched_reference_profile(ref: DriftReference, predicted: np.ndarray) -> np.
     profile would read a change of gesture as a rotation. Gestures the reference never saw fall back
     to the pooled profile.
     """
-    counts = np.bincount(np.asarray(predicted, int), minlength=len(ref.class_log_rms))[:len(ref.class_log_rms)]
+    return _matched_profile(ref, np.bincount(np.asarray(predicted, int), minlength=len(ref.class_log_rms)))
+
+
+def _matched_profile(ref: DriftReference, counts: np.ndarray) -> np.ndarray:
+    """``matched_reference_profile`` from the live count of windows per predicted gesture."""
+    counts = np.asarray(counts)[:len(ref.class_log_rms)]
     rows = np.where(np.isnan(ref.class_log_rms), ref.log_rms[None], ref.class_log_rms)
     power = (counts[:, None] * np.exp(2 * rows)).sum(axis=0) / max(counts.sum(), 1)
     return 0.5 * np.log(np.maximum(power, 1e-30)) if counts.sum() else ref.log_rms
@@ -192,13 +197,104 @@ def drift_components(ref: DriftReference, power: np.ndarray, probabilities: np.n
         "shapley": None,
     }
     if phi_pred is not None and ref.shapley is not None:
-        live, counts = normalised_profiles(phi_pred, proba.argmax(axis=1), proba.shape[1])
-        ok = ~np.isnan(live).any(axis=1) & ~np.isnan(ref.shapley).any(axis=1)
-        if ok.any():
-            cos = (live[ok] * ref.shapley[ok]).sum(axis=1) / np.maximum(
-                np.linalg.norm(live[ok], axis=1) * np.linalg.norm(ref.shapley[ok], axis=1), 1e-12)
-            out["shapley"] = float(np.average(1 - cos, weights=counts[ok]))
+        out["shapley"] = _profile_distance(ref, *normalised_profiles(phi_pred, proba.argmax(axis=1), proba.shape[1]))
     return out
+
+
+def _profile_distance(ref: DriftReference, live: np.ndarray, counts: np.ndarray) -> float | None:
+    """Count-weighted cosine distance of the live per-gesture Shapley profiles from the reference's."""
+    assert ref.shapley is not None
+    ok = ~np.isnan(live).any(axis=1) & ~np.isnan(ref.shapley).any(axis=1)
+    if not ok.any():
+        return None
+    cos = (live[ok] * ref.shapley[ok]).sum(axis=1) / np.maximum(
+        np.linalg.norm(live[ok], axis=1) * np.linalg.norm(ref.shapley[ok], axis=1), 1e-12)
+    return float(np.average(1 - cos, weights=counts[ok]))
+
+
+@dataclass(frozen=True)
+class WindowSums:
+    """Sums over a set of non-rest windows: all ``drift_components`` reads of them (``sums_components``)."""
+
+    n: int
+    power: np.ndarray  # (electrodes,) Σ window power
+    counts: np.ndarray  # (n_classes,) windows per predicted gesture
+    top: float  # Σ top probability
+    entropy: float  # Σ prediction entropy
+    rejected: int  # windows with top probability < REJECT_BELOW
+    phi: np.ndarray | None  # (n_classes, electrodes) Σ φ of the predicted class per gesture; None: not all known
+
+
+def sums_components(ref: DriftReference, s: WindowSums) -> dict[str, float | None]:
+    """``drift_components`` of the windows summed in ``s`` (equal to float rounding, without the windows)."""
+    profile = 0.5 * np.log(np.maximum(s.power / s.n, 1e-30))  # energy_profile of power values
+    expected = _matched_profile(ref, s.counts)
+    out: dict[str, float | None] = {
+        "rotation": estimate_shift(profile, expected, resolution=0.02),
+        "gain": float(np.exp(np.mean(profile - expected))),
+        "confidence": s.top / s.n - ref.confidence,
+        "entropy": s.entropy / s.n - ref.entropy,
+        "rejection_rate": s.rejected / s.n,
+        "shapley": None,
+    }
+    if s.phi is not None and ref.shapley is not None:
+        live = np.full(s.phi.shape, np.nan)
+        for c in np.flatnonzero(s.counts >= MIN_PER_GESTURE):  # as normalised_profiles: the mean, L1-normalised
+            norm = np.abs(s.phi[c]).sum()
+            if norm > 0:
+                live[c] = s.phi[c] / norm
+        out["shapley"] = _profile_distance(ref, live, s.counts)
+    return out
+
+
+class RollingSums:
+    """The last ``size`` non-rest windows' share of ``WindowSums``, kept as rings of per-window rows.
+
+    A batch's rows overwrite the oldest; ``sums()`` adds the rings up (microseconds for a 30-s
+    window), so a rolling assessment neither re-stacks the window nor carries a running total's
+    rounding error.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = int(size)
+        self.clear()
+
+    def clear(self) -> None:
+        """Forget every window (the next batch may come from a model with other gestures)."""
+        self._n = self._at = 0
+        self._rings: dict[str, np.ndarray] | None = None
+        self._classes = 0
+
+    def __len__(self) -> int:
+        return self._n
+
+    def extend(self, power: np.ndarray, probabilities: np.ndarray, phi_pred: np.ndarray | None) -> None:
+        """Add windows: (m, electrodes) power, (m, n_classes) probabilities, (m, electrodes) φ or None."""
+        proba = np.asarray(probabilities, float)[-self.size:]
+        m = len(proba)
+        if not m:
+            return
+        power = np.asarray(power, float)[-m:]
+        top = proba.max(axis=1)
+        rows = {"power": power, "pred": proba.argmax(axis=1), "top": top, "rejected": top < REJECT_BELOW,
+                "entropy": prediction_entropy(proba), "known": np.full(m, phi_pred is not None),
+                "phi": np.zeros_like(power) if phi_pred is None else np.asarray(phi_pred, float)[-m:]}
+        if self._rings is None:
+            self._rings = {k: np.zeros((self.size, *v.shape[1:]), v.dtype) for k, v in rows.items()}
+            self._classes = proba.shape[1]
+        at = (self._at + np.arange(m)) % self.size
+        for k, v in rows.items():
+            self._rings[k][at] = v
+        self._at, self._n = (self._at + m) % self.size, min(self._n + m, self.size)
+
+    def sums(self) -> WindowSums:
+        """The sums over the windows kept (at least one)."""
+        assert self._rings is not None and self._n
+        r = {k: v[:self._n] for k, v in self._rings.items()}  # filled from row 0 until the ring is full
+        of_class = r["pred"][None] == np.arange(self._classes)[:, None]  # (n_classes, n)
+        return WindowSums(self._n, r["power"].sum(axis=0), of_class.sum(axis=1), float(r["top"].sum()),
+                          float(r["entropy"].sum()), int(r["rejected"].sum()),
+                          of_class @ r["phi"] if r["known"].all() else None)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,8 @@ electrode axis.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from myoxai.dsp.ring import METHODS, Method, shift_matrix
@@ -107,14 +109,22 @@ def _shifted_copies(r: np.ndarray, shifts: np.ndarray, method: Method) -> np.nda
     """(len(shifts), n): ``shift_profile(r, s)`` for every ``s`` at once (same maths as ``shift_matrix``)."""
     n = len(r)
     if method == "fourier":
-        k = np.arange(n // 2 + 1)
-        return np.fft.irfft(np.fft.rfft(r)[None, :] * np.exp(-2j * np.pi * np.outer(shifts, k) / n), n=n, axis=1)
+        return np.fft.irfft(np.fft.rfft(r)[None, :] * _phases(n, shifts.tobytes()), n=n, axis=1)
     if method != "linear":
         shift_matrix(0.0, n, method)  # raises the usual error
     i = np.floor(shifts).astype(int)
     f = (shifts - i)[:, None]
     src = (np.arange(n)[None, :] - i[:, None]) % n
     return (1 - f) * r[src] + f * r[(src - 1) % n]
+
+
+@lru_cache(maxsize=16)
+def _phases(n: int, shifts: bytes) -> np.ndarray:
+    """(len(shifts), n // 2 + 1) phase factors of float64 ``shifts`` (cached: the live drift stage reuses its grid)."""
+    k = np.arange(n // 2 + 1)
+    phases = np.exp(-2j * np.pi * np.outer(np.frombuffer(shifts, dtype=np.float64), k) / n)
+    phases.flags.writeable = False
+    return phases
 
 
 def estimate_shift(profile: np.ndarray, reference: np.ndarray, resolution: float = 0.01,
