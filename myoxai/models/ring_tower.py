@@ -130,14 +130,16 @@ class RingTowerNet(MyoModel):
         head_bias = _np(self.head.bias)
 
         def logits(x: torch.Tensor) -> torch.Tensor:
-            a = np.asarray(x.detach().cpu(), dtype=np.float32)
+            a = np.asarray(x.detach().cpu().numpy(), dtype=np.float32)
             k = a.shape[0]
             if offset is not None:
                 a = np.log(np.maximum(a, 0) + np.float32(offset))
             z = ((a - mean) / sd).transpose(0, 2, 1, 3).reshape(k, n, -1)  # (k, E, F · Q) patches
             for w, b in tower:
                 z = _elu(z @ w + b)  # the tower once per electrode of each window
-            table = np.stack([np.broadcast_to(base, z.shape), z], axis=2).reshape(k, 2 * n, -1)  # pattern 0 / 1
+            table = np.empty((k, n, 2, z.shape[-1]), np.float32)  # per electrode: pattern 0 (baseline) / 1
+            table[:, :, 0], table[:, :, 1] = base, z
+            table = table.reshape(k, 2 * n, -1)
             for taps, bias, index in layers:  # each ring conv once per (centre, pattern)
                 products = (table @ taps).reshape(k, -1, len(bias))  # each previous row through each tap
                 summed = products.take(index[0], axis=1)
