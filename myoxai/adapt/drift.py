@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -44,7 +45,7 @@ MIN_PER_GESTURE = 5  # windows a gesture needs before its Shapley profile is com
 def window_power(spectrograms: np.ndarray) -> np.ndarray:
     """(n, electrodes) mean power of each window's magnitude spectrogram (n, frames, electrodes, freqs)."""
     s = np.asarray(spectrograms, dtype=np.float64)
-    return (s * s).mean(axis=(1, 3))
+    return np.einsum("nfeq,nfeq->ne", s, s) / (s.shape[1] * s.shape[3])  # (s * s).mean(axis=(1, 3)), faster
 
 
 def normalised_profiles(phi_pred: np.ndarray, predicted: np.ndarray, n_classes: int,
@@ -74,6 +75,11 @@ class DriftReference:
     shapley: np.ndarray | None  # (n_classes, electrodes) normalised per-gesture profile; NaN rows = unseen
     rest: int | None
     n_windows: int
+
+    @cached_property
+    def class_power(self) -> np.ndarray:
+        """(n_classes, electrodes) mean power per gesture (the pooled profile's for gestures never seen)."""
+        return np.exp(2 * np.where(np.isnan(self.class_log_rms), self.log_rms[None], self.class_log_rms))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON values, rounded, with the format version (stored in the model file)."""
@@ -164,8 +170,7 @@ def matched_reference_profile(ref: DriftReference, predicted: np.ndarray) -> np.
 def _matched_profile(ref: DriftReference, counts: np.ndarray) -> np.ndarray:
     """``matched_reference_profile`` from the live count of windows per predicted gesture."""
     counts = np.asarray(counts)[:len(ref.class_log_rms)]
-    rows = np.where(np.isnan(ref.class_log_rms), ref.log_rms[None], ref.class_log_rms)
-    power = (counts[:, None] * np.exp(2 * rows)).sum(axis=0) / max(counts.sum(), 1)
+    power = counts @ ref.class_power / max(counts.sum(), 1)
     return 0.5 * np.log(np.maximum(power, 1e-30)) if counts.sum() else ref.log_rms
 
 
@@ -290,11 +295,13 @@ class RollingSums:
     def sums(self) -> WindowSums:
         """The sums over the windows kept (at least one)."""
         assert self._rings is not None and self._n
-        r = {k: v[:self._n] for k, v in self._rings.items()}  # filled from row 0 until the ring is full
-        of_class = r["pred"][None] == np.arange(self._classes)[:, None]  # (n_classes, n)
-        return WindowSums(self._n, r["power"].sum(axis=0), of_class.sum(axis=1), float(r["top"].sum()),
-                          float(r["entropy"].sum()), int(r["rejected"].sum()),
-                          of_class @ r["phi"] if r["known"].all() else None)
+        n, r = self._n, self._rings  # filled from row 0 until the ring is full
+        pred, phi = r["pred"][:n], None
+        if r["known"][:n].all():
+            phi = (pred[None] == np.arange(self._classes)[:, None]).astype(float) @ r["phi"][:n]
+        return WindowSums(n, r["power"][:n].sum(axis=0), np.bincount(pred, minlength=self._classes),
+                          float(r["top"][:n].sum()), float(r["entropy"][:n].sum()),
+                          int(np.count_nonzero(r["rejected"][:n])), phi)
 
 
 @dataclass(frozen=True)

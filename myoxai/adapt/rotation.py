@@ -106,25 +106,35 @@ def alignment_error(profile: np.ndarray, reference: np.ndarray, shifts: np.ndarr
 
 
 def _shifted_copies(r: np.ndarray, shifts: np.ndarray, method: Method) -> np.ndarray:
-    """(len(shifts), n): ``shift_profile(r, s)`` for every ``s`` at once (same maths as ``shift_matrix``)."""
+    """(len(shifts), n): ``shift_profile(r, s)`` for every ``s`` at once: one cached matrix times ``r``."""
+    n = len(r)
+    return (_copies_matrix(n, shifts.tobytes(), method) @ r).reshape(len(shifts), n)
+
+
+@lru_cache(maxsize=16)
+def _copies_matrix(n: int, shifts: bytes, method: Method) -> np.ndarray:
+    """(len(shifts) · n, n): a shift is linear, so the copies of a profile are one product (cached per grid).
+
+    Built column by column from the unit profiles; a live drift stage searches the same grid every second.
+    """
+    s = np.frombuffer(shifts, dtype=np.float64)
+    m = np.stack([_shifted_unit(e, s, method) for e in np.eye(n)], axis=-1).reshape(-1, n)
+    m.flags.writeable = False
+    return m
+
+
+def _shifted_unit(r: np.ndarray, shifts: np.ndarray, method: Method) -> np.ndarray:
+    """(len(shifts), n) copies of ``r`` (same maths as ``shift_matrix``)."""
     n = len(r)
     if method == "fourier":
-        return np.fft.irfft(np.fft.rfft(r)[None, :] * _phases(n, shifts.tobytes()), n=n, axis=1)
+        k = np.arange(n // 2 + 1)
+        return np.fft.irfft(np.fft.rfft(r)[None, :] * np.exp(-2j * np.pi * np.outer(shifts, k) / n), n=n, axis=1)
     if method != "linear":
         shift_matrix(0.0, n, method)  # raises the usual error
     i = np.floor(shifts).astype(int)
     f = (shifts - i)[:, None]
     src = (np.arange(n)[None, :] - i[:, None]) % n
     return (1 - f) * r[src] + f * r[(src - 1) % n]
-
-
-@lru_cache(maxsize=16)
-def _phases(n: int, shifts: bytes) -> np.ndarray:
-    """(len(shifts), n // 2 + 1) phase factors of float64 ``shifts`` (cached: the live drift stage reuses its grid)."""
-    k = np.arange(n // 2 + 1)
-    phases = np.exp(-2j * np.pi * np.outer(np.frombuffer(shifts, dtype=np.float64), k) / n)
-    phases.flags.writeable = False
-    return phases
 
 
 def estimate_shift(profile: np.ndarray, reference: np.ndarray, resolution: float = 0.01,
