@@ -236,7 +236,7 @@ def sums_components(ref: DriftReference, s: WindowSums) -> dict[str, float | Non
     expected = _matched_profile(ref, s.counts)
     out: dict[str, float | None] = {
         "rotation": estimate_shift(profile, expected, resolution=0.02),
-        "gain": float(np.exp(np.mean(profile - expected))),
+        "gain": float(np.exp((profile - expected).sum() / len(profile))),
         "confidence": s.top / s.n - ref.confidence,
         "entropy": s.entropy / s.n - ref.entropy,
         "rejection_rate": s.rejected / s.n,
@@ -287,9 +287,9 @@ class RollingSums:
         if self._rings is None:
             self._rings = {k: np.zeros((self.size, *v.shape[1:]), v.dtype) for k, v in rows.items()}
             self._classes = proba.shape[1]
-        at = (self._at + np.arange(m)) % self.size
+        first = min(m, self.size - self._at)  # rows up to the ring's end, then the rest from its start
         for k, v in rows.items():
-            self._rings[k][at] = v
+            self._rings[k][self._at:self._at + first], self._rings[k][:m - first] = v[:first], v[first:]
         self._at, self._n = (self._at + m) % self.size, min(self._n + m, self.size)
 
     def sums(self) -> WindowSums:
