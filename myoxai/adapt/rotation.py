@@ -28,6 +28,8 @@ electrode axis.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from myoxai.dsp.ring import METHODS, Method, shift_matrix
@@ -98,13 +100,32 @@ def alignment_error(profile: np.ndarray, reference: np.ndarray, shifts: np.ndarr
     r = np.asarray(reference, dtype=np.float64)
     if p.shape != r.shape or p.ndim != 1:
         raise ValueError(f"profile and reference must be equal 1-D arrays, got {p.shape} and {r.shape}")
-    p = p - p.mean()
-    r = r - r.mean()
-    return ((_shifted_copies(r, np.atleast_1d(np.asarray(shifts, dtype=np.float64)), method) - p) ** 2).mean(axis=1)
+    n = len(p)  # sum / n: what mean computes, without its per-call overhead (the live drift stage calls this often)
+    p = p - p.sum() / n
+    r = r - r.sum() / n
+    return ((_shifted_copies(r, np.atleast_1d(np.asarray(shifts, dtype=np.float64)), method) - p) ** 2).sum(axis=1) / n
 
 
 def _shifted_copies(r: np.ndarray, shifts: np.ndarray, method: Method) -> np.ndarray:
-    """(len(shifts), n): ``shift_profile(r, s)`` for every ``s`` at once (same maths as ``shift_matrix``)."""
+    """(len(shifts), n): ``shift_profile(r, s)`` for every ``s`` at once: one cached matrix times ``r``."""
+    n = len(r)
+    return (_copies_matrix(n, shifts.tobytes(), method) @ r).reshape(len(shifts), n)
+
+
+@lru_cache(maxsize=16)
+def _copies_matrix(n: int, shifts: bytes, method: Method) -> np.ndarray:
+    """(len(shifts) · n, n): a shift is linear, so the copies of a profile are one product (cached per grid).
+
+    Built column by column from the unit profiles; a live drift stage searches the same grid every second.
+    """
+    s = np.frombuffer(shifts, dtype=np.float64)
+    m = np.stack([_shifted_unit(e, s, method) for e in np.eye(n)], axis=-1).reshape(-1, n)
+    m.flags.writeable = False
+    return m
+
+
+def _shifted_unit(r: np.ndarray, shifts: np.ndarray, method: Method) -> np.ndarray:
+    """(len(shifts), n) copies of ``r`` (same maths as ``shift_matrix``)."""
     n = len(r)
     if method == "fourier":
         k = np.arange(n // 2 + 1)

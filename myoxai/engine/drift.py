@@ -2,8 +2,9 @@
 
 It runs in the engine thread, between the decisions and their publication (``Engine(..., drift=True)``
 builds it as ``engine.drift_stage``). Per decision it keeps only the window's per-electrode power, its
-probabilities and φ of the predicted class, so a 30 s window costs a few hundred kB. Every ``every_s``
-seconds of signal it recomputes the components against the model's reference (``myoxai.adapt.drift``).
+top probability, entropy and predicted gesture and φ of the predicted class, in rings
+(``myoxai.adapt.drift.RollingSums``); every ``every_s`` seconds of signal it adds them up and compares
+the sums with the model's reference (``sums_components``), without re-stacking the 30 s window.
 The engine publishes its latest assessment, and the assessments made inside the batch (the trend),
 with every ``DecisionBatch``; readers never touch the stage itself.
 
@@ -14,7 +15,6 @@ training windows.
 
 from __future__ import annotations
 
-import collections
 import logging
 from collections.abc import Callable, Sequence
 from types import SimpleNamespace
@@ -26,8 +26,9 @@ from myoxai.adapt.drift import (
     DriftAssessment,
     DriftReference,
     DriftThresholds,
+    RollingSums,
     assess,
-    drift_components,
+    sums_components,
     window_power,
 )
 
@@ -79,10 +80,7 @@ class DriftMonitor:
         self.model_reference = model_reference
         self.thresholds = thresholds or DriftThresholds()
         self.every_s, self.min_n = every_s, int(round(min_s / step_s))
-        n = int(round(window_s / step_s))
-        self._power: collections.deque = collections.deque(maxlen=n)
-        self._proba: collections.deque = collections.deque(maxlen=n)
-        self._phi: collections.deque = collections.deque(maxlen=n)
+        self._window = RollingSums(int(round(window_s / step_s)))
         self._latest = DriftAssessment()
         self._pending: tuple[DriftReference] | None = None  # from set_reference, applied by the engine thread
         self._next_t: float | None = None
@@ -112,32 +110,29 @@ class DriftMonitor:
         keep = (c.raw_labels != self.reference.rest) & (c.spectrograms is not None)
         power = window_power(c.spectrograms[keep]) if keep.any() else None
         at = np.cumsum(keep) - keep  # index into ``power`` of each kept row
-        made, start = [], 0
-        for i, t in enumerate(c.timestamps.tolist()):
-            trigger = self._next_t is not None and t >= self._next_t
-            if self._next_t is None or trigger:
-                self._next_t = t + self.every_s
-            if trigger or i == n - 1:
-                rows = np.flatnonzero(keep[start:i + 1]) + start
-                self._power.extend(power[at[rows]] if len(rows) else ())
-                self._proba.extend(np.asarray(c.probabilities[rows], float))
-                self._phi.extend([None] * len(rows) if c.phi is None else
-                                 np.asarray(c.phi[rows, c.raw_labels[rows]], float))
-                start = i + 1
-                if trigger:
-                    made.append((t, self.update()))
+        ts, made, start = np.asarray(c.timestamps, float), [], 0
+        if self._next_t is None:
+            self._next_t = float(ts[0]) + self.every_s
+        while start < n:  # each trigger: the first decision at or after the next assessment time
+            hits = np.flatnonzero(ts[start:] >= self._next_t)
+            end = start + int(hits[0]) + 1 if len(hits) else n
+            rows = np.flatnonzero(keep[start:end]) + start
+            if len(rows):
+                self._window.extend(power[at[rows]], c.probabilities[rows],
+                                    None if c.phi is None else c.phi[rows, c.raw_labels[rows]])
+            if len(hits):
+                self._next_t = float(ts[end - 1]) + self.every_s
+                made.append((float(ts[end - 1]), self.update()))
+            start = end
         return made
 
     def update(self) -> DriftAssessment:
         """Assess the current window now (also called on the stage's schedule)."""
-        n = len(self._power)
+        n = len(self._window)
         if self.reference is None or n < self.min_n:
             result = DriftAssessment(n_windows=n)
         else:
-            phis = list(self._phi)
-            phi = None if any(p is None for p in phis) else np.stack(phis)
-            comps = drift_components(self.reference, np.stack(self._power), np.stack(self._proba), phi)
-            result = assess(comps, self.thresholds, n)
+            result = assess(sums_components(self.reference, self._window.sums()), self.thresholds, n)
         self._latest = result
         return result
 
@@ -161,8 +156,7 @@ class DriftMonitor:
 
     def reset(self) -> None:
         """Start the assessment from scratch: empty the windows seen so far and the latest result."""
-        for q in (self._power, self._proba, self._phi):
-            q.clear()
+        self._window.clear()
         self._latest = DriftAssessment()
         self._next_t = None
 

@@ -193,8 +193,7 @@ class ChannelShapley:
         self._keep = torch.from_numpy(masks).reshape(_keep_shape(len(masks), self.spec_shape))
         from myoxai.explain.interactions import interaction_weights  # φ and interactions: one product
 
-        self._weights = torch.from_numpy(np.concatenate([shapley_matrix_weights(self.n_players),
-                                                         interaction_weights(self.n_players)], axis=1))
+        self._weights = np.concatenate([shapley_matrix_weights(self.n_players), interaction_weights(self.n_players)], 1)
         self._full_row = len(masks) - 1  # all bits set
         self._fast = None
         self._verified = False  # the fast path has not yet been checked on real windows
@@ -290,17 +289,18 @@ class ChannelShapley:
 
     def explain(self, spectrograms: np.ndarray | torch.Tensor) -> ShapleyResult:
         """Exact Shapley values of k windows' raw spectrograms (k, frames, electrodes, freqs)."""
-        logits = self.coalition_logits(spectrograms)
-        return self._combine(logits)
+        return self._combine(self.coalition_logits(spectrograms))
 
     def _combine(self, logits: torch.Tensor) -> ShapleyResult:
-        lg = logits.double()
-        pr = torch.softmax(lg, dim=-1)
-        c, n = lg.shape[-1], self.n_players
-        both = (torch.cat([pr, lg], dim=-1).transpose(1, 2) @ self._weights).numpy()  # (k, 2C, N + pairs)
-        lg_np, pr_np = lg.numpy(), pr.numpy()
-        return ShapleyResult(phi_prob=both[:, :c, :n], phi_logit=both[:, c:, :n], f_all=pr_np[:, self._full_row],
-                             f_empty=pr_np[:, 0], logit_all=lg_np[:, self._full_row], logit_empty=lg_np[:, 0],
+        k, n_coalitions, c = logits.shape  # numpy, float64, coalitions last: torch's per-call dispatch would dominate
+        rows = np.empty((k, 2 * c, n_coalitions))  # probabilities then logits, one row per class
+        lg, pr = rows[:, c:], rows[:, :c]
+        lg[...] = logits.numpy().transpose(0, 2, 1)
+        np.exp(np.subtract(lg, lg.max(axis=1, keepdims=True), out=pr), out=pr)  # softmax over each coalition's classes
+        pr /= pr.sum(axis=1, keepdims=True)
+        both, n, full = rows @ self._weights, self.n_players, self._full_row  # (k, 2C, N + pairs)
+        return ShapleyResult(phi_prob=both[:, :c, :n], phi_logit=both[:, c:, :n], f_all=pr[:, :, full],
+                             f_empty=pr[:, :, 0], logit_all=lg[:, :, full], logit_empty=lg[:, :, 0],
                              inter_prob=both[:, :c, n:], inter_logit=both[:, c:, n:])
 
 

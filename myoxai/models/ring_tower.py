@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -107,46 +108,68 @@ class RingTowerNet(MyoModel):
         r = len(convs)  # kernel 3: one electrode more on each side per layer
         if "rotation" in self.standardize._buffers or 2 * r + 1 > n:
             return None
+        if any(isinstance(m, nn.ELU) and m.alpha != 1.0 for m in self.modules()):
+            return None  # ``_elu`` below is ELU with alpha 1, as built
         width = 2 * r + 1
-        base = self.embed(baseline[None].float())  # (1, E, d): the baseline's tower, once
-        pos = torch.arange(n)
+        # numpy, float32: at 8 × 2^width rows per window torch's per-call dispatch would cost more than the sums
+        std = self.standardize
+        mean, sd = (_np(t).reshape(-1, 1) for t in (std.mean, std.std))  # per electrode, broadcast over freqs
+        offset = float(std.offset) if std.log else None
+        tower = [(_np(m.weight.T), _np(m.bias)) for m in self.tower if isinstance(m, nn.Linear)]
+        base = _np(self.embed(baseline[None].float()))  # (1, E, d): the baseline's tower, once
+        pos = np.arange(n)
         # layer l's table holds, for each centre electrode e and pattern q of the 2l + 1 electrodes
         # e - l … e + l (bit i = electrode e - l + i kept), the ring output there. Its three taps read rows
         # of layer l - 1, so each tap's product with the previous table is computed once and summed by index.
-        layers, prev_rows = [], 2 * n
+        layers = []
         for level, conv in enumerate(convs, start=1):
-            q = torch.arange(2 ** (2 * level + 1))
+            q = np.arange(2 ** (2 * level + 1))
             low = 2 ** (2 * level - 1)
-            rows = torch.stack([((pos - 1) % n)[:, None] * low + (q % low)[None],  # left neighbour: bits 0 … 2l - 2
-                                pos[:, None] * low + ((q >> 1) % low)[None],  # centre: bits 1 … 2l - 1
-                                ((pos + 1) % n)[:, None] * low + (q >> 2)[None]], dim=-1).reshape(-1, 3)
-            taps = conv.weight.permute(1, 2, 0).reshape(conv.in_channels, -1)  # (c_in, 3 · c_out): every tap at once
-            layers.append((taps, conv.bias, rows * 3 + torch.arange(3), prev_rows))  # row of (previous row, tap)
-            prev_rows = len(rows)
+            rows = np.stack([((pos - 1) % n)[:, None] * low + (q % low)[None],  # left neighbour: bits 0 … 2l - 2
+                             pos[:, None] * low + ((q >> 1) % low)[None],  # centre: bits 1 … 2l - 1
+                             ((pos + 1) % n)[:, None] * low + (q >> 2)[None]], axis=-1).reshape(-1, 3)
+            taps = _np(conv.weight.permute(1, 2, 0).reshape(conv.in_channels, -1))  # (c_in, 3 · c_out): every tap
+            layers.append((taps, _np(conv.bias), np.ascontiguousarray((rows * 3 + np.arange(3)).T)))  # (3, rows)
         # pattern index of every coalition at every position: bit i = electrode p - r + i kept
-        neighbours = (pos[:, None] + torch.arange(-r, r + 1)[None, :]) % n  # (E, width)
-        pattern = (keep.bool()[:, neighbours].long() << torch.arange(width)).sum(-1)  # (S, E)
-        terms = pos[None, :] * 2**width + pattern  # (S, E): the row of g each coalition adds per position
-        w_head = self.head.weight.reshape(self.n_classes, -1, n).permute(2, 1, 0).contiguous()  # (E, c, classes)
-        act = self.ring[1] if convs else None  # every ring layer shares the activation
-        bag = nn.functional.embedding_bag
-
-        def per_window(index: torch.Tensor, k: int, stride: int) -> torch.Tensor:
-            """``index`` of one window's table, for k windows stacked (window w's rows start at w · stride)."""
-            if k == 1:
-                return index
-            return (index[None] + stride * torch.arange(k)[:, None, None]).reshape(-1, index.shape[1])
+        neighbours = (pos[:, None] + np.arange(-r, r + 1)[None, :]) % n  # (E, width)
+        pattern = (np.asarray(keep, dtype=bool)[:, neighbours].astype(np.int64) << np.arange(width)).sum(-1)  # (S, E)
+        terms = np.ascontiguousarray((pos[None, :] * 2**width + pattern).T)  # (E, S): the row of g each adds
+        w_head = _np(self.head.weight.reshape(self.n_classes, -1, n).permute(2, 1, 0))  # (E, c, classes)
+        head_bias = _np(self.head.bias)
 
         def logits(x: torch.Tensor) -> torch.Tensor:
-            emb = self.embed(x)  # (k, E, d): the tower once per electrode of each window
-            k = emb.shape[0]
-            table = torch.stack([base.expand(k, -1, -1), emb], dim=2).reshape(k, 2 * n, -1)  # pattern 0 / 1
-            for taps, bias, index, rows_in in layers:  # each ring conv once per (centre, pattern)
-                products = (table @ taps).reshape(k * rows_in * 3, -1)  # each previous row through each tap
-                summed = bag(per_window(index, k, rows_in * 3), products, mode="sum")  # the three taps of each row
-                table = act(summed + bias).reshape(k, len(index), -1)
-            g = torch.matmul(table.reshape(k, n, 2**width, -1), w_head)  # (k, E, Q, classes): each position's term
-            out = bag(per_window(terms, k, n * 2**width), g.reshape(-1, self.n_classes), mode="sum")
-            return out + self.head.bias  # (k · S, classes)
+            a = np.asarray(x.detach().cpu().numpy(), dtype=np.float32)
+            k = a.shape[0]
+            if offset is not None:
+                a = np.log(np.maximum(a, 0) + np.float32(offset))
+            z = ((a - mean) / sd).transpose(0, 2, 1, 3).reshape(k, n, -1)  # (k, E, F · Q) patches
+            for w, b in tower:
+                z = _elu(z @ w + b)  # the tower once per electrode of each window
+            table = np.empty((k, n, 2, z.shape[-1]), np.float32)  # per electrode: pattern 0 (baseline) / 1
+            table[:, :, 0], table[:, :, 1] = base, z
+            table = table.reshape(k, 2 * n, -1)
+            for taps, bias, index in layers:  # each ring conv once per (centre, pattern)
+                products = (table @ taps).reshape(k, -1, len(bias))  # each previous row through each tap
+                summed = products.take(index[0], axis=1)
+                summed += products.take(index[1], axis=1)
+                summed += products.take(index[2], axis=1)
+                summed += bias
+                table = _elu(summed)
+            g = np.matmul(table.reshape(k, n, 2**width, -1), w_head).reshape(k, -1, self.n_classes)
+            out = np.add.reduce(g.take(terms, axis=1), axis=1)  # (k, S, classes): each coalition's E terms
+            out += head_bias
+            return torch.from_numpy(out.reshape(-1, self.n_classes))
 
         return logits
+
+
+def _np(t: torch.Tensor) -> np.ndarray:
+    """A float32 numpy copy of a parameter or buffer."""
+    return np.array(t.detach().cpu(), dtype=np.float32)
+
+
+def _elu(a: np.ndarray) -> np.ndarray:
+    """ELU (alpha 1) in place: max(a, expm1(min(a, 0))) equals it, since expm1(v) ≥ v."""
+    m = np.minimum(a, 0)
+    np.expm1(m, out=m)
+    return np.maximum(a, m, out=a)

@@ -6,6 +6,8 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from myoxai.adapt.drift import (
     DriftReference,
@@ -251,3 +253,63 @@ def test_every_subscriber_gets_the_same_batch_with_the_drift_of_its_decisions():
     trend = [p for b in seen for p in b.drift_trend]
     assert list(drained.drift_trend) == trend and len(trend) >= 15  # ~19 s of signal, one point a second
     assert all(b.drift is b.drift_trend[-1][1] for b in seen if b.drift_trend)  # the batch's last assessment
+
+
+def _restacked_monitor(ref, batches, window_n: int, min_n: int, every_s: float):
+    """The drift stage the straightforward way: re-stack the rolling window at every assessment."""
+    rows, next_t, out = [], None, []
+    for b in batches:
+        for i, t in enumerate(b.timestamps.tolist()):
+            if b.raw_labels[i] != ref.rest:
+                rows.append((window_power(b.spectrograms[i:i + 1])[0], b.probabilities[i],
+                             None if b.phi is None else b.phi[i, b.raw_labels[i]]))
+            if next_t is not None and t >= next_t:
+                win = rows[-window_n:]
+                comps = None
+                if len(win) >= min_n:
+                    power, proba, phi = zip(*win, strict=True)
+                    comps = drift_components(ref, np.stack(power), np.stack(proba),
+                                             None if any(p is None for p in phi) else np.stack(phi))
+                out.append((t, comps, len(win)))
+            if next_t is None or t >= next_t:
+                next_t = t + every_s
+    return out
+
+
+@given(seed=st.integers(0, 2**16), cuts=st.lists(st.integers(1, 120), min_size=1, max_size=12),
+       rest_share=st.sampled_from([0.0, 0.3, 1.0]), with_phi=st.booleans(), window_s=st.sampled_from([1.0, 2.5, 30.0]))
+@settings(max_examples=60, deadline=None)
+def test_monitor_assessments_equal_restacked_recomputation(seed, cuts, rest_share, with_phi, window_s):
+    """The stage's rolling sums report what re-stacking the window and ``drift_components`` report, every time."""
+    from types import SimpleNamespace
+
+    from myoxai.engine.drift import DriftMonitor
+
+    spec, proba, phi, y = _synthetic(n=200, seed=7)
+    ref = reference_from_outputs(spec, proba, phi, rest=0)
+    rng = np.random.default_rng(seed)
+    n = sum(cuts)
+    spec, proba, _, y = _synthetic(n=n, rotate=int(rng.integers(0, 3)), gain=float(rng.uniform(0.5, 2)), seed=seed)
+    proba = rng.dirichlet(np.ones(4), size=n)  # top probabilities on both sides of REJECT_BELOW
+    labels = np.where(rng.random(n) < rest_share, 0, proba.argmax(axis=1))
+    phis = rng.normal(size=(n, 4, 8)) if with_phi else None
+    t = np.cumsum(rng.uniform(0.02, 0.08, size=n))  # uneven steps: triggers land anywhere in a batch
+    edges = np.cumsum([0, *cuts])
+    batches = [SimpleNamespace(raw_labels=labels[a:b], model_version=1, probabilities=proba[a:b], timestamps=t[a:b],
+                               spectrograms=spec[a:b], phi=None if phis is None else phis[a:b])
+               for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    mon = DriftMonitor(ref, window_s=window_s, min_s=0.5, every_s=0.4)
+    made = [m for b in batches for m in mon(b)]
+    want = _restacked_monitor(ref, batches, window_n=int(round(window_s / 0.05)), min_n=10, every_s=0.4)
+    assert [(tm, a.n_windows) for tm, a in made] == [(tm, k) for tm, _, k in want]
+    for (_, a), (_, comps, _) in zip(made, want, strict=True):
+        if comps is None:
+            assert a.components == {} and a.state == "ok"
+            continue
+        assert a.components.keys() == comps.keys()
+        for k, v in comps.items():
+            assert (a.components[k] is None) == (v is None), k
+            if v is not None:
+                assert a.components[k] == pytest.approx(v, rel=1e-9, abs=1e-12), k
+        assert (a.state, a.cause) == (assess(comps).state, assess(comps).cause)
+        assert a.score == pytest.approx(assess(comps).score, rel=1e-9, abs=1e-12)
