@@ -177,6 +177,19 @@ def test_adapt_with_several_models_refuses(kanoga_root):
                          adapt=["none", "quick"], subjects=["1"], days=[2]))
 
 
+def test_adapt_takes_every_torch_spectrogram_model_and_refuses_the_others(kanoga_root):
+    from myoxai.evaluation.plan import ADAPTABLE_MODELS
+
+    for name in ADAPTABLE_MODELS:  # ring-tower too: its tower is electrode-equivariant, its head a linear layer
+        grid = plan(EvalOptions("kanoga", kanoga_root, "inter-day", models=[name], adapt=["none", "default"],
+                                subjects=["1"], days=[2]))
+        assert grid.contexts[0].settings.model == name
+    for name in ("lda", "scatnet"):
+        with pytest.raises(MyoxaiError, match="one torch spectrogram model"):
+            plan(EvalOptions("kanoga", kanoga_root, "inter-day", models=[name], adapt=["none", "quick"], subjects=["1"],
+                             days=[2]))
+
+
 def test_myo_armband_participants_are_asserted_by_name(tmp_path):
     for group, names in (("PreTrainingDataset", ["Female0"]), ("EvaluationDataset", ["Male0", "Someone"])):
         for n in names:
