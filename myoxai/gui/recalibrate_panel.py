@@ -19,10 +19,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from PyQt6 import QtWidgets
+from PyQt6 import QtCore, QtWidgets
 
 from myoxai.errors import MyoxaiError
-from myoxai.gui.elide import ElidedLabel
 from myoxai.live.history import ModelHistory
 from myoxai.live.recalibration import Recalibration
 
@@ -34,14 +33,19 @@ def _fmt(v: Any) -> str:
     return "n/a" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
 
 
-def _show(label: ElidedLabel, text: str, tooltip: str = "") -> None:
-    """Set a line's text (elided to the panel, whole in the tooltip); an empty line takes no room."""
-    label.set_full_text(text, tooltip)
+def _show(label: QtWidgets.QLabel, text: str, tooltip: str = "") -> None:
+    """Set a message's text (wrapped to the panel's width, never cut); an empty one takes no room."""
+    label.setText(text)
+    label.setToolTip(tooltip)
     label.setVisible(bool(text))
 
 
-def _label(text: str = "") -> ElidedLabel:
-    return ElidedLabel(text)
+def _label(text: str = "") -> QtWidgets.QLabel:
+    """A plain-text message that wraps: the reason a Quick adapt was declined must be readable whole."""
+    label = QtWidgets.QLabel(text)
+    label.setTextFormat(QtCore.Qt.TextFormat.PlainText)
+    label.setWordWrap(True)
+    return label
 
 
 class RecalibratePanel(QtWidgets.QGroupBox):
@@ -198,7 +202,7 @@ class RecalibratePanel(QtWidgets.QGroupBox):
             text = f"Quick adapt ran; the drift monitor is re-measuring… — {cause}"
         else:
             text = f"Recalibration advised: try Quick adapt first — {cause}"
-        _show(self.drift_prompt, text, text)  # the advice first: at 1280 px the cause is what gets elided
+        _show(self.drift_prompt, text)  # the advice first, then the cause
         self.labeled_button.setStyleSheet("font-weight: bold; color: #c0392b" if second else "")
         self.quick_button.setStyleSheet("font-weight: bold; color: #c0392b" if cause and not quick_done else "")
 
