@@ -84,6 +84,18 @@ def myo_armband_root() -> Path:
     return _unpack(archive, CACHE / "myo_armband")
 
 
+def tiny_adapt_context(root: str, cache_dir=None):
+    """A ``GridContext`` for kanoga adaptation cells with a tiny SpectrogramConvNet and one epoch (split tests)."""
+    from myoxai.evaluation import adaptation
+    from myoxai.evaluation.cells import GridContext
+    from myoxai.models import TrainSettings
+
+    settings = adaptation.AdaptEvalSettings(model_args={"channels": [4, 4], "log_input": True},
+                                            train=TrainSettings(epochs=1, patience=1, val_fraction=0.25),
+                                            cache_dir=str(cache_dir) if cache_dir else None)
+    return GridContext("kanoga", root, 0, 1, settings, settings.to_dict())
+
+
 def one_line_error(capsys, argv: list[str], *fragments: str) -> str:
     """Run ``myoxai ARGV`` in-process: exit 2 with one line on stderr that holds every fragment."""
     from myoxai.cli import main

@@ -10,6 +10,8 @@ from myoxai.evaluation import adaptation
 from myoxai.evaluation.cells import GridContext
 from myoxai.io.kanoga import N_MOTIONS
 
+from conftest import tiny_adapt_context as context
+
 WINDOWS = 2  # windows per trial
 
 
@@ -57,15 +59,6 @@ def spy(monkeypatch):
     monkeypatch.setattr(adaptation, "train_model", train)
     monkeypatch.setattr(adaptation, "run_methods", methods)
     return seen
-
-
-def context(root: str, cache_dir=None) -> GridContext:
-    from myoxai.models import TrainSettings
-
-    settings = adaptation.AdaptEvalSettings(model_args={"channels": [4, 4], "log_input": True},
-                                            train=TrainSettings(epochs=1, patience=1, val_fraction=0.25),
-                                            cache_dir=str(cache_dir) if cache_dir else None)
-    return GridContext("kanoga", root, 0, 1, settings, settings.to_dict())
 
 
 def run(days: list[int], cal: list[int], ctx: GridContext) -> list[dict]:

@@ -11,6 +11,8 @@ from myoxai.evaluation import adaptation, pretrain_others
 from myoxai.evaluation.cells import GridContext
 from myoxai.io.kanoga import N_MOTIONS
 
+from conftest import tiny_adapt_context as context
+
 WINDOWS = 2  # windows per trial
 
 
@@ -51,15 +53,6 @@ def spy(monkeypatch):
     monkeypatch.setattr(pretrain_others, "train_model", spying("pretrain"))
     monkeypatch.setattr(adaptation, "train_model", spying("calibration"))
     return seen
-
-
-def context(root: str, cache_dir=None) -> GridContext:
-    from myoxai.models import TrainSettings
-
-    settings = adaptation.AdaptEvalSettings(model_args={"channels": [4, 4], "log_input": True},
-                                            train=TrainSettings(epochs=1, patience=1, val_fraction=0.25),
-                                            cache_dir=str(cache_dir) if cache_dir else None)
-    return GridContext("kanoga", root, 0, 1, settings, settings.to_dict())
 
 
 def run(subject: int, ctx: GridContext, pretrain: str = "others", available=(1, 2, 3)) -> list[dict]:
