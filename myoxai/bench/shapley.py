@@ -121,6 +121,11 @@ def _bench_model(spec: str, xs: np.ndarray, args: argparse.Namespace, rng: np.ra
     return results + _compare(fast, x[:args.compare_windows], p)
 
 
+def _worse(so_far: float, diff: float) -> float:
+    """The larger difference, NaN winning (``max(0.0, nan)`` is 0.0 and would report a broken value as exact)."""
+    return max(so_far, float(diff)) if np.isfinite(so_far) and np.isfinite(diff) else float("nan")
+
+
 def _compare(cs, x: np.ndarray, p: dict) -> list[Result]:
     """Each library on each window, timed right after ours on the same window (ratios robust to load drift)."""
     require_extra("shap", "compare", "myoxai bench shapley's library comparison")
@@ -159,13 +164,13 @@ def _compare(cs, x: np.ndarray, p: dict) -> list[Result]:
         expl = shap.explainers.Exact(f, shap.maskers.Independent(np.zeros((1, n)), max_samples=1))(
             np.ones((1, n)), silent=True)
         stop("shap_exact")
-        diffs["shap_exact"] = max(diffs["shap_exact"], float(np.abs(expl.values[0].T - ours.phi_prob[i]).max()))
+        diffs["shap_exact"] = _worse(diffs["shap_exact"], np.abs(expl.values[0].T - ours.phi_prob[i]).max())
         c = int(pred[i])
         start()
         iv = shapiq.ExactComputer(lambda z, f=f, c=c: f(z)[:, c], n_players=n)(index="SV", order=1)
         stop("shapiq_exact")
-        diffs["shapiq_exact"] = max(diffs["shapiq_exact"],
-                                    float(np.abs(iv.get_n_order_values(1) - ours.phi_prob[i, c]).max()))
+        diffs["shapiq_exact"] = _worse(diffs["shapiq_exact"],
+                                       np.abs(iv.get_n_order_values(1) - ours.phi_prob[i, c]).max())
         xt = torch.as_tensor(x[i:i + 1])
         start()
         with torch.random.fork_rng(devices=[]):
@@ -173,8 +178,8 @@ def _compare(cs, x: np.ndarray, p: dict) -> list[Result]:
             a = ShapleyValueSampling(lambda z: torch.softmax(model(z), -1)).attribute(
                 xt, target=c, feature_mask=electrode_mask(tuple(x.shape[1:])), baselines=0.0)
         stop("captum_svs")
-        diffs["captum_svs"] = max(diffs["captum_svs"],
-                                  float(np.abs(a[0, 0, :, 0].double().numpy() - ours.phi_prob[i, c]).max()))
+        diffs["captum_svs"] = _worse(diffs["captum_svs"],
+                                     np.abs(a[0, 0, :, 0].double().numpy() - ours.phi_prob[i, c]).max())
     ours_ms, ours_cpu = float(np.median(timings["ours"])) * 1e3, float(np.median(cpu["ours"])) * 1e3
     for k in ("shap_exact", "shapiq_exact", "captum_svs"):
         ms, c = float(np.median(timings[k])) * 1e3, float(np.median(cpu[k])) * 1e3
