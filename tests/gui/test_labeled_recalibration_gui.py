@@ -83,16 +83,16 @@ def test_drift_prompt_proposes_quick_adapt_then_the_labeled_recalibration(qtbot,
     panel = window.recalibrate
     qtbot.waitUntil(lambda: len(window.engine.buffer) >= 200, timeout=60_000)
     panel.show_drift("armband rotated by +1.0 electrodes")
-    assert "Quick adapt first" in panel.drift_prompt.toolTip()
+    assert "Quick adapt first" in panel.drift_prompt.text()
     assert "bold" in panel.quick_button.styleSheet() and panel.labeled_button.styleSheet() == ""
     qtbot.mouseClick(panel.quick_button, QtCore.Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.job.state().quick is not None, timeout=30_000)
     panel.refresh()
     panel.show_drift("armband rotated by +1.0 electrodes")  # just after Quick adapt: the monitor re-measures
-    assert "re-measuring" in panel.drift_prompt.toolTip() and panel.labeled_button.styleSheet() == ""
+    assert "re-measuring" in panel.drift_prompt.text() and panel.labeled_button.styleSheet() == ""
     monkeypatch.setattr(recalibrate_panel, "SETTLE_S", 0.0)  # the state stayed RECALIBRATE after Quick adapt
     panel.show_drift("armband rotated by +1.0 electrodes")
-    assert "Recalibrate with labels (35 s)" in panel.drift_prompt.toolTip()
+    assert "Recalibrate with labels (35 s)" in panel.drift_prompt.text()
     assert "bold" in panel.labeled_button.styleSheet() and panel.quick_button.styleSheet() == ""
     panel.show_drift("")  # back to OK: no prompt
     assert not panel.drift_prompt.isVisibleTo(panel) and panel.labeled_button.styleSheet() == ""
