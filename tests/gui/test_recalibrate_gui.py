@@ -28,7 +28,7 @@ LEFT = QtCore.Qt.MouseButton.LeftButton
 def window(replay_window):
     rec = held_out_recording()
     rec.samples = np.roll(rec.samples, 1, axis=1)
-    return replay_window(rec, speed=3, title="rotated replay")
+    return replay_window(rec, speed=6, title="rotated replay")
 
 
 def buttons(panel) -> dict[str, bool]:
