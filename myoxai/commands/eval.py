@@ -89,7 +89,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                     "adapt on trials 1-2, test on 3-4; 12,34 runs both ways)")
     ad.add_argument("--channels", type=int_list_arg("channels"), help="conv widths of the adaptation model, e.g. "
                     "16,32,32 (default: the model's)")
-    ad.add_argument("--adapt-epochs", type=positive_int, help="maximum epochs of each recalibration (default 30)")
+    ad.add_argument("--adapt-epochs", type=positive_int, help="maximum epochs of each recalibration phase (default 15)")
+    ad.add_argument("--adapt-patience", type=positive_int, help="epochs without improvement before a recalibration "
+                    "phase stops (default 3; SCADANN's reference: --adapt-epochs 500 --adapt-patience 10)")
     ex = parser.add_argument_group("execution")
     how = ex.add_mutually_exclusive_group()
     how.add_argument("--workers", type=positive_int, metavar="N", help="run cells on a local Dask cluster of N "
@@ -120,7 +122,8 @@ def options(args: argparse.Namespace) -> Any:
         threads=args.threads, trials_per_gesture=args.trials_per_gesture, incremental_every=args.incremental_every,
         incremental_models=args.incremental_models, adapt=args.adapt, splits=args.splits, channels=args.channels,
         calibration_days=args.calibration_days, pretrain=args.pretrain,
-        adapt_epochs=args.adapt_epochs, model_cache=args.model_cache, signal=args.signal, align=args.align,
+        adapt_epochs=args.adapt_epochs, adapt_patience=args.adapt_patience, model_cache=args.model_cache,
+        signal=args.signal, align=args.align,
         cross_dataset=path(args.cross_dataset), pretrained_cache=path(args.pretrained_cache),
         participants=args.participants)
 

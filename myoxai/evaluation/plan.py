@@ -45,6 +45,7 @@ class EvalOptions:
     pretrain: str = "none"  # kanoga --adapt: "others" pre-trains on the root's other subjects
     channels: list[int] | None = None
     adapt_epochs: int | None = None
+    adapt_patience: int | None = None
     model_cache: str | None = None
     signal: str = "default"  # myo-armband
     align: list[str] = field(default_factory=lambda: ["off"])
@@ -77,6 +78,7 @@ def _ignored(o: EvalOptions) -> list[str]:
         "--pretrain": (o.pretrain != "none", o.adapting and o.dataset == "kanoga"),
         "--channels": (o.channels is not None, o.adapting),
         "--adapt-epochs": (o.adapt_epochs is not None, o.adapting),
+        "--adapt-patience": (o.adapt_patience is not None, o.adapting),
         "--model-cache": (o.model_cache is not None, o.adapting),
         "--incremental-every": (o.incremental_every != 1, o.protocol == "inter-day" and not o.adapting and not armband),
         "--incremental-models": (o.incremental_models is not None,
@@ -235,6 +237,8 @@ def _adapt_grid(o: EvalOptions) -> tuple[list[Cell], Any]:
                     pseudo=adaptation.pseudo_settings(o.dataset))
     if o.adapt_epochs is not None:
         recal = replace(recal, max_epochs=o.adapt_epochs)
+    if o.adapt_patience is not None:
+        recal = replace(recal, patience=o.adapt_patience)
     base = adaptation.recipe_settings(models[0], o.seeds[0], o.threads)
     model_args = {**base.model_args, "channels": o.channels} if o.channels else base.model_args
     settings = replace(base, model_args=model_args, train=replace(base.train, epochs=o.epochs), recal=recal,

@@ -177,6 +177,19 @@ def test_adapt_with_several_models_refuses(kanoga_root):
                          adapt=["none", "quick"], subjects=["1"], days=[2]))
 
 
+def test_adapt_epochs_and_patience_reach_the_recalibration_settings(kanoga_root):
+    grid = plan(EvalOptions("kanoga", kanoga_root, "inter-day", models=["spectrogram-convnet"], subjects=["1"],
+                            days=[2], adapt=["none", "scadann+quick"], adapt_epochs=500, adapt_patience=10))
+    recal = grid.contexts[0].settings.recal
+    assert (recal.max_epochs, recal.patience) == (500, 10)
+    assert grid.contexts[0].settings_key != plan(EvalOptions(  # and the cell cache key sees them
+        "kanoga", kanoga_root, "inter-day", models=["spectrogram-convnet"], subjects=["1"], days=[2],
+        adapt=["none", "scadann+quick"], adapt_epochs=500)).contexts[0].settings_key
+    with pytest.raises(MyoxaiError, match="--adapt-patience"):
+        plan(EvalOptions("kanoga", kanoga_root, "intra-day", models=["lda"], subjects=["1"], days=[1],
+                         adapt_patience=10))
+
+
 def test_adapt_takes_every_torch_spectrogram_model_and_refuses_the_others(kanoga_root):
     from myoxai.evaluation.plan import ADAPTABLE_MODELS
 
