@@ -27,6 +27,7 @@ def test_every_example_has_a_test():
     assert {p.name for p in EXAMPLES.glob("*.py")} == tested
 
 
+@pytest.mark.slow
 def test_record_train_classify(tmp_path):
     out = _run("record_train_classify.py", "--epochs", "2", "--out", str(tmp_path))
     assert (tmp_path / "session.xdf").is_file() and (tmp_path / "model.safetensors").is_file()
@@ -40,6 +41,7 @@ def test_live_callback():
     assert " ch" in out.splitlines()[0]  # each line names the electrodes with the largest Shapley values
 
 
+@pytest.mark.slow
 def test_stream_decisions_over_lsl():
     out = _run("stream_decisions_lsl.py", "--seconds", "3")
     assert "receiver: connected to myoxai-decisions" in out

@@ -35,6 +35,7 @@ def _drift(capsys, *args):
     return capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_rotated_band_is_seen_adapted_and_ok_after(rotated, bundled_path, tmp_path, capsys):
     assert "RECALIBRATE — cause: rotation" in _drift(capsys, "--data", str(rotated))
     m2, report = tmp_path / "m2.safetensors", tmp_path / "m2.json"
@@ -58,6 +59,7 @@ def test_rotated_band_is_seen_adapted_and_ok_after(rotated, bundled_path, tmp_pa
     assert adapted >= unrotated - 5.0, (adapted, unrotated)
 
 
+@pytest.mark.slow
 def test_rotation_by_two_is_recovered(bundled_path, tmp_path, capsys):
     rotated2 = _rotated(bundled_path, tmp_path, 2)
     m2 = tmp_path / "m2.safetensors"

@@ -66,7 +66,8 @@ def test_explain_bad_input(model_file, bundled_path, tmp_path, capsys):
     assert main(["explain", "--model", str(tmp_path / "none.safetensors"), "--data", str(bundled_path)]) == 2
 
 
-@pytest.mark.parametrize(("model", "path"), [("allconvnet", "rowlocal"), ("ring-tower", "structure")])
+@pytest.mark.parametrize(("model", "path"), [pytest.param("allconvnet", "rowlocal", marks=pytest.mark.slow),
+                                             ("ring-tower", "structure")])
 def test_bench_shapley_values_agree(tmp_path, model, path):
     out = tmp_path / "b.json"
     rc = main(["bench", "shapley", "--model", model, "--windows", "3", "--compare-windows", "2", "--batch", "4",

@@ -58,6 +58,7 @@ def test_record_labelled_replay_round_trips_labels(tmp_path, bundled_path, bundl
 
 
 @pytest.mark.timeout(60)
+@pytest.mark.slow
 def test_device_loss_keeps_what_was_recorded(tmp_path):
     out = tmp_path / "lost.xdf"
     with Bled112Emulator() as emu:

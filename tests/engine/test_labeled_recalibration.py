@@ -35,6 +35,7 @@ def two_rounds(rec: Recording, drop: str | None = None) -> tuple[Recording, floa
     return out, len(first) / rec.fs
 
 
+@pytest.mark.slow
 def test_one_hold_per_gesture_keeps_the_model_accurate_on_the_held_out_hold() -> None:
     rec, split = two_rounds(held_out_recording())
     model, data = load_model(BUNDLED_MODEL), bundled_source_data()

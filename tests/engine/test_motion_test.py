@@ -162,6 +162,7 @@ def test_live_prompts_recorded_to_xdf(bundled_path, tmp_path):
     assert rec.labels is not None and set(np.unique(rec.labels)) >= {0}
 
 
+@pytest.mark.slow
 def test_labels_mode_reports_recording_seconds_at_any_replay_speed(bundled):
     """At 4× the replay stamps samples 4× closer; the session scales the metrics back to recording time."""
     import time

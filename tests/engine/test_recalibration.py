@@ -107,6 +107,7 @@ def test_recalibrate_walks_preparing_running_offered_then_revert_and_accept(rota
     assert engine.active.model is before
 
 
+@pytest.mark.slow
 def test_recalibrate_declined_and_cancelled_keep_the_model(rotated, source_data):
     engine = buffered_engine(rotated)
     strict = RecalibrationSettings(max_epochs=1, patience=1, min_coverage=1.01)  # no run can pass this

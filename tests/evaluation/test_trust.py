@@ -212,6 +212,7 @@ def test_myo_armband_participants_are_asserted_by_name(tmp_path):
 
 
 # ---------------------------------------------------------------- the published LDA baseline
+@pytest.mark.slow
 def test_myo_armband_readme_lda_reproduces_the_published_baseline(myo_armband_root, tmp_path):
     """The dataset README's LDA: 92.3 % with one cycle, 98.2 % with four (within 0.5 points)."""
     import json

@@ -73,6 +73,7 @@ def test_post_processing_controls_change_the_engine(qtbot, window):
     assert window.engine.post.vote == 9 and window.engine.post.threshold == pytest.approx(0.99)
 
 
+@pytest.mark.slow
 def test_wizard_records_a_valid_xdf_and_loads_the_trained_model(qtbot, window, tmp_path):
     from myoxai.io import read_recording
 

@@ -86,6 +86,7 @@ class FakeClient:
 
 
 @pytest.mark.timeout(60)
+@pytest.mark.slow
 def test_ble_source_streams_detects_loss_and_reconnects(bundled):
     fake = FakeMyo(bundled.samples[:4000])
     src = MyoBleSource(address="AA:BB:CC:DD:EE:FF", client_factory=lambda a, cb: FakeClient(fake, a, cb))

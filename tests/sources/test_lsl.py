@@ -67,12 +67,14 @@ def test_lsl_source_refuses_wrong_stream(channels, rate, what):
 
 
 @pytest.mark.timeout(30)
+@pytest.mark.slow
 def test_lsl_source_missing_stream_is_clear():
     with pytest.raises(MyoxaiError, match="no LSL stream"):
         LslSource(name=f"myoxai-absent-{uuid.uuid4().hex[:8]}", timeout=0.5)
 
 
 @pytest.mark.timeout(90)
+@pytest.mark.slow
 def test_myoxai_stream_replay_is_read_by_plain_pylsl_inlet(bundled, bundled_path):
     name = f"myoxai-stream-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "LSLAPICFG": os.environ["LSLAPICFG"]}
@@ -113,6 +115,7 @@ def test_myoxai_stream_replay_is_read_by_plain_pylsl_inlet(bundled, bundled_path
 
 
 @pytest.mark.timeout(90)
+@pytest.mark.slow
 def test_myoxai_stream_from_emulated_myo_has_stable_source_id():
     """`myoxai stream --source myo:PORT` (BLED112 emulator) → LSL; the source_id names the armband."""
     from myoxai.testing.bled112_emulator import Bled112Emulator

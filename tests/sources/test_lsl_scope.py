@@ -118,6 +118,7 @@ def _pull_all(src: LslSource, seconds: float) -> None:
 
 
 @pytest.mark.timeout(60)
+@pytest.mark.slow
 def test_a_stream_faster_than_it_declares_is_refused():
     name = f"myoxai-fast-{uuid.uuid4().hex[:8]}"
     outlet = EmgOutlet(name, source_id=name)
