@@ -96,6 +96,15 @@ def tiny_adapt_context(root: str, cache_dir=None):
     return GridContext("kanoga", root, 0, 1, settings, settings.to_dict())
 
 
+def decisions_to_the_end(engine, timeout: float = 60) -> list:
+    """Start ``engine`` over a finite replay, wait until it has finished by itself, stop it: every decision."""
+    sub = engine.subscribe(maxlen=10_000)
+    engine.start()
+    assert engine.wait(timeout), "engine did not finish"
+    engine.stop()
+    return sub.drain()
+
+
 def one_line_error(capsys, argv: list[str], *fragments: str) -> str:
     """Run ``myoxai ARGV`` in-process: exit 2 with one line on stderr that holds every fragment."""
     from myoxai.cli import main

@@ -13,7 +13,7 @@ from myoxai.io.recording import Recording
 from myoxai.live.setup import load_live_model
 from myoxai.sources.replay import ReplaySource
 
-from conftest import REPO
+from conftest import REPO, decisions_to_the_end
 
 
 def _run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -33,11 +33,7 @@ def test_nan_samples_from_a_live_source_are_a_gap_never_a_nan_decision(bundled):
     rec = Recording(samples, part.timestamps, part.fs, part.labels, part.class_names, dict(part.meta))
     source = ReplaySource(rec, speed=0, chunk=10)
     engine = Engine(source, load_live_model(None), explain=True)
-    sub = engine.subscribe(maxlen=10_000)
-    engine.start()
-    assert engine.wait(120)  # a non-looping replay: the engine finishes by itself
-    engine.stop()
-    decisions = sub.drain()
+    decisions = decisions_to_the_end(engine, 120)  # a non-looping replay: the engine finishes by itself
     assert len(decisions) > 150
     for d in decisions:
         assert np.isfinite(d.probabilities).all() and np.isfinite(d.confidence)

@@ -17,6 +17,8 @@ from myoxai.live.setup import EngineOptions, build_engine
 from myoxai.models import build_model, input_args, load_model, model_signal_config, predict_proba
 from myoxai.sources.replay import ReplaySource
 
+from conftest import decisions_to_the_end
+
 torch.set_num_threads(1)
 
 
@@ -58,11 +60,7 @@ def test_live_engine_runs_the_short_model_with_its_config(short_model_path):
     model = load_model(short_model_path, expect_config=None)
     rec = held_out_recording().slice(0, 600)
     engine = Engine(ReplaySource(rec, speed=0, chunk=7), model, SHORT_150_CONFIG, vote=1)
-    sub = engine.subscribe(maxlen=10_000)
-    engine.start()
-    assert engine.wait(60), "engine did not finish"
-    engine.stop()
-    decisions = sub.drain()
+    decisions = decisions_to_the_end(engine)
     offline = process_signal(rec.samples, SHORT_150_CONFIG)
     assert [d.sample for d in decisions] == offline.end.tolist()  # a decision every 5 samples, from sample 30
     proba = predict_proba(model, offline.spectrograms.astype(np.float32))

@@ -15,6 +15,8 @@ from myoxai.explain.methods import EXPLAINERS, attribute_all, build_method, expl
 from myoxai.explain.shapley import ChannelShapley
 from myoxai.explain.shapley_method import ShapleyMethod
 
+from conftest import decisions_to_the_end
+
 torch.set_num_threads(1)
 
 
@@ -108,11 +110,7 @@ def test_engine_publishes_a_registered_explainers_attributions(toy):
     rec = held_out_recording().slice(0, 400)
     engine = Engine(ReplaySource(rec, speed=0, chunk=13), model, vote=1, explainer=explainer_factory(toy))
     assert isinstance(engine.active.explainer, ElectrodeEnergy)
-    sub = engine.subscribe(maxlen=10_000)
-    engine.start()
-    assert engine.wait(60), "engine did not finish"
-    engine.stop()
-    decisions = sub.drain()
+    decisions = decisions_to_the_end(engine)
     offline = process_signal(rec.samples, DEFAULT_CONFIG)
     assert len(decisions) == len(offline) > 0
     phi = np.stack([d.phi for d in decisions])
