@@ -42,7 +42,7 @@ from myoxai.adapt.loop import (
 )
 from myoxai.adapt.pseudo_labels import UNLABELED, PseudoLabelSettings, pseudo_label_summary, pseudo_labels
 from myoxai.errors import MyoxaiError
-from myoxai.models import SPECTROGRAM, MyoModel, torch_threads
+from myoxai.models import SPECTROGRAM, SPECTROGRAM_MODELS, MyoModel, torch_threads
 from myoxai.models.training import group_split, stratified_split
 
 log = logging.getLogger(__name__)
@@ -184,8 +184,8 @@ def _check_inputs(model: Any, source: SourceData, unlabeled: np.ndarray, method:
     if method not in METHODS:
         raise MyoxaiError(f"unknown recalibration method {method!r}; choose one of {', '.join(METHODS)}")
     if not isinstance(model, MyoModel) or model.input_kind != SPECTROGRAM:
-        raise MyoxaiError("recalibration needs a torch spectrogram model (spectrogram-convnet, allconvnet or "
-                          f"ring-tower); got {getattr(model, 'name', type(model).__name__)}")
+        raise MyoxaiError(f"recalibration needs a torch spectrogram model ({', '.join(SPECTROGRAM_MODELS)}); "
+                          f"got {getattr(model, 'name', type(model).__name__)}")
     x = np.asarray(unlabeled, dtype=np.float32)
     if x.ndim != 4 or x.shape[1:] != source.x.shape[1:]:
         want = ", ".join(map(str, source.x.shape[1:]))

@@ -19,8 +19,6 @@ from myoxai.io._text import is_ascii_int
 
 DATASETS = ("kanoga", "myo-readings", "myo-armband", "recordings", "libemg")
 PROTOCOLS = ("intra-day", "inter-day", "inter-subject")
-# --adapt adapts a torch spectrogram model (rotation, re-normalisation, prototype head, SCADANN need one)
-ADAPTABLE_MODELS = ("spectrogram-convnet", "allconvnet", "ring-tower")
 
 
 @dataclass
@@ -230,8 +228,10 @@ def _adapt_grid(o: EvalOptions) -> tuple[list[Cell], Any]:
                           "session 1 → 2, 3); use --protocol inter-day")
     methods = adaptation.parse_methods(",".join(o.adapt))
     models = check_models(o.models)
-    if len(models) != 1 or models[0] not in ADAPTABLE_MODELS:
-        raise MyoxaiError(f"--adapt adapts one torch spectrogram model ({', '.join(ADAPTABLE_MODELS)}); got "
+    from myoxai.models import SPECTROGRAM_MODELS
+
+    if len(models) != 1 or models[0] not in SPECTROGRAM_MODELS:
+        raise MyoxaiError(f"--adapt adapts one torch spectrogram model ({', '.join(SPECTROGRAM_MODELS)}); got "
                           f"--models {','.join(models)}: run once per model")
     recal = replace(RecalibrationSettings(), seed=o.seeds[0], threads=o.threads,
                     pseudo=adaptation.pseudo_settings(o.dataset))

@@ -241,7 +241,7 @@ class RecalibratePanel(QtWidgets.QGroupBox):
             _show(self.rotation, f"rotation since calibration {shift}; Quick adapt {verdict}",
                   f"no-harm check on held-back windows: {job.quick.check.summary()}")
         self.progress.setValue(int(job.progress * 1000))
-        _show(self.message, job.message, job.message)
+        _show(self.message, job.message)
         if job.report is not None and job.state in ("offered", "accepted", "reverted", "declined"):
             r = job.report
             _show(self.result, f"{r.method} {r.status}: source-validation accuracy "

@@ -38,6 +38,7 @@ from myoxai.models.persist import check_model_config, load_model, model_signal_c
 from myoxai.models.registry import (
     MODEL_NAMES,
     MODELS,
+    SPECTROGRAM_MODELS,
     AnyModel,
     build_model,
     input_args,
@@ -54,6 +55,7 @@ __all__ = [
     "FIN_TARGETS",
     "MODELS",
     "MODEL_NAMES",
+    "SPECTROGRAM_MODELS",
     "SPECTROGRAM",
     "WINDOW",
     "AllConvNet",

@@ -20,6 +20,8 @@ from myoxai.models.scatnet import ScatNet
 MODELS: dict[str, type] = {cls.name: cls for cls in (SpectrogramConvNet, AllConvNet, LstmFin, LdaBaseline, ScatNet,
                                                    RingTowerNet)}
 MODEL_NAMES = tuple(MODELS)
+# torch models that read the spectrogram: what rotation, re-normalisation, prototypes and SCADANN adapt
+SPECTROGRAM_MODELS = tuple(n for n, c in MODELS.items() if issubclass(c, MyoModel) and c.input_kind == SPECTROGRAM)
 
 AnyModel = MyoModel | LdaBaseline  # any model the registry builds (not the engine's structural ``Model``)
 

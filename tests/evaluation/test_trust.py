@@ -191,9 +191,10 @@ def test_adapt_epochs_and_patience_reach_the_recalibration_settings(kanoga_root)
 
 
 def test_adapt_takes_every_torch_spectrogram_model_and_refuses_the_others(kanoga_root):
-    from myoxai.evaluation.plan import ADAPTABLE_MODELS
+    from myoxai.models import SPECTROGRAM_MODELS
 
-    for name in ADAPTABLE_MODELS:  # ring-tower too: its tower is electrode-equivariant, its head a linear layer
+    assert set(SPECTROGRAM_MODELS) == {"spectrogram-convnet", "allconvnet", "ring-tower"}
+    for name in SPECTROGRAM_MODELS:  # ring-tower too: its tower is electrode-equivariant, its head a linear layer
         grid = plan(EvalOptions("kanoga", kanoga_root, "inter-day", models=[name], adapt=["none", "default"],
                                 subjects=["1"], days=[2]))
         assert grid.contexts[0].settings.model == name
