@@ -242,6 +242,9 @@ METHODS: dict[str, AdaptMethod] = {
                                     transductive=True),
     "calibrate-35s": AdaptMethod((calibrate_35s,), "quick, then fine-tuning on one labeled hold per gesture",
                                  needs_labels=True),
+    "calibrate-35s+proto": AdaptMethod((calibrate_35s, prototypes),
+                                       "calibrate-35s, then the T3A-style prototype head on the unlabeled buffer",
+                                       needs_labels=True),
     "labeled": AdaptMethod((labeled_loop,), "upper bound: self-calibration with the buffer's true labels",
                            needs_labels=True, needs_source=True),
 }

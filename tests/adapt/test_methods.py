@@ -28,7 +28,7 @@ def test_every_method_is_composed_steps_and_default_is_registered() -> None:
     for name, m in METHODS.items():
         assert isinstance(m, AdaptMethod) and all(callable(s) for s in m.steps), name
     assert METHODS["none"].steps == ()
-    assert {m for m, v in METHODS.items() if v.needs_labels} == {"labeled", "calibrate-35s"}
+    assert {m for m, v in METHODS.items() if v.needs_labels} == {"labeled", "calibrate-35s", "calibrate-35s+proto"}
     assert {m for m, v in METHODS.items() if v.transductive} == {"quick+online-t3a"}
     assert {m for m, v in METHODS.items() if v.carries_state} == {"scadann-acc"}
 
