@@ -1,5 +1,6 @@
 """Starting a fresh model from a pre-trained one: every weight but the head copied, the head only for the same
-gestures, a mismatched architecture/arguments/signal config refused with one MyoxaiError, the file's SHA-256 recorded."""
+gestures, a mismatched architecture/arguments/signal config refused with one MyoxaiError, the file's SHA-256
+recorded."""
 
 from __future__ import annotations
 
