@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from myoxai.cliargs import thread_count
 
@@ -21,6 +22,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "weights to yourself) or kanoga:ROOT (--subjects/--days, default 1-4 and 1-3); early stopping "
                         "on whole held-out cycles/trials. Fine-tune it with the wizard's quick calibration "
                         "(myoxai live --pretrained MODEL)")
+    parser.add_argument("--init-from", metavar="MODEL", help="with --data: start from this model's weights (e.g. "
+                        "one made with --pretrain, or the bundled pre-trained All-ConvNet) instead of random ones; "
+                        "the network takes its architecture arguments and the recipe trains on as usual (head kept "
+                        "only when the gestures are the same)")
     parser.add_argument("--channels", help="conv widths of allconvnet/spectrogram-convnet, e.g. 8,16,16,32 "
                         "(the live default's half widths)")
     parser.add_argument("--subjects", help="with kanoga:ROOT: subjects, e.g. 1 or 1-3 (default 1)")
@@ -61,12 +66,15 @@ def run(args: argparse.Namespace) -> int:
         raise MyoxaiError("--epochs and --threads must be at least 1")
     config = signal_config(args.signal)
     if args.pretrain:
+        if args.init_from:
+            raise MyoxaiError("--init-from applies to --data (a pre-training starts from random weights)")
         check_output(args.out, overwrite=args.overwrite, inputs=[args.pretrain.partition(":")[2]])
         return _pretrain(args)
     if args.channels:
         raise MyoxaiError("--channels applies to --pretrain only")
     data_path = args.data[len("kanoga:"):] if args.data.startswith("kanoga:") else args.data
-    check_output(args.out, overwrite=args.overwrite, inputs=[data_path])  # before any training time is spent
+    inputs = [data_path] + ([args.init_from] if args.init_from else [])
+    check_output(args.out, overwrite=args.overwrite, inputs=inputs)  # before any training time is spent
     if args.data.startswith("kanoga:"):
         root = Path(args.data[len("kanoga:"):]).expanduser()
         subjects = parse_int_list(args.subjects, "subjects") or [1]
@@ -86,7 +94,10 @@ def run(args: argparse.Namespace) -> int:
     if np.count_nonzero(counts) < 2:
         raise MyoxaiError(f"{args.data}: training needs at least two labeled classes; found {np.count_nonzero(counts)}")
     settings = TrainSettings(epochs=args.epochs, seed=args.seed, threads=args.threads, progress=not args.no_progress)
-    model, report = fit_fresh(args.model, data, settings, config=config)
+    if args.init_from:
+        model, report, described["init_from"] = _fit_from(args, data, settings, config)
+    else:
+        model, report = fit_fresh(args.model, data, settings, config=config)
     described.update({"n_windows": len(data), "windows_per_class": counts.tolist(), "settings": settings.to_dict()})
     metrics = {k: v for k, v in report.items() if k in ("val_accuracy", "best_val_loss", "best_epoch", "epochs_run")}
     if "fin" in report:
@@ -99,10 +110,44 @@ def run(args: argparse.Namespace) -> int:
         reference = reference_for_model(model, data.spec, config, seed=args.seed).to_dict()
     out = save_model(model, args.out, data.class_names, config, training=described, metrics=metrics,
                      drift_reference=reference, overwrite=args.overwrite,
-                     inputs=(data_path,))
+                     inputs=tuple(inputs))
     val = f", validation accuracy {100 * metrics['val_accuracy']:.1f} %" if "val_accuracy" in metrics else ""
-    print(f"trained {args.model} on {len(data)} windows ({np.count_nonzero(counts)} classes){val} → {out}")
+    start = f", starting from {args.init_from}" if args.init_from else ""
+    print(f"trained {args.model} on {len(data)} windows ({np.count_nonzero(counts)} classes){start}{val} → {out}")
     return 0
+
+
+def _fit_from(args: argparse.Namespace, data: Any, settings: Any, config: Any) -> tuple[Any, dict, dict]:
+    """(model, report, init record): ``fit_fresh`` started from the ``--init-from`` model's weights.
+
+    The network is built with that file's architecture arguments (so every weight fits) and trained
+    with the model's recipe settings and the same whole-trial validation as ``fit_fresh``.
+    """
+    from dataclasses import replace
+
+    import numpy as np
+
+    from myoxai.errors import MyoxaiError
+    from myoxai.io.model_files import read_model_file
+    from myoxai.models import build_model
+    from myoxai.models.recipes import recipe
+    from myoxai.models.warm_start import init_from_file
+
+    desc = read_model_file(args.init_from, None)[1]
+    if desc.get("architecture") != args.model:
+        raise MyoxaiError(f"--init-from {args.init_from} holds a {desc.get('architecture')} model; pass "
+                          f"--model {desc.get('architecture')} or a pre-trained {args.model}")
+    recipe_args, rs = recipe(args.model)
+    if recipe_args:
+        settings = replace(rs, epochs=settings.epochs, seed=settings.seed, threads=settings.threads,
+                           progress=settings.progress)
+    model = build_model(args.model, len(data.class_names), seed=settings.seed, **desc.get("arguments", {}))
+    init = init_from_file(model, args.init_from, data.class_names, config)
+    groups = None
+    if "trial" in data.meta and "day" in data.meta:  # whole trials per gesture, as fit_fresh
+        groups = (np.asarray(data.y, np.int64) * 100000 + np.asarray(data.meta["day"], np.int64) * 100
+                  + np.asarray(data.meta["trial"], np.int64))
+    return model, model.fit_on(data, settings, groups=groups), init
 
 
 def _pretrain(args: argparse.Namespace) -> int:

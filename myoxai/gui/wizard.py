@@ -6,7 +6,9 @@ The quick mode (``myoxai.live.quick_calibration``, the default when a pre-traine
 available) records one hold per gesture, fine-tunes the pre-trained model on it in seconds and
 shows the accuracy on a short second hold it did not train on. Opened with ``start_model`` (the Adapt
 panel's "Recalibrate with labels (35 s)"), the quick mode prompts that model's gestures and runs
-the 35-s labeled recalibration (``myoxai.live.labeled_recalibration``) on it instead.
+the 35-s labeled recalibration (``myoxai.live.labeled_recalibration``) on it instead. The full
+mode can start its training from the pre-trained model's weights ("start from the pre-trained
+model", ticked by default when ``calibration.START_FROM_PRETRAINED`` says so and the model fits).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 from myoxai.errors import MyoxaiError
 from myoxai.gui.views import centred_label
 from myoxai.io.locations import new_recording_path, person_name
-from myoxai.live import quick_calibration
+from myoxai.live import calibration, quick_calibration
 from myoxai.live.calibration import REST, CalibrationSession, TrainingJob
 
 LOAD_WITHOUT_ASKING = 0.8  # held-out accuracy from which a calibrated model is loaded without asking
@@ -42,7 +44,7 @@ class CalibrationWizard(QtWidgets.QDialog):
     epochs:
         Training epochs cap (full mode).
     pretrained:
-        The quick mode's pre-trained model file (default: the bundled one).
+        The quick mode's pre-trained model file (default: the bundled one); the full mode can start from it.
     start_model, buffer, source_data:
         The 35-s recalibration: the calibration model to fine-tune (its gestures are the prompts), a
         callable returning the engine buffer's inputs, and the model's calibration data.
@@ -92,6 +94,12 @@ class CalibrationWizard(QtWidgets.QDialog):
         self.quick = QtWidgets.QCheckBox("quick: one hold per gesture fine-tunes the pre-trained model,\n"
                                          "then a short second hold measures accuracy")
         self.quick.toggled.connect(self._quick_toggled)
+        self.init_problem = calibration.init_problem(self.pretrained)  # None: it can start the full mode's model
+        self.from_pretrained = QtWidgets.QCheckBox("start from the pre-trained model")
+        self.from_pretrained.setToolTip(
+            f"full mode: train from the weights of {self.pretrained.name} (pre-trained on other people) instead "
+            "of random ones" if self.init_problem is None else f"not available: {self.init_problem}")
+        self.from_pretrained.setChecked(calibration.START_FROM_PRETRAINED and self.init_problem is None)
         self.duration = QtWidgets.QLabel("")
         self.duration.setWordWrap(True)
         self.repetitions = QtWidgets.QSpinBox()
@@ -125,6 +133,7 @@ class CalibrationWizard(QtWidgets.QDialog):
         self.settings_error.setWordWrap(True)
         form.addRow("gestures (rest is recorded between holds)", self.gesture_list)
         form.addRow("mode", self.quick)
+        form.addRow("", self.from_pretrained)
         form.addRow("duration", self.duration)
         form.addRow("repetitions", self.repetitions)
         form.addRow("hold", self.hold)
@@ -136,6 +145,7 @@ class CalibrationWizard(QtWidgets.QDialog):
         form.addRow(self.settings_error)
         self.quick.setEnabled(self.pretrained.exists())
         self.quick.setChecked(self.pretrained.exists())
+        self._quick_toggled(self.quick.isChecked())
         for signal in (self.gesture_list.itemChanged, self.quick.toggled, self.repetitions.valueChanged,
                        self.hold.valueChanged, self.rest.valueChanged, self.lead_in.valueChanged):
             signal.connect(self._show_duration)
@@ -157,6 +167,7 @@ class CalibrationWizard(QtWidgets.QDialog):
     def _quick_toggled(self, quick: bool) -> None:
         """Quick mode: one hold per gesture (the repetitions are fixed) and a 2 s rest between holds."""
         self.repetitions.setEnabled(not quick)
+        self.from_pretrained.setEnabled(not quick and self.init_problem is None)
         if quick:
             self.rest.setValue(quick_calibration.REST_S)
 
@@ -274,8 +285,14 @@ class CalibrationWizard(QtWidgets.QDialog):
 
                 def trainer(progress: Callable[[float, str], None]) -> Any:
                     return quick_calibration.quick_from_file(path, split, pretrained, progress=progress)
-            self.training = TrainingJob(self.session.path, epochs=self.epochs, trainer=trainer)
+            self.training = TrainingJob(self.session.path, epochs=self.epochs, trainer=trainer,
+                                        init_from=self.init_from())
             self.training.start()
+
+    def init_from(self) -> Path | None:
+        """The model file the full mode's training starts from (``None``: random weights, or the quick mode)."""
+        use = self.quick_split_s is None and self.from_pretrained.isEnabled() and self.from_pretrained.isChecked()
+        return self.pretrained if use else None
 
     def held_out_accuracy(self) -> float | None:
         """The trained model's accuracy on data it did not train on (the quick mode's second hold)."""

@@ -55,24 +55,38 @@ def labelled_windows(rec: Recording, config: SignalConfig = DEFAULT_CONFIG, inpu
 
     Each piece is processed as its own stream (no window straddles a seam between joined files).
     """
+    x, y, _ = labelled_holds(rec, config, input_kind, pieces)
+    return x, y
+
+
+def labelled_holds(rec: Recording, config: SignalConfig = DEFAULT_CONFIG, input_kind: str = "spectrogram",
+                   pieces: list[tuple[int, int]] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``labelled_windows`` plus each window's hold: the id of the contiguous label run it lies in.
+
+    Windows of one hold are near-copies of each other, so validation holds out whole holds
+    (``train_model(groups=...)``). Ids are unique across pieces.
+    """
     from myoxai.dsp import process_signal
 
     if rec.labels is None:
         raise MyoxaiError("the recording has no labels; training needs a labelled recording")
     highpass = rec.meta.get("highpass_hz") != config.highpass_hz
-    xs, ys = [], []
+    xs, ys, hs = [], [], []
+    offset = 0
     for a, b in pieces or [(0, len(rec))]:
         batch = process_signal(rec.samples[a:b], config, highpass=highpass)
         lab = rec.labels[a:b]
+        run = np.concatenate([[0], np.cumsum(np.diff(lab) != 0)])  # label run of every sample
         first, last = lab[batch.start], lab[batch.end - 1]
         keep = (first == last) & (first >= 0)
         if len(batch):  # a label change inside the window also disqualifies it
-            change = np.concatenate([[0], np.cumsum(np.diff(lab) != 0)])
-            keep &= change[batch.start] == change[batch.end - 1]
+            keep &= run[batch.start] == run[batch.end - 1]
         x = batch.spectrograms if input_kind == "spectrogram" else batch.windows
         xs.append(x[keep].astype(np.float32))
         ys.append(first[keep].astype(np.int64))
-    return np.concatenate(xs), np.concatenate(ys)
+        hs.append(offset + run[batch.start][keep].astype(np.int64))
+        offset += int(run[-1]) + 1
+    return np.concatenate(xs), np.concatenate(ys), np.concatenate(hs)
 
 
 def _training_windows(rec: Recording, config: SignalConfig = DEFAULT_CONFIG) -> tuple[np.ndarray, np.ndarray]:

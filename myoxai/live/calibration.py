@@ -27,6 +27,9 @@ from myoxai.live.writer import QueuedRecorder
 log = logging.getLogger(__name__)
 
 REST = "rest"
+# Whether the wizard's full calibration starts from the pre-trained model (when a compatible one exists)
+# by default; the user can always tick or untick it. Off until measured for the All-ConvNet (issue 19).
+START_FROM_PRETRAINED = False
 
 
 @dataclass(frozen=True)
@@ -185,17 +188,19 @@ class TrainingJob(ThreadOwner):
 
     The result is ``(model, source_data, metrics)``: ``source_data`` (``myoxai.adapt.SourceData``) is what
     recalibration later keeps the model anchored to. ``trainer(progress)`` replaces the default
-    training from scratch (the quick calibration fine-tunes a pre-trained model); a ``"summary"`` in
-    its metrics becomes the final message.
+    training (``train_from_recording``, from random weights or from the ``init_from`` model file; the
+    quick calibration fine-tunes a pre-trained model instead); a ``"summary"`` in its metrics becomes
+    the final message.
     """
 
     def __init__(self, path: str | Path, epochs: int = 30, seed: int = 0, threads: int = 1,
                  channels: Sequence[int] | None = None,
-                 trainer: Callable[[Callable[[float, str], None]], tuple[Any, Any, dict[str, Any]]] | None = None
-                 ) -> None:
+                 trainer: Callable[[Callable[[float, str], None]], tuple[Any, Any, dict[str, Any]]] | None = None,
+                 init_from: str | Path | None = None) -> None:
         self.path = Path(path)
         self.epochs, self.seed, self.threads = epochs, seed, threads
         self.channels = channels
+        self.init_from = init_from
         self.trainer = trainer
         self.result: tuple[Any, Any, dict[str, Any]] | None = None
         self._state = TrainingState()
@@ -231,7 +236,7 @@ class TrainingJob(ThreadOwner):
                 self.result = self.trainer(progress)
             else:
                 self.result = train_from_recording(self.path, self.epochs, self.seed, self.threads, self.channels,
-                                                   progress=progress)
+                                                   progress=progress, init_from=self.init_from)
             self._set(state="done", progress=1.0, message=self.result[2].get(
                 "summary", f"trained on {self.result[2]['n_train_windows']} windows"))
         except Exception as exc:  # shown in the wizard and logged
@@ -241,31 +246,69 @@ class TrainingJob(ThreadOwner):
             on_done()
 
 
+def full_calibration_model(n_classes: int, seed: int = 0, channels: Sequence[int] | None = None) -> Any:
+    """The fresh All-ConvNet the full calibration trains (the live model's half widths by default)."""
+    from myoxai.live.bundled import CHANNELS
+    from myoxai.models import build_model
+
+    return build_model("allconvnet", n_classes, seed=seed, channels=tuple(channels or CHANNELS))
+
+
+def init_problem(path: str | Path, channels: Sequence[int] | None = None) -> str | None:
+    """Why the model file ``path`` cannot start the full calibration's model, or ``None`` when it can."""
+    from myoxai.models import load_model
+    from myoxai.models.warm_start import init_mismatch
+
+    try:
+        pretrained = load_model(path, expect_config=None)
+    except (MyoxaiError, OSError) as exc:
+        return str(exc)
+    return init_mismatch(full_calibration_model(2, channels=channels), pretrained)
+
+
 def train_from_recording(path: str | Path, epochs: int = 30, seed: int = 0, threads: int = 1,
                          channels: Sequence[int] | None = None,
-                         progress: Callable[[float, str], None] | None = None) -> tuple[Any, Any, dict[str, Any]]:
-    """(model, source_data, metrics): an All-ConvNet trained on every labelled window of a recording."""
+                         progress: Callable[[float, str], None] | None = None,
+                         init_from: str | Path | None = None) -> tuple[Any, Any, dict[str, Any]]:
+    """(model, source_data, metrics): an All-ConvNet trained on every labelled window of a recording.
+
+    ``init_from`` (a model file of the same architecture, e.g. the bundled pre-trained one) gives the
+    starting weights (``myoxai.models.warm_start``); the description records its path and SHA-256.
+    Early stopping validates on whole held-out holds (a hold = one contiguous run of one label), so
+    no validation window is a near-copy of a training window; ``source_data`` keeps those holds as
+    its validation groups, so a recalibration is judged on them too.
+    """
     from myoxai.adapt import SourceData
     from myoxai.io import read_recording
-    from myoxai.live.bundled import CHANNELS, labelled_windows
-    from myoxai.models import TrainSettings, build_model, train_model
+    from myoxai.live.bundled import labelled_holds
+    from myoxai.models import TrainSettings, train_model
 
     rec = read_recording(path)
     if rec.labels is None or not len(rec.class_names):
         raise MyoxaiError(f"{path} has no gesture markers; record it with the calibration wizard")
-    x, y = labelled_windows(rec)
+    x, y, holds = labelled_holds(rec)
     present = np.unique(y)
     if len(present) < 2:
         raise MyoxaiError(f"{path} holds windows of {len(present)} gesture(s); a model needs at least two")
+    model = full_calibration_model(len(rec.class_names), seed, channels)
+    init = None
+    if init_from is not None:
+        from myoxai.models.warm_start import init_from_file
+
+        init = init_from_file(model, init_from, rec.class_names)
     if progress:
-        progress(0.1, f"training on {len(y)} windows ({len(present)} gestures, {epochs} epochs max)")
-    model = build_model("allconvnet", len(rec.class_names), seed=seed, channels=tuple(channels or CHANNELS))
-    report = train_model(model, x, y, TrainSettings(epochs=epochs, seed=seed, threads=threads))
+        start = "from the pre-trained model" if init else "from random weights"
+        progress(0.1, f"training on {len(y)} windows ({len(present)} gestures, {epochs} epochs max, {start})")
+    report = train_model(model, x, y, TrainSettings(epochs=epochs, seed=seed, threads=threads), groups=holds)
     model.class_names = tuple(rec.class_names)
     from myoxai.live.drift_reference import reference_for_model
 
-    model.description = {"training": {"data": str(path), "seed": seed, "n_train_windows": int(len(y))},
-                         "drift_reference": reference_for_model(model, x, seed=seed).to_dict()}
+    training = {"data": str(path), "seed": seed, "n_train_windows": int(len(y)),
+                "validation": "whole held-out holds", "init_from": init}
+    model.description = {"training": training, "drift_reference": reference_for_model(model, x, seed=seed).to_dict()}
     metrics = {"n_train_windows": int(len(y)), "val_accuracy": report.get("val_accuracy"),
                "epochs_run": report.get("epochs_run")}
-    return model, SourceData(x, y, description={"data": str(path)}), metrics
+    val_groups = report.get("val_groups") or None
+    source = SourceData(x, y, holds, {"data": str(path)},
+                        validation_groups=None if val_groups is None else np.asarray(val_groups))
+    return model, source, metrics
