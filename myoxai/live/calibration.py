@@ -28,8 +28,9 @@ log = logging.getLogger(__name__)
 
 REST = "rest"
 # Whether the wizard's full calibration starts from the pre-trained model (when a compatible one exists)
-# by default; the user can always tick or untick it. Off until measured for the All-ConvNet (issue 19).
-START_FROM_PRETRAINED = False
+# by default; the user can always tick or untick it. On by the rule declared before the All-ConvNet's
+# run (docs/recalibration.md, "A base model that moves less": default +1.8 on the selection days 3-8).
+START_FROM_PRETRAINED = True
 
 
 @dataclass(frozen=True)
