@@ -308,7 +308,8 @@ def train_from_recording(path: str | Path, epochs: int = 30, seed: int = 0, thre
                 "validation": "whole held-out holds", "init_from": init}
     model.description = {"training": training, "drift_reference": reference_for_model(model, x, seed=seed).to_dict()}
     metrics = {"n_train_windows": int(len(y)), "val_accuracy": report.get("val_accuracy"),
-               "epochs_run": report.get("epochs_run")}
+               "epochs_run": report.get("epochs_run"),
+               "summary": f"trained on {len(y)} windows from {'the pre-trained model' if init else 'random weights'}"}
     val_groups = report.get("val_groups") or None
     source = SourceData(x, y, holds, {"data": str(path)},
                         validation_groups=None if val_groups is None else np.asarray(val_groups))
