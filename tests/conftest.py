@@ -105,12 +105,24 @@ def decisions_to_the_end(engine, timeout: float = 60) -> list:
     return sub.drain()
 
 
-def one_line_error(capsys, argv: list[str], *fragments: str) -> str:
-    """Run ``myoxai ARGV`` in-process: exit 2 with one line on stderr that holds every fragment."""
+def run_cli(capsys, argv: list[str]) -> subprocess.CompletedProcess:
+    """Run ``myoxai ARGV`` in-process (argparse's own refusals included); a CompletedProcess-like result."""
     from myoxai.cli import main
 
-    assert main(argv) == 2
-    err = capsys.readouterr().err
+    capsys.readouterr()
+    try:
+        code = main(list(argv))
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out = capsys.readouterr()
+    return subprocess.CompletedProcess(argv, code, out.out, out.err)
+
+
+def one_line_error(capsys, argv: list[str], *fragments: str) -> str:
+    """Run ``myoxai ARGV`` in-process: exit 2 with one line on stderr that holds every fragment."""
+    result = run_cli(capsys, argv)
+    assert result.returncode == 2, result
+    err = result.stderr
     assert len(err.strip().splitlines()) == 1, err
     for f in fragments:
         assert f in err, err
@@ -119,21 +131,9 @@ def one_line_error(capsys, argv: list[str], *fragments: str) -> str:
 
 @pytest.fixture
 def cli(capsys, monkeypatch):
-    """``cli(*args)``: run ``myoxai ARGS`` in-process from the repository root; a CompletedProcess-like result."""
-    from myoxai.cli import main
-
+    """``cli(*args)``: run ``myoxai ARGS`` in-process from the repository root (``run_cli``)."""
     monkeypatch.chdir(REPO)  # the commands' relative paths (recordings/…) are the repository's
-
-    def run(*args: str) -> subprocess.CompletedProcess:
-        capsys.readouterr()
-        try:
-            code = main(list(args))
-        except SystemExit as exc:  # argparse's own refusals
-            code = int(exc.code or 0)
-        out = capsys.readouterr()
-        return subprocess.CompletedProcess(args, code, out.out, out.err)
-
-    return run
+    return lambda *args: run_cli(capsys, list(args))
 
 
 @pytest.fixture
