@@ -159,7 +159,8 @@ def merge_reports(reports: list[dict[str, Any]]) -> dict[str, Any]:
             out[key] = np.mean(np.asarray(vals, dtype=np.float64), axis=0).tolist()
         elif all(v == vals[0] for v in vals) and not isinstance(vals[0], np.ndarray):
             out[key] = vals[0]
-    out["members"] = [{k: v for k, v in r.items() if k not in ("support_index", "pseudo_labels")} for r in reports]
+    drop = ("support_index", "pseudo_labels", "adapt_seconds")  # diagnosis pooled above; timings stay out of records
+    out["members"] = [{k: v for k, v in r.items() if k not in drop} for r in reports]
     return out
 
 
