@@ -36,6 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "a model with the config it records")
     parser.add_argument("--epochs", type=int, default=30, help="maximum epochs (early stopping usually ends sooner)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--ensemble", type=int, default=1, metavar="K", help="train K seeds of the model (member i: "
+                        "seed + 1000·i) and save their ensemble (mean probability): a model that moves less, "
+                        "K times the inference and Shapley cost (default 1: one model)")
     parser.add_argument("--threads", type=thread_count, default=1, help="torch threads")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
@@ -61,12 +64,18 @@ def run(args: argparse.Namespace) -> int:
         raise MyoxaiError("--epochs and --threads must be at least 1")
     config = signal_config(args.signal)
     if args.pretrain:
+        if args.ensemble != 1:
+            raise MyoxaiError("--ensemble applies to --data; --pretrain makes one transfer-learning source")
         check_output(args.out, overwrite=args.overwrite, inputs=[args.pretrain.partition(":")[2]])
         return _pretrain(args)
     if args.channels:
         raise MyoxaiError("--channels applies to --pretrain only")
     data_path = args.data[len("kanoga:"):] if args.data.startswith("kanoga:") else args.data
     check_output(args.out, overwrite=args.overwrite, inputs=[data_path])  # before any training time is spent
+    if args.ensemble != 1:
+        from myoxai.models.ensemble import check_members
+
+        check_members(args.ensemble, args.model)
     if args.data.startswith("kanoga:"):
         root = Path(args.data[len("kanoga:"):]).expanduser()
         subjects = parse_int_list(args.subjects, "subjects") or [1]
@@ -86,8 +95,10 @@ def run(args: argparse.Namespace) -> int:
     if np.count_nonzero(counts) < 2:
         raise MyoxaiError(f"{args.data}: training needs at least two labeled classes; found {np.count_nonzero(counts)}")
     settings = TrainSettings(epochs=args.epochs, seed=args.seed, threads=args.threads, progress=not args.no_progress)
-    model, report = fit_fresh(args.model, data, settings, config=config)
+    model, report = fit_fresh(args.model, data, settings, config=config, ensemble=args.ensemble)
     described.update({"n_windows": len(data), "windows_per_class": counts.tolist(), "settings": settings.to_dict()})
+    if args.ensemble != 1:
+        described["ensemble"] = args.ensemble
     metrics = {k: v for k, v in report.items() if k in ("val_accuracy", "best_val_loss", "best_epoch", "epochs_run")}
     if "fin" in report:
         metrics["fin_r2"] = report["fin"]["r2"]
@@ -101,7 +112,8 @@ def run(args: argparse.Namespace) -> int:
                      drift_reference=reference, overwrite=args.overwrite,
                      inputs=(data_path,))
     val = f", validation accuracy {100 * metrics['val_accuracy']:.1f} %" if "val_accuracy" in metrics else ""
-    print(f"trained {args.model} on {len(data)} windows ({np.count_nonzero(counts)} classes){val} → {out}")
+    what = args.model if args.ensemble == 1 else f"an ensemble of {args.ensemble} {args.model}"
+    print(f"trained {what} on {len(data)} windows ({np.count_nonzero(counts)} classes){val} → {out}")
     return 0
 
 
