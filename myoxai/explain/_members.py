@@ -12,9 +12,9 @@ reproduced the plain 2^N forward passes of the ensemble (``myoxai.explain.shaple
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -37,12 +37,7 @@ class MembersPath:
         return out.reshape(-1, out.shape[-1])
 
     @classmethod
-    def build(cls, model: nn.Module, baseline: torch.Tensor, spec_shape: tuple[int, ...]) -> MembersPath | None:
-        """The path of an ensemble ``model`` (``None`` for any other model)."""
+    def build(cls, model: nn.Module, explainer: Callable[[nn.Module], Any]) -> MembersPath | None:
+        """The path of an ensemble ``model`` (``None`` for any other model); ``explainer(member)`` explains one."""
         members = getattr(model, "ensemble_members", None)
-        if not members:
-            return None
-        from myoxai.explain.shapley import ChannelShapley
-
-        base = np.asarray(baseline.detach().cpu().numpy(), dtype=np.float32)
-        return cls([ChannelShapley(m, baseline=base, spec_shape=spec_shape) for m in members])
+        return cls([explainer(m) for m in members]) if members else None

@@ -207,7 +207,8 @@ class ChannelShapley:
         from myoxai.explain._rowlocal import RowLocalPath
         from myoxai.explain._structure import StructurePath
 
-        builders = [("members", lambda: MembersPath.build(self._model, self._baseline, self.spec_shape)),
+        base = self._baseline.numpy()  # each member of an ensemble explained by its own ChannelShapley
+        builders = [("members", lambda: MembersPath.build(self._model, lambda m: type(self)(m, base, self.spec_shape))),
                     ("structure", lambda: StructurePath.build(self._model, self._baseline, masks)),
                     ("rowlocal", lambda: RowLocalPath.build(self._model, self._baseline, self.n_players)),
                     ("firstconv", lambda: _FirstConvFastPath.build(self._model, self._baseline, masks,
@@ -365,8 +366,7 @@ class _FirstConvFastPath:
             if not torch.allclose(std_fn(torch.where(keep, probe, baseline[None])), zm, atol=1e-6, rtol=1e-5):
                 log.info("model input transform is not per element; plain Shapley path")
                 return None
-        tail = copy.deepcopy(model)
-        injected = _Injected()
+        tail, injected = copy.deepcopy(model), _Injected()
         target = tail.first_conv
         for mod in list(tail.modules()):
             for child_name, child in list(mod.named_children()):
