@@ -142,8 +142,9 @@ class AdaptMethod:
 def merge_reports(reports: list[dict[str, Any]]) -> dict[str, Any]:
     """The members' reports as one: each under ``members``, the mean of every number at the top.
 
-    Numbers (e.g. ``rotation_shift``) and equal-length lists of numbers (``prototype_supports``) are
-    averaged; values every member shares are kept; ``support_index`` is pooled per class (diagnosis).
+    Values every member shares are kept as they are; other numbers (e.g. ``rotation_shift``) and
+    equal-length lists of numbers (``prototype_supports``) are averaged; ``support_index`` is pooled
+    per class (diagnosis).
     """
     def number(v: Any) -> bool:
         return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
@@ -153,12 +154,12 @@ def merge_reports(reports: list[dict[str, Any]]) -> dict[str, Any]:
         vals = [r.get(key) for r in reports]
         if key == "support_index":
             out[key] = [sum((list(v[k]) for v in vals), []) for k in range(len(vals[0]))]
+        elif not isinstance(vals[0], np.ndarray) and all(v == vals[0] for v in vals):
+            out[key] = vals[0]
         elif all(number(v) for v in vals):
             out[key] = float(np.mean(vals))
         elif all(isinstance(v, list) and v and all(number(a) for a in v) and len(v) == len(vals[0]) for v in vals):
             out[key] = np.mean(np.asarray(vals, dtype=np.float64), axis=0).tolist()
-        elif all(v == vals[0] for v in vals) and not isinstance(vals[0], np.ndarray):
-            out[key] = vals[0]
     drop = ("support_index", "pseudo_labels", "adapt_seconds")  # diagnosis pooled above; timings stay out of records
     out["members"] = [{k: v for k, v in r.items() if k not in drop} for r in reports]
     return out
