@@ -9,7 +9,10 @@ it did into ``ctx.report``. Flags say what a method needs from its caller:
   recalibration); every other method is handed no labels at all;
 - ``carries_state``: it keeps something from one test day to the next in ``ctx.state``
   (SCADANN's pseudo-label replay), so an evaluation must walk a subject's days in order;
-- ``needs_source``: it replays the labeled calibration data (``SourceData``).
+- ``needs_source``: it replays the labeled calibration data (``SourceData``);
+- ``ensembles``: on an ensemble (``myoxai.models.ensemble``) it runs on each member, with its own
+  copy of the context and the same seed, and returns the ensemble of the adapted members (``run``);
+  the report keeps each member's report under ``members`` and the members' mean of every number.
 
 ``DEFAULT_PIPELINE`` names the method the live Quick adapt button applies and ``--adapt default``
 evaluates: both call ``METHODS[DEFAULT_PIPELINE].run``, so they cannot drift apart.
@@ -36,6 +39,7 @@ from myoxai.adapt.prototypes import OnlineT3A, features_and_logits, kmeans_head,
 from myoxai.adapt.recalibrate import RecalibrationSettings, SourceData, recalibrate
 from myoxai.errors import MyoxaiError
 from myoxai.models import MyoModel, torch_threads
+from myoxai.models.ensemble import EnsembleModel
 
 
 @dataclass
@@ -89,6 +93,7 @@ class AdaptMethod:
     carries_state: bool = False
     needs_source: bool = False
     transductive: bool = False  # the returned model keeps adapting on the windows it scores (online T3A)
+    ensembles: bool = True  # runs on an ensemble member by member
 
     def run(self, model: MyoModel, ctx: AdaptContext) -> MyoModel:
         """The adapted model (the caller's ``model`` is never changed); ``ctx.report`` says what was done."""
@@ -96,6 +101,9 @@ class AdaptMethod:
             raise MyoxaiError("this adaptation method needs one label per adaptation window")
         if self.needs_source and ctx.source is None:
             raise MyoxaiError("this adaptation method needs the model's labeled calibration data")
+        members = getattr(model, "ensemble_members", None)
+        if members is not None:
+            return self._run_members(model, members, ctx)
         ctx.original = model
         t0 = time.perf_counter()
         out = model
@@ -104,6 +112,57 @@ class AdaptMethod:
         ctx.report.setdefault("n_target", int(len(ctx.x)))
         ctx.report["adapt_seconds"] = time.perf_counter() - t0
         return out
+
+    def _run_members(self, model: Any, members: tuple[MyoModel, ...], ctx: AdaptContext) -> Any:
+        """Each member adapted on its own copy of ``ctx`` (same seed and rotation reference); their ensemble."""
+        if not self.ensembles:
+            ok = ", ".join(n for n, m in METHODS.items() if m.ensembles)
+            raise MyoxaiError(f"this adaptation method does not run on an ensemble model (online T3A, DANN and "
+                              f"SCADANN adapt one network); choose one of {ok}, default")
+        t0 = time.perf_counter()
+        ref = ctx.reference_profile if ctx.reference_profile is not None else quick.reference_profile(model,
+                                                                                                     ctx.source)
+        states = ctx.state.setdefault("members", [{} for _ in members])
+        subs = [replace(ctx, reference_profile=ref, state=states[i], report={}, original=None)
+                for i in range(len(members))]
+        adapted = [self.run(m, sub) for m, sub in zip(members, subs, strict=True)]
+        ctx.original = model
+        ctx.report.update(merge_reports([sub.report for sub in subs]))
+        ctx.report["n_target"] = int(len(ctx.x))
+        ctx.report["adapt_seconds"] = time.perf_counter() - t0
+        if all(a is m for a, m in zip(adapted, members, strict=True)):
+            return model  # nothing changed (``none``): the caller's ensemble itself, as for one model
+        out = EnsembleModel.of(adapted)
+        for attr in ("class_names", "description"):
+            if hasattr(model, attr):
+                setattr(out, attr, copy.deepcopy(getattr(model, attr)))
+        return out
+
+
+def merge_reports(reports: list[dict[str, Any]]) -> dict[str, Any]:
+    """The members' reports as one: each under ``members``, the mean of every number at the top.
+
+    Values every member shares are kept as they are; other numbers (e.g. ``rotation_shift``) and
+    equal-length lists of numbers (``prototype_supports``) are averaged; ``support_index`` is pooled
+    per class (diagnosis).
+    """
+    def number(v: Any) -> bool:
+        return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+
+    out: dict[str, Any] = {}
+    for key in reports[0]:
+        vals = [r.get(key) for r in reports]
+        if key == "support_index":
+            out[key] = [sum((list(v[k]) for v in vals), []) for k in range(len(vals[0]))]
+        elif not isinstance(vals[0], np.ndarray) and all(v == vals[0] for v in vals):
+            out[key] = vals[0]
+        elif all(number(v) for v in vals):
+            out[key] = float(np.mean(vals))
+        elif all(isinstance(v, list) and v and all(number(a) for a in v) and len(v) == len(vals[0]) for v in vals):
+            out[key] = np.mean(np.asarray(vals, dtype=np.float64), axis=0).tolist()
+    drop = ("support_index", "pseudo_labels", "adapt_seconds")  # diagnosis pooled above; timings stay out of records
+    out["members"] = [{k: v for k, v in r.items() if k not in drop} for r in reports]
+    return out
 
 
 # ---------------------------------------------------------------- steps
@@ -226,20 +285,20 @@ METHODS: dict[str, AdaptMethod] = {
     "quick+proto": AdaptMethod((rotate, renorm, prototypes), "quick, then the T3A-style prototype head"),
     "tent": AdaptMethod((tent,), "TENT from the calibration model"),
     "quick+tent": AdaptMethod((rotate, renorm, tent), "quick, then TENT"),
-    "dann": AdaptMethod((_recalibration("dann"),), "DANN with safeguards", needs_source=True),
-    "scadann": AdaptMethod((_recalibration("scadann"),), "SCADANN with safeguards", needs_source=True),
+    "dann": AdaptMethod((_recalibration("dann"),), "DANN with safeguards", needs_source=True, ensembles=False),
+    "scadann": AdaptMethod((_recalibration("scadann"),), "SCADANN with safeguards", needs_source=True, ensembles=False),
     "scadann+quick": AdaptMethod((rotate, renorm, _recalibration("scadann")), "SCADANN from the quick model",
-                                 needs_source=True),
+                                 needs_source=True, ensembles=False),
     "scadann-acc": AdaptMethod((_recalibration("scadann", replay=True),),
                                "SCADANN replaying earlier accepted days' pseudo-labels", needs_source=True,
-                               carries_state=True),
+                               carries_state=True, ensembles=False),
     "quick+proto+em": AdaptMethod((rotate, renorm, prototypes, em_priors), "quick+proto with EM class priors"),
     "quick+proto3": AdaptMethod((rotate, renorm, prototypes, prototypes, prototypes),
                                 "quick, then the prototype head iterated 3 times (supports re-chosen each time)"),
     "quick+kmeans": AdaptMethod((rotate, renorm, kmeans), "quick, then prototypes iterated by soft k-means"),
     "quick+kmeans+em": AdaptMethod((rotate, renorm, kmeans, em_priors), "quick+kmeans with EM class priors"),
     "quick+online-t3a": AdaptMethod((rotate, renorm, online_t3a), "quick, then online T3A (transductive)",
-                                    transductive=True),
+                                    transductive=True, ensembles=False),
     "calibrate-35s": AdaptMethod((calibrate_35s,), "quick, then fine-tuning on one labeled hold per gesture",
                                  needs_labels=True),
     "calibrate-35s+proto": AdaptMethod((calibrate_35s, prototypes),

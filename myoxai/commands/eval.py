@@ -53,6 +53,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=positive_int, default=30, help="maximum epochs (early stopping usually "
                         "ends sooner)")
     parser.add_argument("--threads", type=positive_int, default=1, help="torch threads per cell")
+    parser.add_argument("--ensemble", type=positive_int, default=1, metavar="K", help="train each model as an "
+                        "ensemble of K seeds (member i: seed + 1000·i, so member 0 is the single model; mean "
+                        "probability): kanoga --adapt (inter-day) and --protocol intra-day (default 1: one model)")
     parser.add_argument("--trials-per-gesture", type=int_list_arg("trials-per-gesture"),
                         help="inter-subject calibration sizes (default 1,2,4)")
     parser.add_argument("--incremental-every", type=positive_int, default=1,
@@ -121,7 +124,7 @@ def options(args: argparse.Namespace) -> Any:
         seeds=args.seeds if args.seeds else [0 if args.seed is None else args.seed], epochs=args.epochs,
         threads=args.threads, trials_per_gesture=args.trials_per_gesture, incremental_every=args.incremental_every,
         incremental_models=args.incremental_models, adapt=args.adapt, splits=args.splits, channels=args.channels,
-        calibration_days=args.calibration_days, pretrain=args.pretrain,
+        calibration_days=args.calibration_days, pretrain=args.pretrain, ensemble=args.ensemble,
         adapt_epochs=args.adapt_epochs, adapt_patience=args.adapt_patience, model_cache=args.model_cache,
         signal=args.signal, align=args.align,
         cross_dataset=path(args.cross_dataset), pretrained_cache=path(args.pretrained_cache),

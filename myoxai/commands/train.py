@@ -41,6 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "a model with the config it records")
     parser.add_argument("--epochs", type=int, default=30, help="maximum epochs (early stopping usually ends sooner)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--ensemble", type=int, default=1, metavar="K", help="train K seeds of the model (member i: "
+                        "seed + 1000·i) and save their ensemble (mean probability): a model that moves less, "
+                        "K times the inference and Shapley cost (default 1: one model)")
     parser.add_argument("--threads", type=thread_count, default=1, help="torch threads")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
@@ -68,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
     if args.pretrain:
         if args.init_from:
             raise MyoxaiError("--init-from applies to --data (a pre-training starts from random weights)")
+        if args.ensemble != 1:
+            raise MyoxaiError("--ensemble applies to --data; --pretrain makes one transfer-learning source")
         check_output(args.out, overwrite=args.overwrite, inputs=[args.pretrain.partition(":")[2]])
         return _pretrain(args)
     if args.channels:
@@ -75,6 +80,12 @@ def run(args: argparse.Namespace) -> int:
     data_path = args.data[len("kanoga:"):] if args.data.startswith("kanoga:") else args.data
     inputs = [data_path] + ([args.init_from] if args.init_from else [])
     check_output(args.out, overwrite=args.overwrite, inputs=inputs)  # before any training time is spent
+    if args.ensemble != 1:
+        if args.init_from:
+            raise MyoxaiError("--init-from starts one network; leave out --ensemble or --init-from")
+        from myoxai.models.ensemble import check_members
+
+        check_members(args.ensemble, args.model)
     if args.data.startswith("kanoga:"):
         root = Path(args.data[len("kanoga:"):]).expanduser()
         subjects = parse_int_list(args.subjects, "subjects") or [1]
@@ -97,8 +108,10 @@ def run(args: argparse.Namespace) -> int:
     if args.init_from:
         model, report, described["init_from"] = _fit_from(args, data, settings, config)
     else:
-        model, report = fit_fresh(args.model, data, settings, config=config)
+        model, report = fit_fresh(args.model, data, settings, config=config, ensemble=args.ensemble)
     described.update({"n_windows": len(data), "windows_per_class": counts.tolist(), "settings": settings.to_dict()})
+    if args.ensemble != 1:
+        described["ensemble"] = args.ensemble
     metrics = {k: v for k, v in report.items() if k in ("val_accuracy", "best_val_loss", "best_epoch", "epochs_run")}
     if "fin" in report:
         metrics["fin_r2"] = report["fin"]["r2"]
@@ -113,7 +126,8 @@ def run(args: argparse.Namespace) -> int:
                      inputs=tuple(inputs))
     val = f", validation accuracy {100 * metrics['val_accuracy']:.1f} %" if "val_accuracy" in metrics else ""
     start = f", starting from {args.init_from}" if args.init_from else ""
-    print(f"trained {args.model} on {len(data)} windows ({np.count_nonzero(counts)} classes){start}{val} → {out}")
+    what = args.model if args.ensemble == 1 else f"an ensemble of {args.ensemble} {args.model}"
+    print(f"trained {what} on {len(data)} windows ({np.count_nonzero(counts)} classes){start}{val} → {out}")
     return 0
 
 

@@ -53,7 +53,7 @@ from myoxai.dsp import process_signal
 from myoxai.errors import MyoxaiError
 from myoxai.evaluation.cells import Cell, GridContext, memo
 from myoxai.evaluation.metrics import scores
-from myoxai.models import TrainSettings, build_model, predict, torch_threads, train_model
+from myoxai.models import TrainSettings, predict, torch_threads, train_model
 
 log = logging.getLogger(__name__)
 # A long-term-dataset gesture lasts 2 trials = 2.6 s in the adaptation stream (the reference's 1.5 s
@@ -77,11 +77,13 @@ class AdaptEvalSettings:
     train: TrainSettings = field(default_factory=lambda: TrainSettings(epochs=40, patience=6))
     recal: RecalibrationSettings = field(default_factory=RecalibrationSettings)
     cache_dir: str | None = None  # where calibration models are kept; not part of the results' key
+    ensemble: int = 1  # members of the calibration model (``myoxai.models.ensemble``); 1 = one model
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON description (for the output file and the cell cache key)."""
+        """JSON description (for the output file and the cell cache key; ``ensemble`` only when not 1)."""
         return {"model": self.model, "model_args": self.model_args, "seed": self.seed, "threads": self.threads,
-                "train": self.train.to_dict(), "recalibration": self.recal.to_dict()}
+                "train": self.train.to_dict(), "recalibration": self.recal.to_dict(),
+                **({"ensemble": self.ensemble} if self.ensemble != 1 else {})}
 
 
 def recipe_settings(model: str = "spectrogram-convnet", seed: int = 0, threads: int = 1) -> AdaptEvalSettings:
@@ -175,9 +177,11 @@ def train_calibration_model(x: np.ndarray, y: np.ndarray, groups: np.ndarray, n_
 
     from myoxai.evaluation.fingerprint import array_hash, code_fingerprint
     from myoxai.models import load_model, save_model
+    from myoxai.models.ensemble import build_any
 
     ts = TrainSettings(**{**settings.train.to_dict(), "seed": settings.seed, "threads": settings.threads})
-    recipe = {"model": settings.model, "args": settings.model_args, "train": ts.to_dict(), "data": description}
+    recipe = {"model": settings.model, "args": settings.model_args, "train": ts.to_dict(), "data": description,
+              **({"ensemble": settings.ensemble} if settings.ensemble != 1 else {})}
     # the file name sees the data (hash of windows, labels, groups) and the code, not only the recipe
     ident = {**recipe, "data_hash": array_hash(x, y, groups), "code": code_fingerprint()["sources"]}
     key = hashlib.sha256(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -186,7 +190,8 @@ def train_calibration_model(x: np.ndarray, y: np.ndarray, groups: np.ndarray, n_
         model = load_model(path)
         val_groups = np.asarray(model.description["training"]["val_groups"])
     else:
-        model = start() if start else build_model(settings.model, n_classes, seed=settings.seed, **settings.model_args)
+        model = start() if start else build_any(settings.model, n_classes, seed=settings.seed,
+                                                ensemble=settings.ensemble, **settings.model_args)
         report = train_model(model, x.astype(np.float32), y, ts, groups=groups)  # standardiser refitted here
         val_groups = np.asarray(report.get("val_groups", []))
         tr = ~np.isin(groups, val_groups)
@@ -255,13 +260,15 @@ def _split_methods(methods: Sequence[str]) -> tuple[list[str], list[str]]:
     return [m for m in methods if m not in CROSS_DAY_METHODS], [m for m in methods if m in CROSS_DAY_METHODS]
 
 
-def calibration_variant(calibration_days: Sequence[int], pretrain: str = "none") -> str:
+def calibration_variant(calibration_days: Sequence[int], pretrain: str = "none", ensemble: int = 1) -> str:
     """The records' ``train.variant``: "fixed" for day 1 alone (as before), "fixed-days1+2" for days 1 and 2.
 
-    ``+others`` is appended after pre-training on the other subjects ("fixed+others").
+    ``+others`` is appended after pre-training on the other subjects ("fixed+others"), ``+ensembleK`` for
+    an ensemble of K seeds ("fixed+ensemble3").
     """
     days = "fixed" if list(calibration_days) == [1] else "fixed-days" + "+".join(str(d) for d in calibration_days)
-    return days if pretrain == "none" else f"{days}+{pretrain}"
+    days = days if pretrain == "none" else f"{days}+{pretrain}"
+    return days if ensemble == 1 else f"{days}+ensemble{ensemble}"
 
 
 def kanoga_cells(subjects: Iterable[int], days: Iterable[int], methods: Sequence[str],
@@ -364,9 +371,10 @@ def run_kanoga_cell(params: dict[str, Any], context: GridContext, seed: int) -> 
             adapt_trials = [int(c) for c in split]
             a, t = kanoga_split(dd["trial"], split)  # recording order kept: motion-major, trial-minor
             base = {"dataset": "kanoga", "protocol": "inter-day", "subject": subject, "model": s.model,
-                    "train": {"variant": calibration_variant(cal, pretrain), "days": cal, "trials": [1, 2, 3, 4],
-                              "pretrain": pretrain, **({"pretrain_subjects": params["pretrain_subjects"]}
-                                                       if pretrain != "none" else {})},
+                    **({"ensemble": s.ensemble} if s.ensemble != 1 else {}),
+                    "train": {"variant": calibration_variant(cal, pretrain, s.ensemble), "days": cal,
+                              "trials": [1, 2, 3, 4], "pretrain": pretrain,
+                              **({"pretrain_subjects": params["pretrain_subjects"]} if pretrain != "none" else {})},
                     "test": {"day": day, "position": position_of_day(day),
                              "trials": [t for t in (1, 2, 3, 4) if t not in adapt_trials],
                              "adapt_trials": adapt_trials, "split": f"adapt T{split} / test others"}}

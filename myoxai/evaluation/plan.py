@@ -41,6 +41,7 @@ class EvalOptions:
     splits: list[str] = field(default_factory=lambda: ["12"])
     calibration_days: list[int] = field(default_factory=lambda: [1])  # kanoga --adapt
     pretrain: str = "none"  # kanoga --adapt: "others" pre-trains on the root's other subjects
+    ensemble: int = 1  # members of each trained model (myoxai.models.ensemble); 1 = one model
     channels: list[int] | None = None
     adapt_epochs: int | None = None
     adapt_patience: int | None = None
@@ -87,6 +88,8 @@ def _ignored(o: EvalOptions) -> list[str]:
         "--cross-dataset": (o.cross_dataset is not None, armband),
         "--pretrained-cache": (o.pretrained_cache is not None, armband),
         "--participants": (o.participants is not None, armband),
+        "--ensemble": (o.ensemble != 1, o.dataset in ("kanoga", "myo-readings") and o.pretrain == "none" and (
+            o.dataset == "kanoga" if o.adapting else o.protocol == "intra-day")),
         "--subjects": (o.subjects is not None, not armband),
         "--days": (o.days is not None, not armband),
     }
@@ -125,6 +128,8 @@ def plan(o: EvalOptions) -> Plan:
                                         o.pretrained_cache)
         return Plan(arm.armband_cells(o.participants), contexts, "armband")
     cells, settings = _adapt_grid(o) if o.adapting else _protocol_grid(o)
+    if o.ensemble != 1:
+        cells = _with_ensemble(o, cells)
     if not cells:
         raise MyoxaiError("the selection gives nothing to evaluate; check --subjects/--days")
     contexts = []
@@ -134,6 +139,22 @@ def plan(o: EvalOptions) -> Plan:
             s = replace(s, recal=replace(s.recal, seed=seed))
         contexts.append(GridContext(o.dataset, str(o.root), seed, o.threads, s, _settings_key(o, s)))
     return Plan(cells, contexts, "adapt" if o.adapting else "protocol")
+
+
+def _with_ensemble(o: EvalOptions, cells: list[Cell]) -> list[Cell]:
+    """Refuse what an ensemble cannot be; mark intra-day cells (their cache key sees K, their seed does not)."""
+    from myoxai.adapt.methods import resolve
+    from myoxai.models.ensemble import check_members
+
+    for m in o.models:
+        check_members(o.ensemble, m)
+    if single := [m for m in o.adapt if not resolve(m).ensembles]:
+        raise MyoxaiError(f"--ensemble: --adapt {','.join(single)} adapts one network (online T3A, DANN, SCADANN); "
+                          "leave it out or drop --ensemble")
+    if o.adapting:  # the adaptation settings carry K (cache key, calibration file, records)
+        return cells
+    return [replace(c, params={**c.params, "ensemble": o.ensemble}, label=f"{c.label} ensemble of {o.ensemble}")
+            for c in cells]
 
 
 def _settings_key(o: EvalOptions, settings: Any) -> dict[str, Any]:
@@ -242,7 +263,7 @@ def _adapt_grid(o: EvalOptions) -> tuple[list[Cell], Any]:
     base = adaptation.recipe_settings(models[0], o.seeds[0], o.threads)
     model_args = {**base.model_args, "channels": o.channels} if o.channels else base.model_args
     settings = replace(base, model_args=model_args, train=replace(base.train, epochs=o.epochs), recal=recal,
-                       cache_dir=o.model_cache)
+                       cache_dir=o.model_cache, ensemble=o.ensemble)
     from myoxai.evaluation import own_sessions
 
     if o.dataset in own_sessions.DATASETS:

@@ -25,7 +25,7 @@ from myoxai.errors import MyoxaiError
 from myoxai.evaluation.cells import Cell, GridContext, derive_seed, memo
 from myoxai.evaluation.data import WindowSet, concat, select, unit_windows
 from myoxai.evaluation.metrics import scores
-from myoxai.models import AnyModel, TrainSettings, build_model, train_model
+from myoxai.models import AnyModel, TrainSettings, train_model
 
 Adapter = Callable[[AnyModel, WindowSet, WindowSet, TrainSettings], AnyModel]
 ADAPTERS: dict[str, Adapter] = {"none": lambda model, train, test, settings: model}
@@ -44,22 +44,25 @@ def lda_features(dataset: str) -> FeatureSet:
 
 
 def fit_fresh(name: str, data: WindowSet, settings: TrainSettings, within_day: bool = False,
-              dataset: str = "", config: SignalConfig = DEFAULT_CONFIG) -> tuple[AnyModel, dict[str, Any]]:
+              dataset: str = "", config: SignalConfig = DEFAULT_CONFIG, ensemble: int = 1
+              ) -> tuple[AnyModel, dict[str, Any]]:
     """Train a new model of ``name`` on ``data`` (windows of ``config``) with its recipe (``myoxai.models.recipes``).
 
     The recipe gives the architecture arguments and augmentation (none ``within_day``: the model is
     scored in the session it was trained in); ``settings`` keeps the epochs, seed and threads of the
     command line. Validation holds out whole trials (per gesture) when the set knows its trials.
     LDA uses the set's cached features (``lda_features(dataset)``, dead-zone set from ``data``).
+    ``ensemble`` > 1 trains K seeds of the model (``myoxai.models.ensemble``; member 0 = the single model).
     """
     from dataclasses import replace
 
+    from myoxai.models.ensemble import build_any
     from myoxai.models.recipes import recipe
 
     args, rs = recipe(name, within_day=within_day)
     if name == "lda":
         args = {**args, "feature_set": lda_features(dataset)}
-    model = build_model(name, len(data.class_names), seed=settings.seed, config=config, **args)
+    model = build_any(name, len(data.class_names), seed=settings.seed, config=config, ensemble=ensemble, **args)
     if args:
         settings = replace(rs, epochs=settings.epochs, seed=settings.seed, threads=settings.threads,
                            progress=settings.progress)
@@ -101,7 +104,7 @@ def run_train_test(params: dict[str, Any], context: GridContext, seed: int) -> d
         report = train_model(model, train_set.inputs(model.input_kind), train_set.y, settings)
     else:
         model, report = fit_fresh(name, train_set, settings, within_day=params["protocol"] in WITHIN_DAY,
-                                  dataset=dataset)
+                                  dataset=dataset, ensemble=params.get("ensemble", 1))
     details = {"train_seconds": round(time.perf_counter() - t0, 3)}
     records = []
     for test_spec in params["tests"]:
@@ -115,6 +118,8 @@ def run_train_test(params: dict[str, Any], context: GridContext, seed: int) -> d
                    "test": {**test_spec["desc"], "n_windows": len(test)}}
             if "fin" in report:
                 rec["train"]["fin_r2"] = report["fin"]["r2"]
+            if params.get("ensemble", 1) != 1:  # compared with the single model as another model, paired
+                rec.update(model=f"{name}+ensemble{params['ensemble']}", ensemble=params["ensemble"])
             rec.update(scores(test.y, pred, len(test.class_names)))
             records.append(rec)
     return {"records": records, "details": details}

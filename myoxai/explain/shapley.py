@@ -17,6 +17,7 @@ standardiser statistics, so a cross-electrode term that stays off near zero cann
 The first real batch a fast path explains is checked against the plain path once more; on any
 mismatch the explainer falls back to the plain path for good and logs a warning.
 
+- ``members`` (``myoxai.explain._members``): an ensemble's coalitions from each member on its own fastest path.
 - ``structure`` (``myoxai.explain._structure``): the model computes its coalitions (``shapley_coalitions``).
 - ``rowlocal`` (``myoxai.explain._rowlocal``): through a chain of convolutions the row of
   electrode r only sees a few neighbouring electrodes, so each row is computed once per distinct
@@ -184,20 +185,17 @@ class ChannelShapley:
         self.chunk = max(1, int(chunk))
         self._lock = threading.Lock()
         self._model = copy.deepcopy(model).eval().float()
-        for p in self._model.parameters():
-            p.requires_grad_(False)
+        self._model.requires_grad_(False)
         self._baseline = _resolve_baseline(baseline, self.spec_shape)
-        masks = coalition_masks(self.n_players)
-        self._masks_np = masks
+        self._masks_np = masks = coalition_masks(self.n_players)
         # (2^N, 1, N, 1) keep-mask broadcast over frames and freqs
         self._keep = torch.from_numpy(masks).reshape(_keep_shape(len(masks), self.spec_shape))
         from myoxai.explain.interactions import interaction_weights  # φ and interactions: one product
 
         self._weights = np.concatenate([shapley_matrix_weights(self.n_players), interaction_weights(self.n_players)], 1)
         self._full_row = len(masks) - 1  # all bits set
-        self._fast = None
+        self._fast, self.path = None, "plain"
         self._verified = False  # the fast path has not yet been checked on real windows
-        self.path = "plain"
         if fast:
             self._choose_fast_path(masks)
         with torch.inference_mode():
@@ -205,10 +203,13 @@ class ChannelShapley:
 
     def _choose_fast_path(self, masks: np.ndarray) -> None:
         """Use the fastest path that reproduces the plain path on a random probe (else stay plain)."""
+        from myoxai.explain._members import MembersPath
         from myoxai.explain._rowlocal import RowLocalPath
         from myoxai.explain._structure import StructurePath
 
-        builders = [("structure", lambda: StructurePath.build(self._model, self._baseline, masks)),
+        base = self._baseline.numpy()  # each member of an ensemble explained by its own ChannelShapley
+        builders = [("members", lambda: MembersPath.build(self._model, lambda m: type(self)(m, base, self.spec_shape))),
+                    ("structure", lambda: StructurePath.build(self._model, self._baseline, masks)),
                     ("rowlocal", lambda: RowLocalPath.build(self._model, self._baseline, self.n_players)),
                     ("firstconv", lambda: _FirstConvFastPath.build(self._model, self._baseline, masks,
                                                                    self.spec_shape))]
@@ -365,8 +366,7 @@ class _FirstConvFastPath:
             if not torch.allclose(std_fn(torch.where(keep, probe, baseline[None])), zm, atol=1e-6, rtol=1e-5):
                 log.info("model input transform is not per element; plain Shapley path")
                 return None
-        tail = copy.deepcopy(model)
-        injected = _Injected()
+        tail, injected = copy.deepcopy(model), _Injected()
         target = tail.first_conv
         for mod in list(tail.modules()):
             for child_name, child in list(mod.named_children()):

@@ -18,6 +18,8 @@ Public API
   they expose ``.features(x) -> (batch, d)``, ``.head(z) -> logits`` and ``.first_conv`` (the first
   ``nn.Conv2d`` after standardisation; ``None`` for LSTM-FIN, ScatNet and LDA, which are not spectrogram models).
 - ``AnyModel`` — the type of any model above (``MyoModel | LdaBaseline``).
+- ``myoxai.models.ensemble``: ``EnsembleModel`` (K seeds of one torch model, mean probability; member
+  ``i`` seeded ``seed + 1000·i``) with the same interface, built by ``build_ensemble`` / ``build_any``.
 - ``predict_logits``, ``predict_proba``, ``predict`` — the one way to get outputs from any model
   (numpy in, numpy out, eval mode, no grad).
 - ``train_model(model, x, y, TrainSettings(...))`` — Adam, stratified validation split, early

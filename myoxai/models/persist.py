@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,11 @@ import numpy as np
 from myoxai.config import DEFAULT_CONFIG, SignalConfig
 from myoxai.errors import MyoxaiError
 from myoxai.io.model_files import check_description, read_model_file, write_model_file
+from myoxai.models.ensemble import EnsembleModel
 from myoxai.models.registry import MODELS, AnyModel, build_model
+
+# every architecture a model file may name → the function that builds it from (n_classes, **arguments)
+ARCHITECTURES: dict[str, Any] = {**{n: partial(build_model, n) for n in MODELS}, EnsembleModel.name: EnsembleModel}
 
 
 def save_model(model: AnyModel, path: str | Path, class_names: Sequence[str], config: SignalConfig = DEFAULT_CONFIG,
@@ -61,13 +66,13 @@ def load_model(path: str | Path, expect_config: SignalConfig | None = DEFAULT_CO
     """
     arrays, desc = read_model_file(path, expect_config)
     name = desc.get("architecture")
-    if name not in MODELS:
+    if name not in ARCHITECTURES:
         raise MyoxaiError(f"{path}: unknown architecture {name!r}; was it written by a newer myoxai?")
     _check_shapes(path, name, desc, arrays)
     try:
-        model = build_model(name, int(desc["n_classes"]), **desc.get("arguments", {}))
+        model = ARCHITECTURES[name](int(desc["n_classes"]), **desc.get("arguments", {}))
         model.load_arrays(arrays)
-    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+    except (KeyError, TypeError, ValueError, RuntimeError, MyoxaiError) as exc:
         detail = " ".join(str(exc).split())[:300]  # torch's messages span lines; ours is one
         raise MyoxaiError(f"{path}: weights do not fit the {name} architecture ({detail})") from exc
     _check_runs(path, model, expect_config or check_description(Path(path), desc))
@@ -124,8 +129,9 @@ def _check_shapes(path: str | Path, name: str, desc: dict[str, Any], arrays: dic
 
     try:
         with torch.device("meta"):
-            skeleton = build_model(name, int(desc["n_classes"]), **desc.get("arguments", {}))
-    except (KeyError, TypeError, ValueError, RuntimeError, OverflowError, IndexError, ZeroDivisionError) as exc:
+            skeleton = ARCHITECTURES[name](int(desc["n_classes"]), **desc.get("arguments", {}))
+    except (KeyError, TypeError, ValueError, RuntimeError, OverflowError, IndexError, ZeroDivisionError,
+            MyoxaiError) as exc:
         detail = " ".join(str(exc).split())[:200]
         raise MyoxaiError(f"{path}: the model's stored arguments do not build a {name} ({detail}); the file was "
                           "edited or is damaged") from None
