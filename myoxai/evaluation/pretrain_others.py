@@ -18,6 +18,7 @@ before it sees the scored one. The choices below are declared before any scoring
 The pre-trained model is computed once per (scored subject, seed, code) and kept in ``--model-cache``
 under a name that holds every setting, the other subjects, their days, the content hash of their
 files and the code fingerprint; the calibration model's own cache name includes that identity.
+``cell_extras`` and ``start_for`` also dispatch ``--pretrain myo-armband`` (``pretrain_myo_armband``).
 """
 
 from __future__ import annotations
