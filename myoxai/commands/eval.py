@@ -85,9 +85,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ad.add_argument("--calibration-days", type=int_list_arg("calibration-days"), default=[1], help="kanoga: "
                     "the labeled days the calibration model trains on (all their trials), e.g. 1,2 for a user who "
                     "calibrated on days 1 and 2 (default 1); they cannot be test days")
-    ad.add_argument("--pretrain", choices=("none", "others"), default="none", help="kanoga: others = pre-train the "
-                    "calibration model on days 1-3 of the root's other subjects (never the scored one), then calibrate "
-                    "from those weights (default none)")
+    ad.add_argument("--pretrain", choices=("none", "others", "myo-armband"), default="none", help="kanoga: others = "
+                    "pre-train the calibration model on days 1-3 of the root's other subjects (never the scored one), "
+                    "myo-armband = on the Myo Armband dataset's 19 pre-training participants (--pretrain-root), then "
+                    "calibrate from those weights (default none)")
+    ad.add_argument("--pretrain-root", metavar="DIR", help="--pretrain myo-armband: the unpacked Myo Armband dataset "
+                    "(the folder holding PreTrainingDataset/)")
     ad.add_argument("--splits", type=name_list, default=["12"], help="kanoga: adaptation trials of each split (12 = "
                     "adapt on trials 1-2, test on 3-4; 12,34 runs both ways)")
     ad.add_argument("--channels", type=int_list_arg("channels"), help="conv widths of the adaptation model, e.g. "
@@ -125,6 +128,7 @@ def options(args: argparse.Namespace) -> Any:
         threads=args.threads, trials_per_gesture=args.trials_per_gesture, incremental_every=args.incremental_every,
         incremental_models=args.incremental_models, adapt=args.adapt, splits=args.splits, channels=args.channels,
         calibration_days=args.calibration_days, pretrain=args.pretrain, ensemble=args.ensemble,
+        pretrain_root=path(args.pretrain_root),
         adapt_epochs=args.adapt_epochs, adapt_patience=args.adapt_patience, model_cache=args.model_cache,
         signal=args.signal, align=args.align,
         cross_dataset=path(args.cross_dataset), pretrained_cache=path(args.pretrained_cache),

@@ -23,7 +23,8 @@ day is refused as a test day. Every record carries accuracy, balanced accuracy a
 its calibration days (``train.days``; ``train.variant`` "fixed" for day 1 alone, "fixed-days1+2"
 otherwise, so tables and statistics never pool two calibrations). ``--pretrain others`` starts the
 calibration from a model pre-trained on the root's other subjects (``myoxai.evaluation.pretrain_others``;
-``train.pretrain``, variant "fixed+others").
+``train.pretrain``, variant "fixed+others"); ``--pretrain myo-armband`` from one pre-trained on the Myo Armband
+dataset's 19 pre-training participants (``myoxai.evaluation.pretrain_myo_armband``, "fixed+myo-armband").
 
 Each subject-day (participant-session) is one cell (``kanoga_cells``, ``myo_readings_cells``) that
 ``myoxai eval --adapt`` runs through ``myoxai.evaluation.executor``. Methods that carry state from
@@ -263,8 +264,8 @@ def _split_methods(methods: Sequence[str]) -> tuple[list[str], list[str]]:
 def calibration_variant(calibration_days: Sequence[int], pretrain: str = "none", ensemble: int = 1) -> str:
     """The records' ``train.variant``: "fixed" for day 1 alone (as before), "fixed-days1+2" for days 1 and 2.
 
-    ``+others`` is appended after pre-training on the other subjects ("fixed+others"), ``+ensembleK`` for
-    an ensemble of K seeds ("fixed+ensemble3").
+    ``+others`` is appended after pre-training on the other subjects ("fixed+others"), ``+myo-armband`` after
+    pre-training on the Myo Armband dataset, ``+ensembleK`` for an ensemble of K seeds ("fixed+ensemble3").
     """
     days = "fixed" if list(calibration_days) == [1] else "fixed-days" + "+".join(str(d) for d in calibration_days)
     days = days if pretrain == "none" else f"{days}+{pretrain}"
@@ -273,13 +274,14 @@ def calibration_variant(calibration_days: Sequence[int], pretrain: str = "none",
 
 def kanoga_cells(subjects: Iterable[int], days: Iterable[int], methods: Sequence[str],
                  splits: Sequence[str] = ("12",), calibration_days: Sequence[int] = (1,), pretrain: str = "none",
-                 available: Sequence[int] = ()) -> list[Cell]:
+                 available: Sequence[int] = (), pretrain_root: str | Path | None = None) -> list[Cell]:
     """Inter-day adaptation on the long-term dataset, one cell per subject-day (see module docstring).
 
     The calibration model trains on every trial of ``calibration_days``; none of them may be a test day.
-    ``pretrain="others"`` pre-trains it on days 1-3 of the ``available`` subjects other than the scored one.
+    ``pretrain="others"`` pre-trains it on days 1-3 of the ``available`` subjects other than the scored one,
+    ``"myo-armband"`` on the Myo Armband dataset's pre-training participants at ``pretrain_root``.
     """
-    from myoxai.evaluation.pretrain_others import PRETRAIN_DAYS, check_option, other_subjects
+    from myoxai.evaluation.pretrain_others import cell_extras
     from myoxai.io.kanoga import N_DAYS
 
     days, cal = sorted(days), sorted(set(calibration_days))
@@ -294,7 +296,7 @@ def kanoga_cells(subjects: Iterable[int], days: Iterable[int], methods: Sequence
                           f"{','.join(map(str, cal))}: the model trained on all {'its' if one else 'their'} trials); "
                           f"choose other test days{hint}")
     per_day, across = _split_methods(methods)
-    others = {s: other_subjects(available, s) for s in subjects} if check_option(pretrain) == "others" else {}
+    extras = {s: cell_extras(pretrain, s, available, pretrain_root) for s in subjects}
 
     def cell(s: int, ds: list[int], ms: list[str]) -> Cell:
         label = f"adapt kanoga s{s} day {ds[0]}" if len(ds) == 1 else f"adapt kanoga s{s} days {ds} {','.join(ms)}"
@@ -302,10 +304,10 @@ def kanoga_cells(subjects: Iterable[int], days: Iterable[int], methods: Sequence
         params = {"dataset": "kanoga", "protocol": "inter-day", "subject": s, "days": ds, "methods": ms,
                   "splits": list(splits), "calibration_days": cal}
         reads = [[s, c] for c in cal] + [[s, d] for d in ds]
-        if pretrain != "none":  # the pre-training subjects' days are read too (and hashed into the cell key)
-            params.update(pretrain=pretrain, pretrain_subjects=others[s])
-            reads += [[o, d] for o in others[s] for d in PRETRAIN_DAYS]
-            label += f" (pre-trained on subjects {','.join(map(str, others[s]))})"
+        more, more_reads, note = extras[s]  # the pre-training data's units or hashes go into the cell key
+        params.update(more)
+        reads += more_reads
+        label += note
         return Cell(KANOGA_RUNNER, params, reads, label, seed_key={"dataset": "kanoga", "subject": s, "days": ds})
 
     return [c for s in subjects
@@ -352,14 +354,13 @@ def run_kanoga_cell(params: dict[str, Any], context: GridContext, seed: int) -> 
         x, y, groups = calibration_windows(root, subject, cal)
         description = {"dataset": "kanoga", "subject": subject, "days": cal, "trials": [1, 2, 3, 4]}
         start = None
-        if pretrain != "none":  # its identity (settings, subjects, days, data, code) names the calibration model
-            ident = po.identity(root, subject, params["pretrain_subjects"], settings)
-            description["pretrain"] = ident
-            start = lambda: po.starting_model(root, ident, N_MOTIONS, settings, kanoga_day)  # noqa: E731
+        if pretrain != "none":  # its identity (settings, data, code) names the calibration model
+            description["pretrain"], start = po.start_for(params, root, settings, N_MOTIONS, kanoga_day)
         return train_calibration_model(x, y, groups, N_MOTIONS, settings, description, start)
 
     model, source = _calibration({"dataset": "kanoga", "subject": subject, "calibration_days": cal,
-                                  "pretrain": pretrain, "pretrain_subjects": params.get("pretrain_subjects")},
+                                  "pretrain": pretrain, "pretrain_subjects": params.get("pretrain_subjects"),
+                                  "pretrain_data": params.get("pretrain_data")},
                                  context, make)
     cell_settings = s  # recalibration seeded with the run seed, as in selection (see the module docstring)
     records: list[dict[str, Any]] = []
@@ -374,7 +375,7 @@ def run_kanoga_cell(params: dict[str, Any], context: GridContext, seed: int) -> 
                     **({"ensemble": s.ensemble} if s.ensemble != 1 else {}),
                     "train": {"variant": calibration_variant(cal, pretrain, s.ensemble), "days": cal,
                               "trials": [1, 2, 3, 4], "pretrain": pretrain,
-                              **({"pretrain_subjects": params["pretrain_subjects"]} if pretrain != "none" else {})},
+                              **{k: params[k] for k in ("pretrain_subjects", "pretrain_participants") if k in params}},
                     "test": {"day": day, "position": position_of_day(day),
                              "trials": [t for t in (1, 2, 3, 4) if t not in adapt_trials],
                              "adapt_trials": adapt_trials, "split": f"adapt T{split} / test others"}}

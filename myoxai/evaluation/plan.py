@@ -40,7 +40,8 @@ class EvalOptions:
     adapt: list[str] = field(default_factory=lambda: ["none"])
     splits: list[str] = field(default_factory=lambda: ["12"])
     calibration_days: list[int] = field(default_factory=lambda: [1])  # kanoga --adapt
-    pretrain: str = "none"  # kanoga --adapt: "others" pre-trains on the root's other subjects
+    pretrain: str = "none"  # kanoga --adapt: "others" (the root's other subjects) or "myo-armband"
+    pretrain_root: Path | None = None  # --pretrain myo-armband: the unpacked Myo Armband dataset
     ensemble: int = 1  # members of each trained model (myoxai.models.ensemble); 1 = one model
     channels: list[int] | None = None
     adapt_epochs: int | None = None
@@ -75,6 +76,7 @@ def _ignored(o: EvalOptions) -> list[str]:
         "--splits": (o.splits != ["12"], o.adapting and o.dataset == "kanoga"),
         "--calibration-days": (o.calibration_days != [1], o.adapting and o.dataset == "kanoga"),
         "--pretrain": (o.pretrain != "none", o.adapting and o.dataset == "kanoga"),
+        "--pretrain-root": (o.pretrain_root is not None, o.adapting and o.pretrain == "myo-armband"),
         "--channels": (o.channels is not None, o.adapting),
         "--adapt-epochs": (o.adapt_epochs is not None, o.adapting),
         "--adapt-patience": (o.adapt_patience is not None, o.adapting),
@@ -276,7 +278,7 @@ def _adapt_grid(o: EvalOptions) -> tuple[list[Cell], Any]:
         from myoxai.io.kanoga import available_subjects
 
         return adaptation.kanoga_cells(_kanoga_subjects(o), days, methods, o.splits, cal, o.pretrain,
-                                       available_subjects(o.root)), settings
+                                       available_subjects(o.root), o.pretrain_root), settings
     pairs = myo_sessions(o.root, o.subjects, None)
     without_first = sorted({p for p, _ in pairs} - {p for p, k in pairs if k == 1})
     if without_first:

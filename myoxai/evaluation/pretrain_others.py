@@ -18,6 +18,7 @@ before it sees the scored one. The choices below are declared before any scoring
 The pre-trained model is computed once per (scored subject, seed, code) and kept in ``--model-cache``
 under a name that holds every setting, the other subjects, their days, the content hash of their
 files and the code fingerprint; the calibration model's own cache name includes that identity.
+``cell_extras`` and ``start_for`` also dispatch ``--pretrain myo-armband`` (``pretrain_myo_armband``).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ import numpy as np
 from myoxai.errors import MyoxaiError
 from myoxai.models import TrainSettings, build_model, train_model
 
-PRETRAIN_OPTIONS = ("none", "others")
+PRETRAIN_OPTIONS = ("none", "others", "myo-armband")  # myo-armband: ``myoxai.evaluation.pretrain_myo_armband``
 PRETRAIN_DAYS = (1, 2, 3)
 PRETRAIN_TRIALS = (1, 2, 3, 4)
 
@@ -44,6 +45,39 @@ def check_option(pretrain: str) -> str:
     if pretrain not in PRETRAIN_OPTIONS:
         raise MyoxaiError(f"--pretrain {pretrain}: choose from {', '.join(PRETRAIN_OPTIONS)}")
     return pretrain
+
+
+def cell_extras(pretrain: str, subject: int, available: Sequence[int], pretrain_root: str | Path | None = None
+                ) -> tuple[dict[str, Any], list[list[int]], str]:
+    """What a kanoga cell of ``subject`` adds for ``--pretrain``: (parameters, extra data units read, label note).
+
+    ``others`` reads the other subjects' days 1-3 (hashed into the cell key as units); ``myo-armband``
+    carries its root and the content hashes of its 19 participants in the parameters (its files are
+    no units of the long-term dataset). Refused (one ``MyoxaiError``) when the data is missing.
+    """
+    if check_option(pretrain) == "none":
+        return {}, [], ""
+    if pretrain == "others":
+        others = other_subjects(available, subject)
+        return ({"pretrain": pretrain, "pretrain_subjects": others}, [[o, d] for o in others for d in PRETRAIN_DAYS],
+                f" (pre-trained on subjects {','.join(map(str, others))})")
+    from myoxai.evaluation import pretrain_myo_armband as mya
+
+    return ({"pretrain": pretrain, **mya.cell_params(pretrain_root)}, [],
+            f" (pre-trained on the Myo Armband dataset's {len(mya.PARTICIPANTS)} pre-training participants)")
+
+
+def start_for(params: dict[str, Any], root: str | Path, settings: Any, n_classes: int, read_day: DayReader
+              ) -> tuple[dict[str, Any], Callable[[], Any]]:
+    """(pre-training identity, maker of the model to calibrate from) of a cell with ``params["pretrain"]``."""
+    if params["pretrain"] == "others":
+        ident = identity(root, params["subject"], params["pretrain_subjects"], settings)
+        return ident, lambda: starting_model(root, ident, n_classes, settings, read_day)
+    from myoxai.evaluation import pretrain_myo_armband as mya
+
+    pre_root = params["pretrain_root"]
+    ident = mya.identity(pre_root, settings)
+    return ident, lambda: mya.starting_model(pre_root, ident, n_classes, settings)
 
 
 def other_subjects(available: Sequence[int], scored: int) -> list[int]:
