@@ -132,36 +132,25 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _fit_from(args: argparse.Namespace, data: Any, settings: Any, config: Any) -> tuple[Any, dict, dict]:
-    """(model, report, init record): ``fit_fresh`` started from the ``--init-from`` model's weights.
+    """(model, report, init record): ``fit_fresh`` on a network started from the ``--init-from`` model's weights.
 
-    The network is built with that file's architecture arguments (so every weight fits) and trained
-    with the model's recipe settings and the same whole-trial validation as ``fit_fresh``.
+    The network is built with that file's architecture arguments (so every weight fits); ``fit_fresh``
+    then trains it with the model's recipe settings and whole-trial validation.
     """
-    from dataclasses import replace
-
-    import numpy as np
-
     from myoxai.errors import MyoxaiError
+    from myoxai.evaluation.protocols import fit_fresh
     from myoxai.io.model_files import read_model_file
     from myoxai.models import build_model
-    from myoxai.models.recipes import recipe
     from myoxai.models.warm_start import init_from_file
 
     desc = read_model_file(args.init_from, None)[1]
     if desc.get("architecture") != args.model:
         raise MyoxaiError(f"--init-from {args.init_from} holds a {desc.get('architecture')} model; pass "
                           f"--model {desc.get('architecture')} or a pre-trained {args.model}")
-    recipe_args, rs = recipe(args.model)
-    if recipe_args:
-        settings = replace(rs, epochs=settings.epochs, seed=settings.seed, threads=settings.threads,
-                           progress=settings.progress)
     model = build_model(args.model, len(data.class_names), seed=settings.seed, **desc.get("arguments", {}))
     init = init_from_file(model, args.init_from, data.class_names, config)
-    groups = None
-    if "trial" in data.meta and "day" in data.meta:  # whole trials per gesture, as fit_fresh
-        groups = (np.asarray(data.y, np.int64) * 100000 + np.asarray(data.meta["day"], np.int64) * 100
-                  + np.asarray(data.meta["trial"], np.int64))
-    return model, model.fit_on(data, settings, groups=groups), init
+    model, report = fit_fresh(args.model, data, settings, config=config, model=model)
+    return model, report, init
 
 
 def _pretrain(args: argparse.Namespace) -> int:

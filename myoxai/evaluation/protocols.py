@@ -44,8 +44,8 @@ def lda_features(dataset: str) -> FeatureSet:
 
 
 def fit_fresh(name: str, data: WindowSet, settings: TrainSettings, within_day: bool = False,
-              dataset: str = "", config: SignalConfig = DEFAULT_CONFIG, ensemble: int = 1
-              ) -> tuple[AnyModel, dict[str, Any]]:
+              dataset: str = "", config: SignalConfig = DEFAULT_CONFIG, ensemble: int = 1,
+              model: AnyModel | None = None) -> tuple[AnyModel, dict[str, Any]]:
     """Train a new model of ``name`` on ``data`` (windows of ``config``) with its recipe (``myoxai.models.recipes``).
 
     The recipe gives the architecture arguments and augmentation (none ``within_day``: the model is
@@ -53,6 +53,8 @@ def fit_fresh(name: str, data: WindowSet, settings: TrainSettings, within_day: b
     command line. Validation holds out whole trials (per gesture) when the set knows its trials.
     LDA uses the set's cached features (``lda_features(dataset)``, dead-zone set from ``data``).
     ``ensemble`` > 1 trains K seeds of the model (``myoxai.models.ensemble``; member 0 = the single model).
+    ``model`` (e.g. one started from pre-trained weights, ``train --init-from``) is trained instead of a
+    freshly built one, with the same recipe settings and validation.
     """
     from dataclasses import replace
 
@@ -62,7 +64,8 @@ def fit_fresh(name: str, data: WindowSet, settings: TrainSettings, within_day: b
     args, rs = recipe(name, within_day=within_day)
     if name == "lda":
         args = {**args, "feature_set": lda_features(dataset)}
-    model = build_any(name, len(data.class_names), seed=settings.seed, config=config, ensemble=ensemble, **args)
+    if model is None:
+        model = build_any(name, len(data.class_names), seed=settings.seed, config=config, ensemble=ensemble, **args)
     if args:
         settings = replace(rs, epochs=settings.epochs, seed=settings.seed, threads=settings.threads,
                            progress=settings.progress)
